@@ -1,0 +1,6 @@
+"""Allow ``python -m audit_kit``."""
+
+from audit_kit.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,439 @@
+"""The audit folder: manifest, hashes, atomic multi-file commits, event log, verify.
+
+One audit is one folder. Every artifact is recorded in ``audit.json`` with its SHA-256, and every
+command that changes the folder appends one event (command, time, tool version, inputs by hash,
+outputs). Changes are made in *transactions*: all new files are first written to temporary files
+next to their targets and fsynced; then a journal naming the renames and the new manifest is
+written atomically; then the renames happen and the manifest is replaced. A command killed at any
+point therefore leaves either the previous state (no journal: temporaries are discarded on the
+next open) or the new one (journal present: the next open rolls it forward). Files are 0600 and
+folders 0700 where the OS allows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from audit_kit._version import __version__
+from audit_kit.errors import AuditError, IntegrityError, Problem
+
+__all__ = [
+    "MANIFEST",
+    "AuditFolder",
+    "Transaction",
+    "atomic_write_bytes",
+    "file_sha256",
+    "now_iso",
+    "sha256_bytes",
+]
+
+MANIFEST = "audit.json"
+JOURNAL = ".audit-journal.json"
+TEMP_PREFIX = ".tmp-"
+FORMAT = "audit-kit/1"
+
+
+def now_iso() -> str:
+    """Return the current UTC time, ISO 8601 to the second."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """Hash a file in chunks (universe files can be gigabytes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    # Directory fsync makes the rename itself durable; not available on every OS.
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _mkdir_private(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        path.chmod(0o700)
+
+
+def _write_temp(target: Path, data: bytes) -> Path:
+    """Write data to a fsynced 0600 temporary file beside target and return its path."""
+    _mkdir_private(target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix="-" + target.name, dir=target.parent)
+    try:
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write one file atomically (temp file in the same folder, fsync, rename), mode 0600."""
+    tmp = _write_temp(target, data)
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
+
+
+@dataclass(slots=True)
+class Transaction:
+    """A set of files and one event, committed to the audit folder all at once or not at all."""
+
+    folder: AuditFolder
+    command: str
+    inputs: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    _pending: dict[str, tuple[Path, str, int, str]] = field(default_factory=dict)
+
+    def write_bytes(self, rel: str, data: bytes, *, kind: str = "artifact") -> str:
+        """Stage a file (path relative to the audit folder); return its SHA-256."""
+        rel = _clean_rel(rel)
+        target = self.folder.path / rel
+        if rel in self._pending:
+            with contextlib.suppress(OSError):
+                self._pending[rel][0].unlink()
+        tmp = _write_temp(target, data)
+        digest = sha256_bytes(data)
+        self._pending[rel] = (tmp, digest, len(data), kind)
+        return digest
+
+    def write_text(self, rel: str, text: str, *, kind: str = "artifact") -> str:
+        return self.write_bytes(rel, text.encode("utf-8"), kind=kind)
+
+    def write_json(self, rel: str, obj: Any, *, kind: str = "artifact") -> str:
+        return self.write_bytes(rel, _json_bytes(obj), kind=kind)
+
+    def write_csv(self, rel: str, frame: pl.DataFrame, *, kind: str = "artifact") -> str:
+        buffer = io.BytesIO()
+        frame.write_csv(buffer)
+        return self.write_bytes(rel, buffer.getvalue(), kind=kind)
+
+    def discard(self) -> None:
+        for tmp, *_ in self._pending.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        self._pending.clear()
+
+    def commit(self) -> None:
+        """Journal, rename, replace the manifest; see the module docstring."""
+        manifest = json.loads(json.dumps(self.folder.manifest))  # deep copy
+        stamp = now_iso()
+        renames: list[tuple[str, str]] = []
+        for rel, (tmp, digest, size, kind) in sorted(self._pending.items()):
+            manifest["artifacts"][rel] = {
+                "sha256": digest,
+                "bytes": size,
+                "kind": kind,
+                "written_at": stamp,
+            }
+            renames.append((str(tmp.relative_to(self.folder.path)), rel))
+        events = manifest["events"]
+        events.append(
+            {
+                "seq": len(events) + 1,
+                "command": self.command,
+                "at": stamp,
+                "tool_version": __version__,
+                "inputs": dict(self.inputs),
+                "outputs": {rel: self._pending[rel][1] for rel in sorted(self._pending)},
+                "details": self.details,
+            }
+        )
+        journal = {"renames": renames, "manifest": manifest}
+        atomic_write_bytes(self.folder.path / JOURNAL, _json_bytes(journal))
+        self.folder._roll_forward()
+        self._pending.clear()
+
+
+def _clean_rel(rel: str) -> str:
+    path = Path(rel)
+    if path.is_absolute() or ".." in path.parts or rel in (MANIFEST, JOURNAL):
+        raise ValueError(f"not an artifact path inside the audit folder: {rel!r}")
+    return path.as_posix()
+
+
+class AuditFolder:
+    """An audit folder on disk. Create with :meth:`create`, open with :meth:`open`."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
+        self.path = path
+        self.manifest = manifest
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: Path, *, name: str, force: bool = False) -> AuditFolder:
+        """Start a new audit in an empty (or absent) folder; a non-empty one is refused."""
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise AuditError(
+                "Cannot create the audit folder.",
+                [
+                    Problem(
+                        where=str(path),
+                        expected="a folder (or a path that does not exist yet)",
+                        found="a file",
+                        fix="choose another --out path.",
+                    )
+                ],
+            )
+        if path.exists() and any(path.iterdir()):
+            if not force:
+                raise AuditError(
+                    "Refusing to write into a non-empty folder.",
+                    [
+                        Problem(
+                            where=str(path),
+                            expected="an empty or new folder (an audit is never overwritten)",
+                            found=f"{sum(1 for _ in path.iterdir())} entries",
+                            fix="choose a new --out folder, or move the old audit away.",
+                        )
+                    ],
+                )
+            if not (path / MANIFEST).is_file():
+                raise AuditError(
+                    "Refusing to replace a folder that is not an audit.",
+                    [
+                        Problem(
+                            where=str(path),
+                            expected=f"an audit folder with {MANIFEST} (only those are replaced)",
+                            found="other files",
+                            fix="choose a new --out folder.",
+                        )
+                    ],
+                )
+            _remove_audit_tree(path)
+        _mkdir_private(path)
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "audit_id": f"AK-{dt.datetime.now(dt.UTC):%Y%m%d}-{secrets.token_hex(4)}",
+            "name": name,
+            "created_at": now_iso(),
+            "tool_version": __version__,
+            "artifacts": {},
+            "events": [],
+        }
+        atomic_write_bytes(path / MANIFEST, _json_bytes(manifest))
+        _fsync_dir(path)
+        return cls(path, manifest)
+
+    @classmethod
+    def open(cls, path: Path) -> AuditFolder:
+        """Open an existing audit, finishing or discarding an interrupted commit first."""
+        path = Path(path)
+        manifest_path = path / MANIFEST
+        if not manifest_path.is_file():
+            raise AuditError(
+                "Not an audit folder.",
+                [
+                    Problem(
+                        where=str(path),
+                        expected=f"a folder made by `audit-kit sample` (with {MANIFEST})",
+                        found="no manifest" if path.is_dir() else "no such folder",
+                        fix="pass the folder given to `audit-kit sample --out`.",
+                    )
+                ],
+            )
+        folder = cls(path, {})
+        folder._recover()
+        try:
+            folder.manifest = json.loads(manifest_path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IntegrityError(
+                "The audit manifest is unreadable.",
+                [
+                    Problem(
+                        where=str(manifest_path),
+                        expected="the JSON manifest written by audit-kit",
+                        found=type(exc).__name__,
+                        fix="restore audit.json from your archive copy.",
+                    )
+                ],
+            ) from None
+        return folder
+
+    def _recover(self) -> None:
+        if (self.path / JOURNAL).is_file():
+            self._roll_forward()
+        for tmp in self.path.rglob(TEMP_PREFIX + "*"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def _roll_forward(self) -> None:
+        journal_path = self.path / JOURNAL
+        journal = json.loads(journal_path.read_text("utf-8"))
+        for tmp_rel, rel in journal["renames"]:
+            tmp = self.path / tmp_rel
+            if tmp.exists():
+                os.replace(tmp, self.path / rel)
+                _fsync_dir((self.path / rel).parent)
+        atomic_write_bytes(self.path / MANIFEST, _json_bytes(journal["manifest"]))
+        self.manifest = journal["manifest"]
+        journal_path.unlink()
+        _fsync_dir(self.path)
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def audit_id(self) -> str:
+        return str(self.manifest["audit_id"])
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return list(self.manifest.get("events", []))
+
+    def has(self, rel: str) -> bool:
+        return rel in self.manifest.get("artifacts", {})
+
+    def artifacts(self) -> Mapping[str, Mapping[str, Any]]:
+        return dict(self.manifest.get("artifacts", {}))
+
+    def file(self, rel: str) -> Path:
+        return self.path / rel
+
+    def read_bytes(self, rel: str) -> bytes:
+        """Read a recorded artifact, refusing one whose hash no longer matches the manifest."""
+        record = self.manifest.get("artifacts", {}).get(rel)
+        if record is None:
+            raise AuditError(
+                "A step of the audit has not been run yet.",
+                [
+                    Problem(
+                        where=str(self.path / rel),
+                        expected="an artifact recorded in audit.json",
+                        found="none",
+                        fix=_next_step_hint(rel),
+                    )
+                ],
+            )
+        data = (self.path / rel).read_bytes() if (self.path / rel).is_file() else b""
+        if sha256_bytes(data) != record["sha256"]:
+            raise IntegrityError(
+                "An audit artifact was changed outside audit-kit.",
+                [
+                    Problem(
+                        where=str(self.path / rel),
+                        expected=f"SHA-256 {record['sha256']}",
+                        found=f"SHA-256 {sha256_bytes(data)}",
+                        fix="restore the file from your archive; audit files are never edited.",
+                    )
+                ],
+            )
+        return data
+
+    def read_json(self, rel: str) -> Any:
+        return json.loads(self.read_bytes(rel))
+
+    def read_csv(self, rel: str, **kwargs: Any) -> pl.DataFrame:
+        return pl.read_csv(io.BytesIO(self.read_bytes(rel)), **kwargs)
+
+    # -- writing ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(
+        self,
+        command: str,
+        *,
+        inputs: Mapping[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> Iterator[Transaction]:
+        """Stage writes and commit them with one event; on any exception nothing changes."""
+        tx = Transaction(self, command, dict(inputs or {}), dict(details or {}))
+        try:
+            yield tx
+        except BaseException:
+            tx.discard()
+            raise
+        tx.commit()
+
+    # -- verification ----------------------------------------------------------------------
+    def verify_hashes(self) -> list[Problem]:
+        """Return one problem per missing, changed or unrecorded file."""
+        problems: list[Problem] = []
+        recorded = self.manifest.get("artifacts", {})
+        for rel, record in sorted(recorded.items()):
+            target = self.path / rel
+            if not target.is_file():
+                problems.append(
+                    Problem(
+                        where=str(target),
+                        expected=f"the recorded file (SHA-256 {record['sha256'][:16]}...)",
+                        found="no file",
+                        fix="restore it from your archive copy of the audit.",
+                    )
+                )
+                continue
+            digest = file_sha256(target)
+            if digest != record["sha256"]:
+                problems.append(
+                    Problem(
+                        where=str(target),
+                        expected=f"SHA-256 {record['sha256']}",
+                        found=f"SHA-256 {digest} (the file was changed)",
+                        fix="restore it from your archive copy; audit files are never edited.",
+                    )
+                )
+        for path in sorted(self.path.rglob("*")):
+            if not path.is_file():
+                continue
+            rel = path.relative_to(self.path).as_posix()
+            if rel in (MANIFEST,) or rel in recorded:
+                continue
+            problems.append(
+                Problem(
+                    where=str(path),
+                    expected="only files recorded in audit.json",
+                    found="a file audit-kit did not write",
+                    fix="move it out of the audit folder (keep notes beside it, not inside).",
+                )
+            )
+        return problems
+
+
+def _next_step_hint(rel: str) -> str:
+    steps = {
+        "sample.csv": "run `audit-kit sample` first.",
+        "sampling.json": "run `audit-kit sample` first.",
+        "findings.csv": "run `audit-kit collect AUDIT_DIR RETURNED_WORKBOOKS...` first.",
+        "results.json": "run `audit-kit score AUDIT_DIR` first.",
+    }
+    return steps.get(rel, "run the earlier steps of the audit first (see `audit-kit status`).")
+
+
+def _remove_audit_tree(path: Path) -> None:
+    for child in sorted(path.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if child.is_dir() and not child.is_symlink():
+            child.rmdir()
+        else:
+            child.unlink()

@@ -1,0 +1,62 @@
+"""Options and output helpers shared by the commands."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+__all__ = [
+    "JSON_REQUESTED",
+    "audit_dir_argument",
+    "echo_json",
+    "json_option",
+    "quiet_option",
+    "to_jsonable",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+JSON_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("json", default=False)
+
+
+def json_option(func: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON document on stdout."
+    )(func)
+
+
+def quiet_option(func: F) -> F:
+    return click.option("--quiet", "-q", is_flag=True, help="No progress output.")(func)
+
+
+def audit_dir_argument(func: F) -> F:
+    return click.argument(
+        "audit_dir",
+        metavar="AUDIT_DIR",
+        type=click.Path(file_okay=False, path_type=Path),
+    )(func)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert results (dataclasses with to_dict, paths, NaN) into plain JSON values."""
+    if hasattr(obj, "to_dict"):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def echo_json(obj: Any) -> None:
+    click.echo(json.dumps(to_jsonable(obj), ensure_ascii=False))
