@@ -48,7 +48,12 @@ class Problem:
         return text
 
     def to_dict(self) -> dict[str, str]:
-        return {"where": self.where, "expected": self.expected, "found": self.found, "fix": self.fix}
+        return {
+            "where": self.where,
+            "expected": self.expected,
+            "found": self.found,
+            "fix": self.fix,
+        }
 
 
 class AuditError(Exception):

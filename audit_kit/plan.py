@@ -202,12 +202,18 @@ class TotalSize(_Strict):
 class TargetSize(_Strict):
     """Compute n from a target confidence and precision and a probe sample (SPEC 6.3)."""
 
-    confidence: Literal[0.80, 0.90, 0.95, 0.99] = 0.90
+    confidence: float = 0.90  # one of 0.80, 0.90, 0.95, 0.99 (checked below)
     precision: float = Field(gt=0, lt=1)  # e.g. 0.25 for 25 %
     probe_mean: float | None = None
     probe_sd: float | None = Field(default=None, ge=0)
     probe_file: str | None = None
     probe_column: str | None = None
+
+    @model_validator(mode="after")
+    def _confidence_ok(self) -> TargetSize:
+        if self.confidence not in (0.80, 0.90, 0.95, 0.99):
+            raise ValueError("confidence must be one of 0.80, 0.90, 0.95, 0.99")
+        return self
 
 
 class Size(_Strict):
@@ -254,12 +260,16 @@ class FinancialOptions(_Strict):
 
 class ScoringOptions(_Strict):
     target_accuracy: float = Field(default=0.95, gt=0, le=1)
-    confidence: Literal[0.80, 0.90, 0.95] = 0.95
-    observe_only: list[Literal["dx", "px", "cpt", "modifiers", "drg"]] = Field(
-        default_factory=list
-    )
+    confidence: float = 0.95  # one of 0.80, 0.90, 0.95 (checked below)
+    observe_only: list[Literal["dx", "px", "cpt", "modifiers", "drg"]] = Field(default_factory=list)
     weights: dict[str, float] = Field(default_factory=lambda: {"principal_dx": 2.0})
     error_threshold: float | None = Field(default=None, gt=0, lt=1)  # e.g. CIA 5 % net error rate
+
+    @model_validator(mode="after")
+    def _confidence_ok(self) -> ScoringOptions:
+        if self.confidence not in (0.80, 0.90, 0.95):
+            raise ValueError("confidence must be one of 0.80, 0.90, 0.95")
+        return self
 
 
 class SamplingPlan(_Strict):
@@ -340,9 +350,7 @@ def parse_plan(data: Any, *, source: str = "plan") -> SamplingPlan:
                 found = repr(err.get("input"))[:80]
                 fix = "correct the value."
             problems.append(Problem(where=where, expected=expected, found=found, fix=fix))
-        raise PlanError(
-            f"The sampling plan has {len(problems)} problem(s).", problems
-        ) from None
+        raise PlanError(f"The sampling plan has {len(problems)} problem(s).", problems) from None
 
 
 def load_plan(path: Path) -> SamplingPlan:

@@ -120,7 +120,7 @@ def ratstats_seed(seed: float) -> float:
 
 
 def _vb_randomize(state: int, seed: float) -> int:
-    hi = struct.unpack(">Q", struct.pack(">d", seed))[0] >> 32
+    hi: int = struct.unpack(">Q", struct.pack(">d", seed))[0] >> 32
     x = (hi & 0xFFFF) ^ (hi >> 16)
     return ((x << 8) | (state & 0xFF)) & (_VB_M - 1)
 

@@ -39,7 +39,9 @@ def test_unknown_command_is_a_usage_error() -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_audit_error_exits_1_with_message_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_audit_error_exits_1_with_message_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # `verify` on a folder that is not an audit: an AuditError from the library.
     with pytest.raises(SystemExit) as info:
         main(["verify", str(tmp_path), "--json"])
