@@ -37,11 +37,11 @@ has every original code deleted (no documentation supports it) and its DRG chang
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from audit_kit.codes import CptItem
 from audit_kit.errors import PlanError, Problem
 
 __all__ = [
@@ -49,12 +49,10 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "EM_FAMILIES",
     "CodeSet",
-    "CptLine",
     "TypeComparison",
     "UnitComparison",
     "compare_unit",
     "em_family",
-    "parse_cpt_line",
     "resolve_weights",
 ]
 
@@ -103,50 +101,13 @@ def em_family(code: str) -> str | None:
     return None
 
 
-_CPT_LINE = re.compile(
-    r"^(?P<code>[A-Z0-9]{5})"
-    r"(?P<mods>(?:-[A-Z0-9]{2})*)"
-    r"(?:[xX*](?P<units>\d+(?:\.\d+)?))?$"
-)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CptLine:
-    """One CPT/HCPCS line: code, modifiers (as billed, order kept) and units."""
-
-    code: str
-    modifiers: tuple[str, ...] = ()
-    units: float = 1.0
-
-    def __str__(self) -> str:
-        text = self.code + "".join(f"-{m}" for m in self.modifiers)
-        if self.units != 1:
-            units = int(self.units) if float(self.units).is_integer() else self.units
-            text += f"x{units}"
-        return text
-
-
-def parse_cpt_line(item: str) -> CptLine | None:
-    """Parse ``99214``, ``99214-25``, ``64483-50-RT``, ``J1100x3`` (or ``*3``); None if malformed.
-
-    Modifiers follow the code after hyphens; units after ``x`` or ``*`` (default 1).
-    """
-    text = item.strip().upper().replace(" ", "")
-    match = _CPT_LINE.match(text)
-    if match is None:
-        return None
-    mods = tuple(m for m in match.group("mods").split("-") if m)
-    units = float(match.group("units")) if match.group("units") else 1.0
-    return CptLine(code=match.group("code"), modifiers=mods, units=units)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CodeSet:
     """The coding of one unit: dx (principal first), px (principal first), CPT lines, DRG."""
 
     dx: tuple[str, ...] = ()
     px: tuple[str, ...] = ()
-    cpt: tuple[CptLine, ...] = ()
+    cpt: tuple[CptItem, ...] = ()
     drg: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -426,16 +387,16 @@ def _compare_icd(
     )
 
 
-def _line_key(line: CptLine) -> str:
-    return str(CptLine(code=line.code, units=line.units))
+def _line_key(line: CptItem) -> str:
+    return str(CptItem(code=line.code, units=line.units))
 
 
-def _line_revision_key(line: CptLine) -> str:
+def _line_revision_key(line: CptItem) -> str:
     return em_family(line.code) or line.code
 
 
 def _compare_cpt(
-    original: Sequence[CptLine], audited: Sequence[CptLine]
+    original: Sequence[CptItem], audited: Sequence[CptItem]
 ) -> tuple[TypeComparison, TypeComparison]:
     """Compare CPT/HCPCS lines on (code, units), then the modifiers of the matched lines."""
     free = list(range(len(audited)))
@@ -489,7 +450,7 @@ def _compare_cpt(
 
 
 def _compare_modifiers(
-    original: Sequence[CptLine], audited: Sequence[CptLine], pairs: Sequence[tuple[int, int]]
+    original: Sequence[CptItem], audited: Sequence[CptItem], pairs: Sequence[tuple[int, int]]
 ) -> TypeComparison:
     kept: list[str] = []
     deleted: list[str] = []

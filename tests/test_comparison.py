@@ -8,21 +8,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from audit_kit.codes import CptItem, parse_cpt
 from audit_kit.comparison import (
     DEFAULT_WEIGHTS,
     CodeSet,
-    CptLine,
     UnitComparison,
     compare_unit,
     em_family,
-    parse_cpt_line,
     resolve_weights,
 )
 from audit_kit.errors import PlanError
 
 
-def lines(*items: str) -> tuple[CptLine, ...]:
-    parsed = tuple(parse_cpt_line(i) for i in items)
+def lines(*items: str) -> tuple[CptItem, ...]:
+    parsed = tuple(parse_cpt(i) for i in items)
     assert all(p is not None for p in parsed)
     return parsed  # type: ignore[return-value]
 
@@ -198,22 +197,6 @@ def test_revision_pairs_one_to_one() -> None:
     comp = compare_unit(dx("I10", "E11.9", "E11.65"), dx("I10", "E11.22"))
     assert comp.revised == 1 and comp.weighted_errors == 2
     assert comp.reviewed == 1 + 2 + 1 - 1
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("99214", CptLine(code="99214")),
-        ("99214-25", CptLine(code="99214", modifiers=("25",))),
-        ("64483-50-rt", CptLine(code="64483", modifiers=("50", "RT"))),
-        ("J1100x3", CptLine(code="J1100", units=3)),
-        ("j1100*2", CptLine(code="J1100", units=2)),
-        ("9921", None),
-        ("99214-", None),
-    ],
-)
-def test_parse_cpt_line(text: str, expected: CptLine | None) -> None:
-    assert parse_cpt_line(text) == expected
 
 
 def test_unknown_weight_class_is_refused() -> None:
