@@ -1,3 +1,166 @@
-"""Commands of this stage (registered on import by audit_kit.cli)."""
+"""``workbooks`` and ``collect``: hand out auditor workbooks, take them back validated.
+
+Passwords come from a file (``--password-file``, first line) or a hidden prompt, never from the
+command line, where they would land in shell history and process listings.
+"""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from audit_kit.cli import cli
+from audit_kit.cli._common import audit_dir_argument, echo_json, json_option
+from audit_kit.errors import InputError, Problem
+
+__all__ = ["collect_command", "workbooks_command"]
+
+
+def _read_password(path: Path | None, *, prompt: bool, confirm: bool) -> str | None:
+    """Return the password from the file (first line), a hidden prompt, or None."""
+    if path is not None:
+        try:
+            text = path.read_text("utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(
+                "Cannot read the password file.",
+                [
+                    Problem(
+                        where=str(path),
+                        expected="a readable UTF-8 text file holding the password on line 1",
+                        found=type(exc).__name__,
+                        fix="check the path and permissions of --password-file.",
+                    )
+                ],
+            ) from None
+        lines = text.splitlines()
+        password = lines[0] if lines else ""
+        if not password:
+            raise InputError(
+                "The password file is empty.",
+                [
+                    Problem(
+                        where=str(path),
+                        expected="the password on the first line",
+                        found="an empty first line",
+                        fix="write the password on line 1 of the file.",
+                    )
+                ],
+            )
+        return password
+    if prompt and sys.stdin.isatty():
+        value: str = click.prompt(
+            "Workbook password", hide_input=True, confirmation_prompt=confirm, err=True
+        )
+        return value
+    return None
+
+
+def _plan_wants_password(audit_dir: Path) -> bool:
+    from audit_kit.audit import AuditFolder
+    from audit_kit.workbook import load_audit
+
+    plan, _ = load_audit(AuditFolder.open(audit_dir))
+    return plan.workbook.password
+
+
+password_file_option = click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="File whose first line is the workbook password (never pass it as an argument).",
+)
+
+
+@cli.command("workbooks")
+@audit_dir_argument
+@click.option(
+    "--auditors",
+    metavar="A,B,...",
+    help="Auditor names, comma-separated: one workbook each. Without: one workbook for all.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["round_robin", "stratum"]),
+    default="round_robin",
+    show_default=True,
+    help="Deal units one by one in sample order, or whole strata per auditor.",
+)
+@click.option(
+    "--assignment",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="CSV with columns unit_id,auditor (instead of --auditors).",
+)
+@password_file_option
+@json_option
+def workbooks_command(
+    audit_dir: Path,
+    auditors: str | None,
+    by: str,
+    assignment: Path | None,
+    password_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Write the auditor workbooks into AUDIT_DIR/workbooks/."""
+    from audit_kit.workbook import write_workbooks
+
+    names = auditors.split(",") if auditors else None
+    password = _read_password(password_file, prompt=_plan_wants_password(audit_dir), confirm=True)
+    paths = write_workbooks(
+        audit_dir,
+        auditors=names,
+        by="stratum" if by == "stratum" else "round_robin",
+        assignment=assignment,
+        password=password,
+    )
+    if as_json:
+        echo_json({"workbooks": [str(p) for p in paths], "encrypted": bool(password)})
+        return
+    for path in paths:
+        click.echo(f"wrote {path}")
+    if password:
+        click.echo("Workbooks are encrypted: give auditors the password by another channel.")
+    click.echo(
+        f"Next: hand out the workbooks; when they come back run "
+        f"`audit-kit collect {audit_dir} RETURNED.xlsx...`."
+    )
+
+
+@cli.command("collect")
+@audit_dir_argument
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATH..."
+)
+@password_file_option
+@json_option
+def collect_command(
+    audit_dir: Path, paths: tuple[Path, ...], password_file: Path | None, as_json: bool
+) -> None:
+    """Validate returned workbooks (files or folders) and merge them into findings.csv."""
+    from audit_kit.findings import collect
+
+    password = _read_password(password_file, prompt=False, confirm=False)
+    summary = collect(audit_dir, list(paths), password=password)
+    if as_json:
+        echo_json(summary)
+        return
+    for item in summary.files:
+        line = f"{item.status:<17} {item.path}"
+        if item.status == "accepted":
+            line += f"  ({item.workbook_id}, {item.units_returned} unit(s) with a status)"
+        click.echo(line)
+        for note in item.notes:
+            click.echo(f"    note: {note}")
+    for entry in summary.superseded:
+        click.echo(
+            f"superseded: unit {entry['unit_id']} ({entry['reason']}; previous return "
+            f"{entry['previous_sha256'][:12]})"
+        )
+    click.echo("Progress:")
+    for p in summary.progress:
+        extra = f", {p.not_reviewed} not reviewed" if p.not_reviewed else ""
+        click.echo(f"  {p.auditor}: {p.done} of {p.assigned} reviewed{extra}")
+    if summary.double_review:
+        click.echo(f"Double-review findings: {summary.double_review} unit(s).")
+    click.echo(f"Next: {summary.next_step}")

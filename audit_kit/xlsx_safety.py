@@ -1,0 +1,278 @@
+"""Open a returned .xlsx safely: size limits, zip- and XML-bomb checks, Office decryption.
+
+A returned workbook comes from outside the audit and is treated as hostile until checked:
+
+* the file size is limited before it is read (:data:`MAX_FILE_BYTES`);
+* an encrypted workbook (an OLE2 container) is decrypted in memory with msoffcrypto-tool; a
+  missing or wrong password is a clear problem, never a crash; the password is neither logged nor
+  stored;
+* the zip directory is checked *before* anything is unpacked: member count, each member's and the
+  total uncompressed size, and the compression ratio (a zip bomb declares small and inflates
+  huge); then every member is inflated in bounded chunks and counted, so a member that lies about
+  its size is stopped at the limit;
+* XML parts must not declare a DOCTYPE or entities (billion-laughs and external-entity attacks);
+  workbooks written by Excel, LibreOffice or openpyxl never do;
+* a file that is not a zip, or a zip without ``xl/workbook.xml``, is "not an .xlsx workbook".
+
+Every check returns :class:`~audit_kit.errors.Problem` objects so that the caller can report all
+files' problems at once.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+
+import msoffcrypto
+import msoffcrypto.exceptions
+
+from audit_kit.errors import Problem, WorkbookError
+
+__all__ = [
+    "MAX_COMPRESSION_RATIO",
+    "MAX_FILE_BYTES",
+    "MAX_MEMBERS",
+    "MAX_MEMBER_BYTES",
+    "MAX_TOTAL_BYTES",
+    "OpenedWorkbook",
+    "encrypt_xlsx",
+    "open_xlsx",
+    "safe_xlsx_bytes",
+]
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_MEMBERS = 2_000
+MAX_MEMBER_BYTES = 200 * 1024 * 1024
+MAX_TOTAL_BYTES = 400 * 1024 * 1024
+#: Ratio limit for members over :data:`_RATIO_FLOOR` bytes; sheet XML of repetitive rows reaches
+#: about 20-50x, bombs reach thousands.
+MAX_COMPRESSION_RATIO = 200
+_RATIO_FLOOR = 1024 * 1024
+_CHUNK = 1 << 16
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY")
+_FORBIDDEN_UTF16 = tuple(
+    m.decode().encode(enc) for m in _FORBIDDEN for enc in ("utf-16-le", "utf-16-be")
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenedWorkbook:
+    """The plain (decrypted, checked) .xlsx bytes of a returned file."""
+
+    data: bytes
+    encrypted: bool
+
+
+def _problem(where: str, expected: str, found: str, fix: str) -> Problem:
+    return Problem(where=where, expected=expected, found=found, fix=fix)
+
+
+def open_xlsx(
+    data: bytes, *, where: str, password: str | None = None
+) -> tuple[OpenedWorkbook | None, list[Problem]]:
+    """Check (and decrypt) one returned workbook; return it, or ``None`` and the problems."""
+    if len(data) > MAX_FILE_BYTES:
+        return None, [
+            _problem(
+                where,
+                f"a workbook of at most {MAX_FILE_BYTES // (1024 * 1024)} MB",
+                f"{len(data) / (1024 * 1024):.1f} MB",
+                "return the audit workbook itself, without embedded pictures or attachments.",
+            )
+        ]
+    encrypted = False
+    if data.startswith(_OLE_MAGIC):
+        plain, problems = _decrypt(data, where=where, password=password)
+        if plain is None:
+            return None, problems
+        data, encrypted = plain, True
+    problems = check_xlsx(data, where=where)
+    if problems:
+        return None, problems
+    return OpenedWorkbook(data=data, encrypted=encrypted), []
+
+
+def safe_xlsx_bytes(data: bytes, *, where: str, password: str | None = None) -> bytes:
+    """Like :func:`open_xlsx` but raise one :class:`WorkbookError` on any problem."""
+    opened, problems = open_xlsx(data, where=where, password=password)
+    if opened is None:
+        raise WorkbookError("The workbook cannot be opened safely.", problems)
+    return opened.data
+
+
+def _decrypt(
+    data: bytes, *, where: str, password: str | None
+) -> tuple[bytes | None, list[Problem]]:
+    try:
+        office = msoffcrypto.OfficeFile(io.BytesIO(data))
+        encrypted = office.is_encrypted()
+    except Exception:  # msoffcrypto raises assorted errors on foreign OLE files
+        encrypted = False
+        office = None
+    if office is None or not encrypted:
+        return None, [
+            _problem(
+                where,
+                "an .xlsx workbook (Excel 2007 or later)",
+                "an older Office file (.xls or another OLE document)",
+                "open it in Excel or LibreOffice and save it as .xlsx.",
+            )
+        ]
+    if not password:
+        return None, [
+            _problem(
+                where,
+                "an unencrypted workbook, or the password",
+                "a password-encrypted workbook and no password",
+                "pass the workbook password with --password-file FILE.",
+            )
+        ]
+    out = io.BytesIO()
+    try:
+        office.load_key(password=password)
+        office.decrypt(out)
+    except msoffcrypto.exceptions.InvalidKeyError:
+        return None, [
+            _problem(
+                where,
+                "the password the workbooks were encrypted with",
+                "a password that does not open this workbook",
+                "check the password file (one line, the password only).",
+            )
+        ]
+    except Exception:
+        return None, [
+            _problem(
+                where,
+                "an encrypted .xlsx workbook audit-kit can decrypt (Office agile or standard)",
+                "an encrypted file that cannot be decrypted",
+                "open it in Excel with the password and save it again, or return it unencrypted.",
+            )
+        ]
+    plain = out.getvalue()
+    if len(plain) > MAX_FILE_BYTES:
+        return None, [
+            _problem(
+                where,
+                f"a workbook of at most {MAX_FILE_BYTES // (1024 * 1024)} MB",
+                f"{len(plain) / (1024 * 1024):.1f} MB once decrypted",
+                "return the audit workbook itself, without embedded pictures or attachments.",
+            )
+        ]
+    return plain, []
+
+
+def check_xlsx(data: bytes, *, where: str) -> list[Problem]:
+    """Check a plain .xlsx for zip bombs, XML entity declarations and the workbook part."""
+    not_xlsx = _problem(
+        where,
+        "an .xlsx workbook",
+        "a file that is not an .xlsx workbook",
+        "return the audit workbook as .xlsx (Excel: File > Save As > Excel Workbook).",
+    )
+    if not data.startswith(_ZIP_MAGIC):
+        return [not_xlsx]
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return [not_xlsx]
+    problems: list[Problem] = []
+    if len(infos) > MAX_MEMBERS:
+        return [
+            _problem(
+                where,
+                f"at most {MAX_MEMBERS} parts in the workbook package",
+                f"{len(infos)} parts",
+                "return the audit workbook itself; this file is not one audit-kit wrote.",
+            )
+        ]
+    bomb_fix = "return the workbook audit-kit wrote; this file is built to exhaust memory."
+    total = sum(info.file_size for info in infos)
+    if total > MAX_TOTAL_BYTES:
+        problems.append(
+            _problem(
+                where,
+                f"at most {MAX_TOTAL_BYTES // (1024 * 1024)} MB once unpacked",
+                f"{total / (1024 * 1024):.0f} MB declared (a zip bomb)",
+                bomb_fix,
+            )
+        )
+    for info in infos:
+        if info.file_size > MAX_MEMBER_BYTES:
+            problems.append(
+                _problem(
+                    f"{where}, part {info.filename}",
+                    f"a part of at most {MAX_MEMBER_BYTES // (1024 * 1024)} MB",
+                    f"{info.file_size / (1024 * 1024):.0f} MB declared (an oversized zip member)",
+                    bomb_fix,
+                )
+            )
+        elif info.file_size > _RATIO_FLOOR and info.file_size > MAX_COMPRESSION_RATIO * max(
+            info.compress_size, 1
+        ):
+            problems.append(
+                _problem(
+                    f"{where}, part {info.filename}",
+                    f"a compression ratio of at most {MAX_COMPRESSION_RATIO}:1",
+                    f"{info.file_size // max(info.compress_size, 1)}:1 (a zip bomb)",
+                    bomb_fix,
+                )
+            )
+    if problems:
+        return problems
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" not in names:
+        return [not_xlsx]
+    for info in infos:
+        found = _scan_member(archive, info)
+        if found is not None:
+            problems.append(
+                _problem(
+                    f"{where}, part {info.filename}",
+                    "XML without DOCTYPE or entity declarations",
+                    found,
+                    "return the workbook audit-kit wrote; declarations like these are used for "
+                    "XML-bomb and external-entity attacks and never appear in Excel files.",
+                )
+            )
+    return problems
+
+
+def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    """Inflate one member in bounded chunks; return what is wrong with it, or None."""
+    is_xml = info.filename.endswith((".xml", ".rels", ".vml")) or "." not in info.filename
+    seen = 0
+    tail = b""
+    try:
+        with archive.open(info) as member:
+            while True:
+                chunk = member.read(_CHUNK)
+                if not chunk:
+                    break
+                seen += len(chunk)
+                if seen > info.file_size or seen > MAX_MEMBER_BYTES:
+                    return "a part larger than its declared size (a zip bomb)"
+                if is_xml:
+                    window = tail + chunk
+                    if any(m in window for m in _FORBIDDEN) or any(
+                        m in window for m in _FORBIDDEN_UTF16
+                    ):
+                        return "a DOCTYPE or ENTITY declaration"
+                    tail = window[-32:]
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+        return "a damaged or unreadable part"
+    return None
+
+
+def encrypt_xlsx(data: bytes, password: str) -> bytes:
+    """Encrypt .xlsx bytes with Office (agile) encryption; the password is not kept."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(data)).encrypt(password, out)
+    return out.getvalue()
