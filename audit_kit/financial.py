@@ -42,6 +42,7 @@ from audit_kit.comparison import CodeSet
 from audit_kit.errors import InputError, Problem
 
 __all__ = [
+    "CENT",
     "GROUPER_VERSIONS",
     "DrgOutcome",
     "DrgWeights",

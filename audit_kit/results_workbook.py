@@ -1,0 +1,354 @@
+"""Render results.json as results.xlsx for people: the same numbers, nothing recomputed.
+
+Sheets: ``Summary`` (audit, settings, progress, overall scores, extrapolation, CIA discovery),
+``Coders`` (and ``Providers``, ``Auditors``, ``Settings``, ``Strata`` when the audit has them),
+``Categories`` (Pareto), ``Findings`` (every returned unit, codes and changes of units in error,
+amounts and differences) and ``Extrapolation`` (the variable appraisal in RAT-STATS layout).
+Text from the audit is written as text, never as a formula.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+__all__ = ["results_workbook_bytes"]
+
+MONEY = "#,##0.00"
+WHOLE_MONEY = "#,##0"
+PERCENT = "0.00%"
+COUNT = "0"
+RATIO = "0.0000"
+BOLD = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+Column = tuple[str, Callable[[Mapping[str, Any]], Any], str | None, int]
+
+
+def _put(ws: Worksheet, row: int, col: int, value: Any, fmt: str | None = None) -> None:
+    cell = ws.cell(row=row, column=col)
+    if isinstance(value, str):
+        # Text stays text: no formula, whatever its first character.
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.data_type = "s"
+        cell.quotePrefix = value[:1] in ("=", "+", "-", "@", "\t", "\r")
+    elif isinstance(value, bool):
+        cell.value = "yes" if value else "no"
+    else:
+        cell.value = value
+        if fmt and value is not None:
+            cell.number_format = fmt
+
+
+def _table(ws: Worksheet, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]) -> None:
+    for c, (title, _, _, width) in enumerate(columns, start=1):
+        _put(ws, 1, c, title)
+        cell = ws.cell(row=1, column=c)
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.column_dimensions[get_column_letter(c)].width = width
+    for r, row in enumerate(rows, start=2):
+        for c, (_, get, fmt, _) in enumerate(columns, start=1):
+            _put(ws, r, c, get(row), fmt)
+    ws.freeze_panes = "B2"
+    if rows:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+
+
+def _get(*path: str) -> Callable[[Mapping[str, Any]], Any]:
+    def get(row: Mapping[str, Any]) -> Any:
+        value: Any = row
+        for key in path:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(key)
+        return value
+
+    return get
+
+
+def _joined(*path: str) -> Callable[[Mapping[str, Any]], Any]:
+    def get(row: Mapping[str, Any]) -> Any:
+        value = _get(*path)(row)
+        if value is None:
+            return None
+        if isinstance(value, list):
+            return "; ".join(" -> ".join(v) if isinstance(v, list) else str(v) for v in value)
+        return str(value)
+
+    return get
+
+
+def _group_columns(key: str, title: str) -> list[Column]:
+    cols: list[Column] = [(title, _get(key), None, 18)]
+    if key == "stratum":
+        cols += [
+            ("Population", _get("population"), COUNT, 11),
+            ("Planned n", _get("sample"), COUNT, 10),
+        ]
+    cols += [
+        ("Units scored", _get("units_reviewed"), COUNT, 9),
+        ("Units with error", _get("units_with_error"), COUNT, 9),
+        ("Not reviewed", _get("units_not_reviewed"), COUNT, 9),
+        ("Record accuracy", _get("record_accuracy", "value"), PERCENT, 10),
+        ("lower", _get("record_accuracy", "lower"), PERCENT, 9),
+        ("upper", _get("record_accuracy", "upper"), PERCENT, 9),
+        ("Code accuracy", _get("code_accuracy", "value"), PERCENT, 10),
+        ("lower", _get("code_accuracy", "lower"), PERCENT, 9),
+        ("upper", _get("code_accuracy", "upper"), PERCENT, 9),
+        ("Verdict", _get("verdict"), None, 12),
+        ("DRG accuracy", _get("drg_accuracy", "value"), PERCENT, 10),
+        ("Financial accuracy", _get("financial_accuracy", "value"), PERCENT, 10),
+        ("Dollar accuracy", _get("dollar_accuracy"), PERCENT, 10),
+        ("Codes reviewed", _get("codes", "reviewed"), COUNT, 9),
+        ("Correct", _get("codes", "correct"), COUNT, 8),
+        ("Added", _get("codes", "added"), COUNT, 8),
+        ("Deleted", _get("codes", "deleted"), COUNT, 8),
+        ("Revised", _get("codes", "revised"), COUNT, 8),
+        ("Principal dx changed", _get("codes", "principal_dx_changed"), COUNT, 10),
+        ("Examined", _get("financial", "examined"), MONEY, 13),
+        ("Audited", _get("financial", "audited"), MONEY, 13),
+        ("Overpayment", _get("financial", "overpayment"), MONEY, 13),
+        ("Underpayment", _get("financial", "underpayment"), MONEY, 13),
+        ("Net", _get("financial", "net"), MONEY, 13),
+        ("Gross", _get("financial", "gross"), MONEY, 13),
+    ]
+    return cols
+
+
+def _summary(ws: Worksheet, results: Mapping[str, Any]) -> None:
+    overall = results["overall"]
+    ext = overall.get("extrapolation") or {}
+    rows: list[tuple[str, Any, str | None]] = [("Audit", None, None)]
+    rows += [(k.replace("_", " "), v, None) for k, v in results["audit"].items()]
+    rows += [("Settings", None, None)]
+    for k, v in results["settings"].items():
+        if isinstance(v, Mapping | list):
+            v = (
+                ", ".join(f"{a}: {b}" for a, b in v.items())
+                if isinstance(v, Mapping)
+                else ", ".join(map(str, v))
+            )
+        rows.append((k.replace("_", " "), v, None))
+    rows += [("Progress", None, None)]
+    rows += [(k.replace("_", " "), v, COUNT) for k, v in results["progress"].items()]
+    rows += [
+        ("Overall", None, None),
+        ("units scored", overall["units_reviewed"], COUNT),
+        ("units with error", overall["units_with_error"], COUNT),
+    ]
+    for key in ("record_accuracy", "code_accuracy", "drg_accuracy", "financial_accuracy"):
+        block = overall.get(key)
+        if block:
+            label = key.replace("_", " ")
+            rows += [
+                (label, block["value"], PERCENT),
+                (f"{label}, lower limit", block["lower"], PERCENT),
+                (f"{label}, upper limit", block["upper"], PERCENT),
+                (
+                    f"{label}, method",
+                    f"{block['method']} ({block['confidence']:.0%} two-sided)",
+                    None,
+                ),
+            ]
+    rows += [
+        ("dollar accuracy", overall.get("dollar_accuracy"), PERCENT),
+        ("verdict", overall["verdict"], None),
+    ]
+    rows += [(k, v, MONEY) for k, v in overall["financial"].items()]
+    if ext:
+        rows += [
+            ("Extrapolation", None, None),
+            ("measure", ext["measure"], None),
+            ("point estimate", ext["point_estimate"], WHOLE_MONEY),
+            ("one-sided 90% lower limit", ext["one_sided_90_lower"], WHOLE_MONEY),
+            ("two-sided 90% lower limit", ext["two_sided_90_lower"], WHOLE_MONEY),
+            ("95% interval, lower", ext["limits"]["95"]["lower"], WHOLE_MONEY),
+            ("95% interval, upper", ext["limits"]["95"]["upper"], WHOLE_MONEY),
+            ("demand rule", ext["demand_rule"], None),
+            ("demand amount", ext["demand_amount"], WHOLE_MONEY),
+            ("why this amount", ext["demand_reason"], None),
+        ]
+    cia = results.get("cia_discovery")
+    if cia:
+        full = cia.get("full_sample") or {}
+        rows += [
+            ("CIA discovery", None, None),
+            ("net error rate", cia["net_error_rate"], PERCENT),
+            ("threshold", cia["threshold"], PERCENT),
+            ("threshold reached", cia["exceeded"], None),
+            ("full sample size (90% / 25%)", full.get("sample_size"), COUNT),
+        ]
+    for note in results.get("notes", []):
+        rows.append(("note", note, None))
+    for r, (label, value, fmt) in enumerate(rows, start=1):
+        _put(ws, r, 1, label)
+        if value is None and label[:1].isupper():
+            ws.cell(row=r, column=1).font = BOLD
+            continue
+        _put(ws, r, 2, value, fmt)
+    ws.column_dimensions["A"].width = 34
+    ws.column_dimensions["B"].width = 70
+    ws.freeze_panes = "A2"
+
+
+def _findings(ws: Worksheet, results: Mapping[str, Any]) -> None:
+    errors = {e["unit_id"]: e for e in results.get("errors", [])}
+    rows = [{**u, "error": errors.get(u["unit_id"], {})} for u in results.get("units", [])]
+    columns: list[Column] = [
+        ("Unit id", _get("unit_id"), None, 14),
+        ("Stratum", _get("stratum"), None, 12),
+        ("Coder", _get("coder"), None, 12),
+        ("Provider", _get("provider"), None, 12),
+        ("Auditor", _get("auditor"), None, 12),
+        ("Status", _get("status"), None, 13),
+        ("Error", _get("has_error"), None, 7),
+        ("Category", _get("category"), None, 14),
+        ("Original dx", _joined("error", "original", "dx"), None, 22),
+        ("Audited dx", _joined("error", "audited", "dx"), None, 22),
+        ("Original px", _joined("error", "original", "px"), None, 16),
+        ("Audited px", _joined("error", "audited", "px"), None, 16),
+        ("Original CPT/HCPCS", _joined("error", "original", "cpt"), None, 18),
+        ("Audited CPT/HCPCS", _joined("error", "audited", "cpt"), None, 18),
+        ("Original DRG", _get("error", "original", "drg"), None, 9),
+        ("Audited DRG", _get("error", "audited", "drg"), None, 9),
+        ("Added", _joined("error", "changes", "added"), None, 18),
+        ("Deleted", _joined("error", "changes", "deleted"), None, 18),
+        ("Revised", _joined("error", "changes", "revised"), None, 22),
+        ("Principal dx changed", _get("error", "changes", "principal_dx_changed"), None, 10),
+        ("Codes reviewed", _get("codes_reviewed"), COUNT, 9),
+        ("Codes correct", _get("codes_correct"), COUNT, 9),
+        ("Examined", _get("examined"), MONEY, 13),
+        ("Audited amount", _get("audited_amount"), MONEY, 13),
+        ("Difference", _get("difference"), MONEY, 13),
+        ("Rationale", _get("error", "rationale"), None, 40),
+        ("Reference", _get("error", "reference"), None, 24),
+    ]
+    _table(ws, columns, rows)
+
+
+def _appraisal_block(
+    ws: Worksheet, row: int, title: str, ext: Mapping[str, Any], critical: str
+) -> int:
+    _put(ws, row, 1, title)
+    ws.cell(row=row, column=1).font = BOLD
+    row += 1
+    appraisal = ext.get("appraisal") or {}
+    facts: list[tuple[str, Any, str | None]] = [
+        ("Universe size", ext["population"], COUNT),
+        ("Sample size", ext["sample"], COUNT),
+        ("Values", ext["measure"], None),
+        ("Total of values", appraisal.get("total"), MONEY),
+        ("Nonzero values", appraisal.get("nonzero"), COUNT),
+        ("Mean", appraisal.get("mean"), MONEY),
+        ("Standard deviation", appraisal.get("sd"), MONEY),
+        ("Skewness", appraisal.get("skewness", ext.get("skewness")), "0.00"),
+        ("Kurtosis", appraisal.get("kurtosis"), "0.00"),
+        ("Standard error (mean)", appraisal.get("se_mean"), MONEY),
+        ("Standard error (total)", ext["se_total"], WHOLE_MONEY),
+        ("Point estimate", ext["point_estimate"], WHOLE_MONEY),
+    ]
+    for label, value, fmt in facts:
+        if value is None and label not in ("Universe size", "Sample size"):
+            continue
+        _put(ws, row, 1, label)
+        _put(ws, row, 2, value, fmt)
+        row += 1
+    headers = [
+        "Confidence",
+        "Lower limit",
+        "Upper limit",
+        "Precision amount",
+        "Precision percent",
+        critical,
+    ]
+    for c, h in enumerate(headers, start=1):
+        _put(ws, row, c, h)
+        ws.cell(row=row, column=c).font = BOLD
+    row += 1
+    for key in ("80", "90", "95"):
+        lim = ext["limits"][key]
+        _put(ws, row, 1, f"{key}%")
+        _put(ws, row, 2, lim["lower"], WHOLE_MONEY)
+        _put(ws, row, 3, lim["upper"], WHOLE_MONEY)
+        _put(ws, row, 4, lim["precision"], WHOLE_MONEY)
+        _put(ws, row, 5, lim["precision_percent"] / 100.0, PERCENT)
+        _put(ws, row, 6, lim["critical_value"], "0.000000000000")
+        row += 1
+    return row + 1
+
+
+def _extrapolation(ws: Worksheet, results: Mapping[str, Any]) -> None:
+    row = 1
+    overall = results["overall"].get("extrapolation")
+    strata = [s for s in results.get("strata", []) if s.get("extrapolation")]
+    if overall is None and not strata:
+        _put(ws, 1, 1, "No extrapolation.")
+        for r, note in enumerate(results.get("notes", []), start=2):
+            _put(ws, r, 1, note)
+        ws.column_dimensions["A"].width = 100
+        return
+    _put(ws, row, 1, "Variable appraisal (RAT-STATS layout)")
+    ws.cell(row=row, column=1).font = Font(bold=True, size=12)
+    row += 2
+    if len(strata) > 1 or overall is None:
+        for s in strata:
+            row = _appraisal_block(
+                ws, row, f"Stratum {s['stratum']}", s["extrapolation"], "t-value"
+            )
+    if overall is not None:
+        critical = "z-value" if overall["critical_value_rule"] in ("ratstats", "z") else "t-value"
+        title = "Overall (combined strata)" if len(strata) > 1 else "Unrestricted"
+        row = _appraisal_block(ws, row, title, overall, critical)
+        _put(ws, row, 1, "Demand rule")
+        _put(ws, row, 2, overall["demand_rule"])
+        _put(ws, row + 1, 1, "Demand amount")
+        _put(ws, row + 1, 2, overall["demand_amount"], WHOLE_MONEY)
+        _put(ws, row + 2, 1, "Why this amount")
+        _put(ws, row + 2, 2, overall["demand_reason"])
+    widths = (26, 16, 16, 16, 16, 18)
+    for c, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = w
+
+
+def results_workbook_bytes(results: Mapping[str, Any]) -> bytes:
+    """Return results.xlsx for a results.json dict."""
+    wb = Workbook()
+    summary = wb.worksheets[0]
+    summary.title = "Summary"
+    _summary(summary, results)
+    _table(wb.create_sheet("Coders"), _group_columns("coder", "Coder"), results.get("coders", []))
+    for key, attr, title in (
+        ("providers", "provider", "Providers"),
+        ("auditors", "auditor", "Auditors"),
+        ("settings_groups", "setting", "Settings"),
+        ("strata", "stratum", "Strata"),
+    ):
+        if results.get(key):
+            _table(wb.create_sheet(title), _group_columns(attr, title[:-1]), results[key])
+    _table(
+        wb.create_sheet("Categories"),
+        [
+            ("Error category", _get("category"), None, 22),
+            ("Units", _get("units"), COUNT, 8),
+            ("Share", _get("share"), PERCENT, 9),
+            ("Cumulative share", _get("cumulative_share"), PERCENT, 11),
+            ("Overpayment", _get("overpayment"), MONEY, 14),
+            ("Underpayment", _get("underpayment"), MONEY, 14),
+            ("Net", _get("net"), MONEY, 14),
+        ],
+        results.get("categories", []),
+    )
+    _findings(wb.create_sheet("Findings"), results)
+    _extrapolation(wb.create_sheet("Extrapolation"), results)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
