@@ -60,10 +60,11 @@ PLAN: dict[str, Any] = {
 
 
 def plan_with(**changes: Any) -> dict[str, Any]:
-    """Return the base plan with top-level sections replaced or merged (dicts are merged)."""
+    """Return the base plan with sections changed: scoring, financial, columns are merged,
+    anything else (design, size...) replaced."""
     plan = copy.deepcopy(PLAN)
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(plan.get(key), dict):
+        if key in ("scoring", "financial", "columns") and key in plan:
             plan[key] = {**plan[key], **value}
         else:
             plan[key] = value
