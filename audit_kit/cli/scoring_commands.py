@@ -1,3 +1,84 @@
-"""Commands of this stage (registered on import by audit_kit.cli)."""
+"""``audit-kit score``: accuracy, financial impact and extrapolation (results.json / .xlsx)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from audit_kit.cli import cli
+from audit_kit.cli._common import audit_dir_argument, echo_json, json_option
+from audit_kit.scoring import score_audit
+
+__all__ = ["score_command"]
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _interval(block: Mapping[str, Any] | None) -> str:
+    if block is None:
+        return "n/a (nothing scored)"
+    return (
+        f"{_pct(block['value'])} ({block['confidence']:.0%} limits "
+        f"{_pct(block['lower'])} to {_pct(block['upper'])})"
+    )
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def summary_lines(results: Mapping[str, Any]) -> list[str]:
+    """Return the human summary of a results dict."""
+    overall = results["overall"]
+    progress = results["progress"]
+    settings = results["settings"]
+    money = overall["financial"]
+    lines = [
+        f"Scored {overall['units_reviewed']} unit(s) of {progress['units_sampled']} sampled "
+        f"({progress['units_not_reviewed']} not reviewed, "
+        f"{progress['units_outstanding']} not returned yet).",
+        f"Record accuracy: {_interval(overall['record_accuracy'])}",
+        f"Code accuracy:   {_interval(overall['code_accuracy'])}",
+        f"Verdict against the {settings['target_accuracy']:.1%} target: {overall['verdict']}",
+        f"Sample: overpaid {_money(money['overpayment'])}, underpaid "
+        f"{_money(money['underpayment'])}, net {_money(money['net'])}, "
+        f"gross {_money(money['gross'])}",
+    ]
+    ext = overall.get("extrapolation")
+    if ext is not None:
+        lines.append(
+            f"Extrapolated ({ext['measure']}): point estimate {_money(ext['point_estimate'])}; "
+            f"demand amount {_money(ext['demand_amount'])} ({ext['demand_rule']})"
+        )
+    cia = results.get("cia_discovery")
+    if cia is not None and cia["net_error_rate"] is not None:
+        full = cia.get("full_sample") or {}
+        lines.append(
+            f"CIA discovery: net error rate {_pct(cia['net_error_rate'])} "
+            f"(threshold {_pct(cia['threshold'])})"
+            + (f"; full sample of {full['sample_size']} needed" if full.get("sample_size") else "")
+        )
+    lines.extend(f"Note: {note}" for note in results.get("notes", []))
+    return lines
+
+
+@cli.command("score")
+@audit_dir_argument
+@json_option
+def score_command(audit_dir: Path, as_json: bool) -> None:
+    """Score the findings: accuracy per coder, financial impact, extrapolation.
+
+    Writes results.json and results.xlsx into AUDIT_DIR. With --json, prints the overall block.
+    """
+    results = score_audit(audit_dir)
+    if as_json:
+        echo_json(results["overall"])
+        return
+    for line in summary_lines(results):
+        click.echo(line)
+    click.echo(f"Wrote {audit_dir / 'results.json'} and {audit_dir / 'results.xlsx'}.")
