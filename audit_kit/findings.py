@@ -115,7 +115,7 @@ class FileResult:
 
     path: str
     sha256: str
-    status: Literal["accepted", "already collected", "duplicate"]
+    status: Literal["accepted", "already collected", "duplicate", "nothing to collect"]
     workbook_id: str = ""
     auditor: str = ""
     units_returned: int = 0
@@ -232,7 +232,7 @@ def collect(
         )
     unit_col = plan.columns.unit_id
     sample_rows = {row[unit_col]: row for row in sample.to_dicts()}
-    files, problems = _expand(paths)
+    files, problems = _expand(paths, skip=folder.path)
     accepted_before = {
         rel.removeprefix("returned/").removesuffix(".xlsx")
         for rel in folder.artifacts()
@@ -293,7 +293,17 @@ def collect(
         problems.extend(file_problems)
         if file_problems:
             bad_files.add(name)
-        if parsed is not None and not file_problems:
+        elif parsed is not None and not parsed.records:
+            results.append(
+                FileResult(
+                    path=name,
+                    sha256=sha,
+                    status="nothing to collect",
+                    workbook_id=parsed.layout.workbook_id,
+                    auditor=parsed.layout.auditor,
+                )
+            )
+        elif parsed is not None:
             returns.append(parsed)
 
     if problems:
@@ -407,16 +417,20 @@ def collect(
 # -- inputs ------------------------------------------------------------------------------------
 
 
-def _expand(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+def _expand(paths: Iterable[Path], *, skip: Path) -> tuple[list[Path], list[Problem]]:
+    """Expand folders to their .xlsx files (not Excel lock files, not the audit folder's own)."""
     files: list[Path] = []
     problems: list[Problem] = []
+    own = skip.resolve()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = sorted(
                 p
                 for p in path.rglob("*.xlsx")
-                if p.is_file() and not p.name.startswith(("~$", "."))
+                if p.is_file()
+                and not p.name.startswith(("~$", "."))
+                and not p.resolve().is_relative_to(own)
             )
             if not found:
                 problems.append(

@@ -225,10 +225,13 @@ def canonical_value(value: str | None, kind: ColumnKind) -> str:
     """Return the comparable form of an original cell, as written or as read back.
 
     Numbers compare as floats (``120.50`` = ``120.5``), dates as ISO dates (a date cell reads
-    back as ``2026-03-01 00:00:00``), text exactly.
+    back as ``2026-03-01 00:00:00``), text exactly except line endings (spreadsheet programs
+    differ in keeping CR; a changed line ending is not a changed record).
     """
     if value is None:
         return ""
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
     if kind == "number":
         number = _as_float(value)
         return repr(number) if number is not None else value

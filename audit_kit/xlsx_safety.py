@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import msoffcrypto
@@ -264,7 +265,15 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
                     ):
                         return "a DOCTYPE or ENTITY declaration"
                     tail = window[-32:]
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ):
         return "a damaged or unreadable part"
     return None
 

@@ -56,10 +56,12 @@ DX = [
 PX = [["0DTJ4ZZ"], [], ["02703ZZ"], [], [], []]
 CPT = [["99214-25", "93000"], ["99213"], ["G0439"], ["99214"], ["36415"], ["99215-25"]]
 DRG = ["065", "871", "194", "", "065", "190"]
-NOTES = ["=HYPERLINK(\"http://x\")", "+1 555", "-2", "@SUM(A1)", "\tlead tab", "a\rb"]
+NOTES = ['=HYPERLINK("http://x")', "+1 555", "-2", "@SUM(A1)", "\tlead tab", "a\rb"]
 
 
-def sample_frame(n: int = 6, *, spares: int = 1, coders: Sequence[str] = ("C1", "C2")) -> pl.DataFrame:
+def sample_frame(
+    n: int = 6, *, spares: int = 1, coders: Sequence[str] = ("C1", "C2")
+) -> pl.DataFrame:
     """A sample.csv frame: n units (ids E0001..), the last `spares` of them spares."""
     rows = []
     for i in range(n):
@@ -119,8 +121,11 @@ def headers(ws: Any) -> dict[str, int]:
 
 def unit_rows(ws: Any) -> dict[str, int]:
     """Unit id -> row number on the Sample sheet (column A)."""
-    return {str(ws.cell(row=r, column=1).value): r for r in range(2, ws.max_row + 1)
-            if ws.cell(row=r, column=1).value is not None}
+    return {
+        str(ws.cell(row=r, column=1).value): r
+        for r in range(2, ws.max_row + 1)
+        if ws.cell(row=r, column=1).value is not None
+    }
 
 
 def fill(
