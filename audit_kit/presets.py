@@ -6,7 +6,7 @@ from pathlib import Path
 
 from audit_kit.errors import PlanError, Problem
 
-__all__ = ["list_presets", "preset_dir", "resolve_plan_path", "template_dir"]
+__all__ = ["list_presets", "preset_dir", "preset_summary", "resolve_plan_path", "template_dir"]
 
 _PKG = Path(__file__).resolve().parent
 
@@ -29,6 +29,19 @@ def list_presets() -> dict[str, Path]:
     """Return preset name -> file, sorted by name."""
     folder = preset_dir()
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
+
+
+def preset_summary(path: Path) -> str:
+    """Return a preset's one-line summary: the first comment line of its header."""
+    for line in path.read_text("utf-8").splitlines():
+        text = line.strip()
+        if text.startswith("#"):
+            summary = text.lstrip("#").strip()
+            if summary:
+                return summary
+        elif text:
+            break
+    return ""
 
 
 def resolve_plan_path(path: Path | str) -> Path:

@@ -1,0 +1,1477 @@
+"""Frame -> strata -> sizes -> draw -> sample.csv and the sampling record; re-draw for verify.
+
+The steps, in the order they are applied (SPEC 4):
+
+1. **Frame.** The universe's frame columns are read (unit id, strata, sampling variable, filter
+   columns); the plan's filters are applied in order, each exclusion counted. Unit ids must be
+   present and unique; amounts numbers >= 0.
+2. **Order.** The frame is sorted by unit id -- as whole numbers when every id is a number,
+   otherwise as text in Unicode code-point order -- so the sample never depends on the order of
+   the export. Units are numbered 1..N_h in that order within each stratum.
+3. **Strata.** By the values of ``strata.by`` columns, by dollar bands ``[e_i, e_i+1)`` of a
+   numeric column (the last band open-ended), or both (every combination); units at or above the
+   ``certainty`` threshold form one certainty stratum taken in full. An empty stratum is an error
+   naming it (unless ``skip_empty``).
+4. **Sizes.** ``n`` (simple), ``per_stratum`` (a number or one per stratum), ``total`` with
+   proportional / Neyman / equal allocation (:func:`audit_kit.stats.allocate`; Neyman uses the
+   frame's SD of the sampling variable per stratum), or ``target`` (confidence and precision with
+   a probe sample, :mod:`audit_kit.stats`). A stratum with N_h <= n_h is taken in full (census).
+5. **Draw.** A simple design draws frame numbers 1..N from the audit seed itself, so with the
+   ``ratstats`` generator they are exactly what RAT-STATS single-stage prints for that seed.
+   A stratified design gives each stratum its own stream, seeded by
+   :func:`audit_kit.rng.stratum_seed` (SHA-256 of ``"<seed>|<stratum label>"``), so adding a
+   stratum never changes another. Spares follow the sample in the order drawn.
+6. **Record.** plan.yaml (as used, seed filled in), sampling.json, sampling.txt and sample.csv
+   are written in one audit-folder transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from audit_kit import rng as rng_mod
+from audit_kit._version import __version__
+from audit_kit.audit import AuditFolder, now_iso, sha256_bytes
+from audit_kit.errors import (
+    AuditError,
+    InputError,
+    IntegrityError,
+    PlanError,
+    Problem,
+    SamplingError,
+    StatisticsError,
+)
+from audit_kit.plan import (
+    AMOUNT_FIELDS,
+    NO_VALUE_OPS,
+    FilterOp,
+    FrameFilter,
+    SamplingPlan,
+    load_plan_text,
+    parse_plan_text,
+    with_seed,
+)
+from audit_kit.pseudonym import key_fingerprint, load_key, pseudonymise
+from audit_kit.universe import (
+    ROW,
+    Encoding,
+    Universe,
+    duplicate_problem,
+    missing_column_problems,
+    negative_problem,
+    open_universe,
+    parse_amounts,
+    parse_dates,
+    row_problem,
+)
+
+__all__ = [
+    "DESIGN_COLUMNS",
+    "SampleSummary",
+    "Stratum",
+    "VerifyReport",
+    "draw_sample",
+    "read_sample",
+    "verify_audit",
+]
+
+Progress = Callable[[str], None]
+
+#: Columns sampling adds to the universe columns in sample.csv.
+DESIGN_COLUMNS = ("stratum", "frame_number", "selection_order", "spare", "weight")
+SIMPLE_LABEL = "all"
+RATSTATS_CAVEAT = (
+    "RAT-STATS seeds its generator through Visual Basic's Randomize, which keeps only 16 bits "
+    "of the seed: there are at most 65,536 distinct random-number streams, and different seeds "
+    "can give the same sample (e.g. seeds 4194304 to 4194307)."
+)
+STREAM_RULE = (
+    'Each stratum draws from its own stream seeded with SHA-256("<seed used>|<stratum label>"): '
+    "the first 8 bytes as a big-endian integer; for ratstats reduced to 1..999,999,999 "
+    "(mod 999,999,999, plus 1), a seed RAT-STATS accepts. Strata taken in full draw nothing."
+)
+ORDER_NUMERIC = "unit ids compared as whole numbers (every unit id is a number)"
+ORDER_TEXT = "unit ids compared as text, character by character (Unicode code-point order)"
+SPARE_POLICY = (
+    "Spares are drawn after the sample in each stratum and listed in the order drawn. A spare "
+    "replaces a sampled unit only when that unit is outside the universe's definition (for "
+    "example a voided claim), the first unused spare of the same stratum first; a missing record "
+    "is not replaced (it is an error). Every replacement is documented."
+)
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+# -- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stratum:
+    """One stratum as drawn: sizes, how it was drawn, and the frame numbers in draw order."""
+
+    label: str
+    population: int
+    sample: int
+    spares: int
+    census: bool
+    certainty: bool
+    seed: int | float | None
+    wh_seeds: tuple[int, int, int] | None
+    definition: dict[str, Any]
+    frame_numbers: tuple[int, ...] = field(repr=False)
+
+    @property
+    def weight(self) -> float:
+        return self.population / self.sample if self.sample else 0.0
+
+    def to_record(self) -> dict[str, Any]:
+        """The stratum's entry in sampling.json."""
+        out: dict[str, Any] = {
+            "stratum": self.label,
+            "population": self.population,
+            "sample": self.sample,
+            "census": self.census,
+            "certainty": self.certainty,
+            "spares": self.spares,
+            "weight": self.weight,
+            "definition": self.definition,
+            "seed_used": self.seed,
+        }
+        if self.wh_seeds is not None:
+            out["wh_seeds"] = list(self.wh_seeds)
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SampleSummary:
+    """What `audit-kit sample` did: sizes, seed, where the files are."""
+
+    audit_dir: Path
+    audit_id: str
+    plan_name: str
+    universe_file: str
+    universe_rows: int
+    population: int
+    sample_size: int
+    spares: int
+    strata: tuple[Stratum, ...]
+    generator: str
+    seed: int | float
+    seed_generated: bool
+    excluded: tuple[tuple[str, int], ...]
+    files: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "audit_dir": str(self.audit_dir),
+            "audit_id": self.audit_id,
+            "plan": self.plan_name,
+            "universe": {"file": self.universe_file, "rows": self.universe_rows},
+            "population": self.population,
+            "sample_size": self.sample_size,
+            "spares": self.spares,
+            "strata": [
+                {
+                    "stratum": s.label,
+                    "population": s.population,
+                    "sample": s.sample,
+                    "spares": s.spares,
+                    "census": s.census,
+                    "certainty": s.certainty,
+                }
+                for s in self.strata
+            ],
+            "generator": self.generator,
+            "seed": self.seed,
+            "seed_generated": self.seed_generated,
+            "excluded": [{"filter": f, "rows": r} for f, r in self.excluded],
+            "files": list(self.files),
+            "notes": list(self.notes),
+            "next": f"audit-kit workbooks {self.audit_dir}",
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyReport:
+    """Outcome of `audit-kit verify`: hashes checked, and whether the sample was re-drawn."""
+
+    audit_dir: Path
+    audit_id: str
+    files_checked: int
+    redrawn: bool
+    units: int | None = None
+    strata: int | None = None
+    universe_file: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "audit_dir": str(self.audit_dir),
+            "audit_id": self.audit_id,
+            "ok": True,
+            "files_checked": self.files_checked,
+            "hashes_ok": True,
+            "redrawn": self.redrawn,
+            "sample_identical": True if self.redrawn else None,
+            "units": self.units,
+            "strata": self.strata,
+            "universe": self.universe_file,
+            "notes": list(self.notes),
+        }
+
+
+# -- the frame -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Frame:
+    data: pl.DataFrame  # sorted by unit id: ROW, __id and the design keys
+    rows: int  # data rows in the file
+    excluded: list[dict[str, Any]]
+    order_rule: str
+    notes: list[str]
+
+
+def _num(col: str) -> str:
+    return f"__num:{col}"
+
+
+def _date(col: str) -> str:
+    return f"__date:{col}"
+
+
+def _value_kind(flt: FrameFilter) -> str:
+    if flt.op in NO_VALUE_OPS:
+        return "none"
+    values = flt.value if isinstance(flt.value, list) else [flt.value]
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "number"
+    if all(isinstance(v, dt.date) for v in values):
+        return "date"
+    return "text"
+
+
+def _filter_mask(frame: pl.DataFrame, col: str, flt: FrameFilter) -> pl.Series:
+    """Evaluate one filter; an empty cell passes only the negative tests (!=, not in, is empty)."""
+    kind = _value_kind(flt)
+    if kind == "number":
+        series = frame[_num(col)]
+    elif kind == "date":
+        series = frame[_date(col)]
+    else:
+        series = frame[col].cast(pl.String).str.strip_chars()
+    value = flt.value
+    if kind == "date":
+        value = [_as_date(v) for v in value] if isinstance(value, list) else _as_date(value)
+    op = flt.op
+    blank = series.is_null() if kind != "text" else series.is_null() | (series == "")
+    if op is FilterOp.IS_EMPTY:
+        return blank
+    if op is FilterOp.NOT_EMPTY:
+        return ~blank
+    if op is FilterOp.GT:
+        mask = series > value
+    elif op is FilterOp.GE:
+        mask = series >= value
+    elif op is FilterOp.LT:
+        mask = series < value
+    elif op is FilterOp.LE:
+        mask = series <= value
+    elif op is FilterOp.EQ:
+        mask = series == value
+    elif op is FilterOp.NE:
+        return _filled(series != value, True)
+    elif op is FilterOp.IN:
+        mask = series.is_in(pl.Series(value))
+    elif op is FilterOp.NOT_IN:
+        return _filled(~series.is_in(pl.Series(value)), True)
+    else:  # between, both ends included
+        mask = (series >= value[0]) & (series <= value[1])
+    out: pl.Series = mask.fill_null(False)
+    return out
+
+
+def _filled(mask: pl.Series, value: bool) -> pl.Series:
+    out: pl.Series = mask.fill_null(value)
+    return out
+
+
+def _as_date(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _sort_by_unit_id(frame: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    ids = frame["__id"]
+    if frame.is_empty() or not bool(ids.str.contains(r"^\d+$").all()):
+        return frame.sort("__id"), ORDER_TEXT
+    lengths = ids.str.len_bytes()
+    if lengths.min() == lengths.max():
+        return frame.sort("__id"), ORDER_NUMERIC
+    if not bool(ids.str.starts_with("0").any()) and int(lengths.max() or 0) <= 18:  # type: ignore[arg-type]
+        return frame.sort(ids.cast(pl.UInt64)), ORDER_NUMERIC
+    stripped = ids.str.strip_chars_start("0")
+    return frame.sort([stripped.str.len_bytes(), stripped, ids]), ORDER_NUMERIC
+
+
+class _Problems:
+    """Problems of one universe, collected to be raised together."""
+
+    def __init__(self, universe: Universe) -> None:
+        self.universe = universe
+        self.items: list[Problem] = []
+
+    def rows(self, frame: pl.DataFrame, mask: pl.Series, **kwargs: str) -> None:
+        problem = row_problem(self.universe, frame, mask, **kwargs)
+        if problem is not None:
+            self.items.append(problem)
+
+
+def _build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> _Frame:
+    """Read, filter, validate and sort the frame; raise one InputError with every problem."""
+    problems = _Problems(universe)
+    cols = plan.columns
+    id_col = cols.unit_id
+    strata = plan.design.strata
+    wanted: dict[str, str] = {}
+    for name, mapped in cols.mapped().items():
+        for j, col in enumerate(mapped):
+            wanted[f"columns.{name}" + (f"[{j}]" if len(mapped) > 1 else "")] = col
+    for j, col in enumerate(cols.keep):
+        wanted[f"columns.keep[{j}]"] = col
+    for key, name in plan.references().items():
+        wanted.setdefault(key, plan.column_for(name))
+    problems.items.extend(missing_column_problems(universe, wanted))
+    present = set(universe.columns)
+
+    amount_cols = {f: plan.column_for(f) for f in AMOUNT_FIELDS if cols.columns_for(f)}
+    by_cols = [plan.column_for(n) for n in strata.by] if strata else []
+    bands, cert = (strata.dollar_bands, strata.certainty) if strata else (None, None)
+    band_col = plan.column_for(bands.column) if bands else None
+    cert_col = plan.column_for(cert.column) if cert else None
+    var_name = plan.allocation_variable()
+    var_col = plan.column_for(var_name) if var_name else None
+    variables = {c for c in (band_col, cert_col, var_col) if c is not None}
+    numeric = set(amount_cols.values()) | variables
+    dates: set[str] = set()
+    for flt in plan.frame.filters:
+        kind = _value_kind(flt)
+        if kind == "number":
+            numeric.add(plan.column_for(flt.column))
+        elif kind == "date":
+            dates.add(plan.column_for(flt.column))
+    needed = [id_col, *by_cols, *sorted(numeric | dates)]
+    needed += [plan.column_for(f.column) for f in plan.frame.filters]
+    needed = [c for c in dict.fromkeys(needed) if c in present]
+
+    say(f"Reading the frame columns: {', '.join(needed)}")
+    raw = universe.collect(universe.scan(needed))
+    universe.records = raw.height
+    if needed and raw.height and universe.format == "csv":
+        blank = raw.select(pl.all_horizontal(pl.col(needed).is_null())).to_series()
+        nonblank = np.flatnonzero(~blank.to_numpy())
+        last = int(nonblank[-1]) + 1 if nonblank.size else 0
+        if last < raw.height:
+            universe.notes.append(f"{raw.height - last} empty lines at the end were ignored.")
+            raw = raw.head(last)
+    universe.rows = raw.height
+    if raw.height == 0:
+        problems.items.append(
+            Problem(
+                where=str(universe.path),
+                expected="one row per unit below the header",
+                found="a header row only, no data rows",
+                fix="export the universe again with its rows.",
+            )
+        )
+        raise InputError("The universe file has no units.", problems.items)
+
+    with_cols: list[pl.Series] = []
+    bad_num: dict[str, pl.Series] = {}
+    for col in sorted(numeric & present):
+        values, bad = parse_amounts(raw[col])
+        with_cols.append(values.alias(_num(col)))
+        bad_num[col] = bad
+    bad_date: dict[str, pl.Series] = {}
+    for col in sorted(dates & present):
+        values, bad = parse_dates(raw[col])
+        with_cols.append(values.alias(_date(col)))
+        bad_date[col] = bad
+    flags = [s.alias(f"__badnum:{c}") for c, s in bad_num.items()]
+    flags += [s.alias(f"__baddate:{c}") for c, s in bad_date.items()]
+    frame = raw.with_columns(with_cols + flags)
+    reported: set[str] = set()
+
+    def report_bad(col: str) -> None:
+        if col in bad_num and f"num:{col}" not in reported:
+            reported.add(f"num:{col}")
+            problems.rows(
+                frame,
+                frame[f"__badnum:{col}"],
+                column=col,
+                role=_role(plan, col),
+                expected="a number (e.g. 1234.56)",
+                found="a value that is not a number",
+                fix="correct those cells in the export (a frame filter cannot judge them).",
+            )
+        if col in bad_date and f"date:{col}" not in reported:
+            reported.add(f"date:{col}")
+            problems.rows(
+                frame,
+                frame[f"__baddate:{col}"],
+                column=col,
+                role=_role(plan, col),
+                expected="a date (2026-07-01, 07/01/2026 or 20260701)",
+                found="a value that is not a date",
+                fix="correct those cells in the export.",
+            )
+
+    excluded: list[dict[str, Any]] = []
+    for flt in plan.frame.filters:
+        col = plan.column_for(flt.column)
+        if col not in present:
+            continue
+        report_bad(col)
+        before = frame.height
+        frame = frame.filter(_filter_mask(frame, col, flt))
+        excluded.append({"filter": flt.describe(), "rows": before - frame.height})
+    for col in sorted(bad_num.keys() | bad_date.keys()):
+        report_bad(col)
+
+    if frame.is_empty():
+        detail = "; ".join(f"{e['filter']}: {e['rows']} rows" for e in excluded)
+        problems.items.append(
+            Problem(
+                where=f"{universe.path}: frame",
+                expected="at least one unit left after the frame filters",
+                found=f"none of {raw.height} rows ({detail})",
+                fix="check the filters under frame.filters (values, dates, column names).",
+            )
+        )
+    elif id_col in present:
+        ids = frame[id_col].cast(pl.String)
+        empty = ids.is_null() | (ids.str.strip_chars() == "")
+        problems.rows(
+            frame,
+            empty,
+            column=id_col,
+            role="unit_id",
+            expected="a unit id in every row",
+            found="an empty unit id",
+            fix="fill in the ids, or delete those rows (blank lines count too).",
+        )
+        dup = duplicate_problem(universe, frame.filter(~empty), id_col)
+        if dup is not None:
+            problems.items.append(dup)
+        for col in sorted((set(amount_cols.values()) | variables) & present):
+            values = frame[_num(col)]
+            negative = negative_problem(
+                universe, frame, values, column=col, role=_field_of(plan, col)
+            )
+            if negative is not None:
+                problems.items.append(negative)
+            if col in variables:
+                problems.rows(
+                    frame,
+                    values.is_null() & ~frame[f"__badnum:{col}"],
+                    column=col,
+                    role=_role(plan, col),
+                    expected="an amount in every row (the design uses it)",
+                    found="an empty cell",
+                    fix="fill it in, or exclude those rows: "
+                    f"{{column: {_field_of(plan, col)}, op: not empty}}.",
+                )
+        for col in by_cols:
+            if col not in present:
+                continue
+            text = frame[col].cast(pl.String).str.strip_chars()
+            problems.rows(
+                frame,
+                text.is_null() | (text == ""),
+                column=col,
+                role=_role(plan, col),
+                expected="a value in every row (it defines the strata)",
+                found="an empty cell",
+                fix="fill it in, or exclude those rows: "
+                f"{{column: {_field_of(plan, col)}, op: not empty}}.",
+            )
+        if band_col is not None and band_col in present and strata and strata.dollar_bands:
+            low = strata.dollar_bands.edges[0]
+            problems.rows(
+                frame,
+                (frame[_num(band_col)] < low).fill_null(False),
+                column=band_col,
+                role=_role(plan, band_col),
+                expected=f"a value >= the first band edge ({_money(low)})",
+                found="a value below every band",
+                fix=f"lower the first edge to 0, or add a filter {{column: "
+                f"{_field_of(plan, band_col)}, op: '>=', value: {low:g}}}.",
+            )
+    if problems.items:
+        raise InputError(f"The universe file has {len(problems.items)} problem(s).", problems.items)
+
+    keep = [ROW, "__id"]
+    frame = frame.with_columns(pl.col(id_col).cast(pl.String).alias("__id"))
+    for i, col in enumerate(by_cols):
+        frame = frame.with_columns(pl.col(col).cast(pl.String).str.strip_chars().alias(f"__by{i}"))
+        keep.append(f"__by{i}")
+    for variable in sorted(variables):
+        keep.append(_num(variable))
+    frame, rule = _sort_by_unit_id(frame.select(keep))
+    say(f"Frame: {frame.height:,} units after filters, sorted by unit id")
+    return _Frame(frame, raw.height, excluded, rule, list(universe.notes))
+
+
+def _field_of(plan: SamplingPlan, col: str) -> str:
+    for name, mapped in plan.columns.mapped().items():
+        if mapped == [col]:
+            return name
+    return col
+
+
+def _role(plan: SamplingPlan, col: str) -> str:
+    name = _field_of(plan, col)
+    return name if name != col else "frame column"
+
+
+def _sd(values: np.ndarray[Any, np.dtype[np.float64]]) -> float:
+    return float(np.std(values, ddof=1)) if values.size > 1 else 0.0
+
+
+def _money(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+# -- strata ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _StratumDef:
+    label: str
+    definition: dict[str, Any]
+    certainty: bool
+    positions: np.ndarray[Any, np.dtype[np.int64]]
+
+
+def _band_label(name: str, edges: Sequence[float], index: int, cap: float | None) -> str:
+    low = edges[index]
+    high = edges[index + 1] if index + 1 < len(edges) else cap
+    if high is None:
+        return f"{name} >= {_money(low)}"
+    return f"{name} {_money(low)} to <{_money(high)}"
+
+
+def _strata(plan: SamplingPlan, frame: pl.DataFrame) -> tuple[list[_StratumDef], list[str]]:
+    """Assign units to strata; return the strata in design order, and notes (dropped cells)."""
+    design = plan.design.strata
+    if plan.design.method == "simple" or design is None:
+        positions = np.arange(frame.height, dtype=np.int64)
+        return [_StratumDef(SIMPLE_LABEL, {}, False, positions)], []
+    keys: list[str] = [c for c in frame.columns if c.startswith("__by")]
+    work = frame.select(["__id", *keys])
+    certain = np.zeros(frame.height, dtype=bool)
+    cert = design.certainty
+    if cert is not None:
+        values = frame[_num(plan.column_for(cert.column))].to_numpy()
+        certain = values >= cert.at_least
+    bands = design.dollar_bands
+    if bands is not None:
+        values = frame[_num(plan.column_for(bands.column))].to_numpy()
+        index = np.searchsorted(np.asarray(bands.edges), values, side="right") - 1
+        work = work.with_columns(pl.Series("__band", index.astype(np.int64)))
+        keys.append("__band")
+    work = work.with_columns(
+        pl.Series("__cert", certain), pl.int_range(pl.len(), dtype=pl.Int64).alias("__pos")
+    )
+    groups: dict[tuple[Any, ...], np.ndarray[Any, np.dtype[np.int64]]] = {}
+    regular = work.filter(~pl.col("__cert"))
+    if keys:
+        for row in regular.group_by(keys).agg(pl.col("__pos")).iter_rows():
+            groups[tuple(row[:-1])] = np.asarray(row[-1], dtype=np.int64)
+    by_values = sorted({k[: len(design.by)] for k in groups}) if design.by else [()]
+    band_count = len(bands.edges) if bands is not None else 0
+    cap = cert.at_least if cert is not None and bands is not None else None
+    defs: list[_StratumDef] = []
+    empty: list[str] = []
+    for by_value in by_values:
+        for band in range(band_count) if bands is not None else [None]:
+            key = (*by_value, band) if band is not None else tuple(by_value)
+            parts = list(by_value)
+            definition: dict[str, Any] = {}
+            if design.by:
+                definition["by"] = dict(zip(design.by, by_value, strict=True))
+            if bands is not None and band is not None:
+                parts.append(_band_label(bands.column, bands.edges, band, cap))
+                high = bands.edges[band + 1] if band + 1 < band_count else cap
+                definition["band"] = {
+                    "column": bands.column,
+                    "from": bands.edges[band],
+                    "below": high,
+                }
+            label = " / ".join(str(p) for p in parts)
+            positions = groups.get(key, np.zeros(0, dtype=np.int64))
+            if not design.by and not bands:
+                continue
+            if positions.size == 0:
+                empty.append(label)
+                if design.skip_empty:
+                    continue
+            defs.append(_StratumDef(label, definition, False, positions))
+    if cert is not None:
+        label = f"certainty: {cert.column} >= {_money(cert.at_least)}"
+        positions = np.flatnonzero(certain).astype(np.int64)
+        definition = {"certainty": {"column": cert.column, "at_least": cert.at_least}}
+        if positions.size == 0:
+            empty.append(label)
+        if positions.size or not design.skip_empty:
+            defs.append(_StratumDef(label, definition, True, positions))
+    notes: list[str] = []
+    if empty and design.skip_empty:
+        notes.append(
+            f"{len(empty)} stratum combinations had no units and were left out "
+            f"(skip_empty): {', '.join(empty[:10])}{' ...' if len(empty) > 10 else ''}"
+        )
+    elif empty:
+        raise SamplingError(
+            f"The design has {len(empty)} empty stratum(s).",
+            [
+                Problem(
+                    where=f"stratum '{label}'",
+                    expected="at least one unit in every stratum of the design",
+                    found="no units in the frame",
+                    fix="merge or drop that band (design.strata.dollar_bands.edges), lower the "
+                    "certainty threshold, or set design.strata.skip_empty: true.",
+                )
+                for label in empty
+            ],
+        )
+    return defs, notes
+
+
+# -- sizes -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Sizes:
+    n: dict[str, int]
+    record: dict[str, Any]
+
+
+def _sizes(
+    plan: SamplingPlan,
+    defs: list[_StratumDef],
+    frame: pl.DataFrame,
+    *,
+    plan_dir: Path | None,
+    probe: dict[str, Any] | None,
+) -> _Sizes:
+    size = plan.size
+    pops = {d.label: int(d.positions.size) for d in defs}
+    total_n = sum(pops.values())
+    problems: list[Problem] = []
+    n: dict[str, int] = {}
+    for d in defs:
+        if d.certainty:
+            n[d.label] = pops[d.label]
+    regular = [d for d in defs if not d.certainty]
+    record: dict[str, Any] = {"rule": size.rule}
+    if size.rule == "n":
+        assert size.n is not None
+        record.update(n=size.n, rationale=f"fixed sample size n = {size.n} set in the plan")
+        if size.n > total_n:
+            problems.append(
+                Problem(
+                    where="plan: size.n",
+                    expected=f"at most N = {total_n:,} (the units in the frame)",
+                    found=f"{size.n:,}",
+                    fix=f"lower size.n, or set it to {total_n} to review every unit (census).",
+                )
+            )
+        n[SIMPLE_LABEL] = size.n
+    elif size.rule == "target":
+        n_target, detail = _target_size(plan, total_n, plan_dir=plan_dir, probe=probe)
+        record.update(detail)
+        n[SIMPLE_LABEL] = min(n_target, total_n)
+        if n_target >= total_n:
+            record["rationale"] += "; n >= N, so every unit is reviewed (census)"
+    elif size.rule == "per_stratum":
+        per = size.per_stratum
+        if isinstance(per, int):
+            record.update(per_stratum=per, rationale=f"{per} units per stratum (fewer: census)")
+            for d in regular:
+                n[d.label] = min(per, pops[d.label])
+        else:
+            assert per is not None
+            record.update(per_stratum=dict(per), rationale="a sample size set per stratum")
+            labels = [d.label for d in regular]
+            unknown = [k for k in per if k not in labels]
+            missing = [k for k in labels if k not in per]
+            for key in unknown:
+                close = difflib.get_close_matches(key, labels, n=2)
+                problems.append(
+                    Problem(
+                        where=f"plan: size.per_stratum.{key}",
+                        expected="a stratum of the design: " + ", ".join(labels[:12]),
+                        found=f"'{key}', which no unit falls in",
+                        fix=f"did you mean {' or '.join(map(repr, close))}?"
+                        if close
+                        else "use the stratum labels shown (see docs/plans.md).",
+                    )
+                )
+            if missing:
+                problems.append(
+                    Problem(
+                        where="plan: size.per_stratum",
+                        expected="a size for every stratum",
+                        found=f"{len(missing)} strata without one: " + ", ".join(missing[:12]),
+                        fix="add them, or use per_stratum: <number> for all.",
+                    )
+                )
+            for d in regular:
+                if d.label in per:
+                    n[d.label] = min(per[d.label], pops[d.label])
+    else:
+        total = size.total
+        assert total is not None
+        certain = sum(pops[d.label] for d in defs if d.certainty)
+        remaining = total.total - certain
+        record.update(
+            total=total.total,
+            allocation=total.allocation.value,
+            minimum_per_stratum=size.minimum_per_stratum,
+            certainty_units=certain,
+        )
+        if total.total > total_n:
+            problems.append(
+                Problem(
+                    where="plan: size.total.total",
+                    expected=f"at most N = {total_n:,} (the units in the frame)",
+                    found=f"{total.total:,}",
+                    fix="lower the total.",
+                )
+            )
+        elif remaining < 0 or (remaining == 0 and regular):
+            problems.append(
+                Problem(
+                    where="plan: size.total.total",
+                    expected=f"more than the {certain:,} certainty units (they count in the total)",
+                    found=f"{total.total:,}",
+                    fix="raise the total or the certainty threshold.",
+                )
+            )
+        elif regular:
+            sds: dict[str, float] | None = None
+            if total.allocation.value == "neyman":
+                var = _num(plan.column_for(plan.allocation_variable() or "paid"))
+                values = frame[var].to_numpy()
+                sds = {d.label: _sd(values[d.positions]) for d in regular}
+                record["variable"] = plan.allocation_variable()
+                record["sd"] = sds
+            try:
+                from audit_kit.stats import allocate
+
+                allocated = allocate(
+                    remaining,
+                    {d.label: pops[d.label] for d in regular},
+                    method=total.allocation.value,
+                    sds=sds,
+                    minimum=size.minimum_per_stratum,
+                )
+            except StatisticsError as exc:
+                problems.extend(
+                    Problem(
+                        where=f"plan: size.total ({p.where})",
+                        expected=p.expected,
+                        found=p.found,
+                        fix=p.fix,
+                    )
+                    for p in exc.problems
+                )
+                allocated = {}
+            n.update(allocated)
+            record["rationale"] = (
+                f"total {total.total} with {total.allocation.value} allocation"
+                + (f" (variable {record['variable']})" if "variable" in record else "")
+                + (f", {certain} certainty units included" if certain else "")
+                + f", at least {size.minimum_per_stratum} per stratum"
+            )
+    if problems:
+        raise SamplingError("The sample sizes cannot be drawn from this frame.", problems)
+    record["n"] = sum(n.values())
+    return _Sizes(n, record)
+
+
+def _target_size(
+    plan: SamplingPlan, population: int, *, plan_dir: Path | None, probe: dict[str, Any] | None
+) -> tuple[int, dict[str, Any]]:
+    """Sample size from a target confidence and precision and a probe sample (SPEC 6.3)."""
+    from audit_kit.stats import variable_sample_size
+
+    target = plan.size.target
+    assert target is not None
+    level = f"{target.confidence * 100:g}"
+    precision = target.precision * 100
+    if probe is None:
+        probe = _probe_stats(target, plan_dir)
+    result = variable_sample_size(
+        mean=probe["mean"],
+        sd=probe["sd"],
+        population=population,
+        precisions=[precision],
+        confidences=[level],
+    )
+    cell = next(iter(result.table.values()))[level]
+    n = int(cell or 1)
+    detail = {
+        "confidence": target.confidence,
+        "precision": target.precision,
+        "probe": probe,
+        "formula": "n = (SD*N)^2 / ((E/z)^2 + N*SD^2), E = precision * mean * N (RAT-STATS "
+        "UG2010 p. 5-6), rounded to nearest",
+        "computed_n": n,
+        "rationale": f"n = {n} for {precision:g}% precision at {level}% confidence from a probe "
+        f"sample (mean {probe['mean']:.2f}, SD {probe['sd']:.2f})",
+    }
+    return n, detail
+
+
+def _probe_stats(target: Any, plan_dir: Path | None) -> dict[str, Any]:
+    if target.probe_file is None:
+        return {"mean": float(target.probe_mean), "sd": float(target.probe_sd), "source": "plan"}
+    path = Path(target.probe_file)
+    if not path.is_absolute() and plan_dir is not None:
+        path = plan_dir / path
+    try:
+        probe = pl.read_csv(path, infer_schema=False)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(
+            "Cannot read the probe sample.",
+            [
+                Problem(
+                    where=str(path),
+                    expected="a CSV of the probe sample's values",
+                    found=type(exc).__name__,
+                    fix="check size.target.probe_file (relative to the plan file).",
+                )
+            ],
+        ) from None
+    column = target.probe_column or (probe.columns[-1] if probe.columns else "")
+    if column not in probe.columns:
+        raise InputError(
+            "The probe sample has no such column.",
+            [
+                Problem(
+                    where=f"{path}: column '{column}'",
+                    expected="one of " + ", ".join(probe.columns),
+                    found="no such column",
+                    fix="set size.target.probe_column.",
+                )
+            ],
+        )
+    values, bad = parse_amounts(probe[column])
+    if bool(bad.any()) or values.null_count() or len(values) < 2:
+        raise InputError(
+            "The probe sample cannot be used.",
+            [
+                Problem(
+                    where=f"{path}: column '{column}'",
+                    expected="at least 2 numbers, no empty or non-numeric cells",
+                    found=f"{len(values)} rows, {int(bad.sum()) + values.null_count()} unusable",
+                    fix="correct the probe file.",
+                )
+            ],
+        )
+    array = values.to_numpy()
+    return {
+        "mean": float(array.mean()),
+        "sd": float(array.std(ddof=1)),
+        "size": int(array.size),
+        "source": path.name,
+        "sha256": sha256_bytes(path.read_bytes()),
+    }
+
+
+# -- the draw --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Drawn:
+    universe: Universe
+    frame: _Frame
+    strata: list[Stratum]
+    sample: pl.DataFrame  # sample.csv before pseudonymisation
+    sizes: _Sizes
+    generator: dict[str, Any]
+    notes: list[str]
+
+
+def _seed_used(generator: str, seed: int | float) -> int | float:
+    if generator == "ratstats":
+        return rng_mod.ratstats_seed(float(seed))
+    if isinstance(seed, float) and not seed.is_integer():
+        raise PlanError(
+            "The seed does not suit the generator.",
+            [
+                Problem(
+                    where="seed",
+                    expected="a whole number for generator pcg64",
+                    found=repr(seed),
+                    fix="use a whole number, or rng.generator: ratstats for decimal seeds.",
+                )
+            ],
+        )
+    return int(seed)
+
+
+def _draw(
+    plan: SamplingPlan,
+    universe: Universe,
+    seed: int | float,
+    *,
+    say: Progress,
+    plan_dir: Path | None,
+    probe: dict[str, Any] | None = None,
+) -> _Drawn:
+    generator = plan.rng.generator
+    used = _seed_used(generator, seed)
+    frame = _build_frame(plan, universe, say)
+    defs, notes = _strata(plan, frame.data)
+    sizes = _sizes(plan, defs, frame.data, plan_dir=plan_dir, probe=probe)
+    say(f"Drawing {sizes.record['n']:,} units from {len(defs):,} strata ({generator})")
+    strata: list[Stratum] = []
+    # (stratum index, position in the frame, frame number, selection order, spare)
+    picks: list[tuple[int, int, int, int, bool]] = []
+    simple = plan.design.method == "simple"
+    gen_name = rng_mod.GeneratorName(generator)
+    for index, d in enumerate(defs):
+        pop = int(d.positions.size)
+        n_h = sizes.n[d.label]
+        census = n_h >= pop
+        wh: tuple[int, int, int] | None = None
+        stream_seed: int | float | None = None
+        if census:
+            numbers: tuple[int, ...] = tuple(range(1, pop + 1))
+            k = 0
+        else:
+            k = min(plan.spares, pop - n_h)
+            stream_seed = used if simple else rng_mod.stratum_seed(used, d.label, gen_name)
+            draw = rng_mod.draw_distinct(
+                generator, stream_seed, low=1, high=pop, sample_size=n_h, spares=k
+            )
+            numbers, wh = draw.values, draw.wh_seeds
+        for order, number in enumerate(numbers, start=1):
+            picks.append((index, int(d.positions[number - 1]), number, order, order > n_h))
+        strata.append(
+            Stratum(
+                label=d.label,
+                population=pop,
+                sample=n_h if not census else pop,
+                spares=k,
+                census=census,
+                certainty=d.certainty,
+                seed=stream_seed,
+                wh_seeds=wh,
+                definition=d.definition,
+                frame_numbers=numbers,
+            )
+        )
+    table = pl.DataFrame(
+        picks,
+        schema={
+            "__stratum": pl.Int64,
+            "__pos": pl.Int64,
+            "frame_number": pl.Int64,
+            "selection_order": pl.Int64,
+            "spare": pl.Boolean,
+        },
+        orient="row",
+    )
+    chosen = frame.data.select(ROW, "__id")[table["__pos"].to_numpy()]
+    table = table.with_columns(chosen[ROW].cast(pl.UInt32).alias(ROW), chosen["__id"].alias("__id"))
+    labels = pl.Series([s.label for s in strata])
+    weights = pl.Series([s.weight for s in strata])
+    table = table.with_columns(
+        labels.gather(table["__stratum"]).alias("stratum"),
+        weights.gather(table["__stratum"]).alias("weight"),
+    )
+    say(f"Fetching the full rows of {table.height:,} sampled units")
+    by_row = table.sort(ROW)
+    kept = plan.columns.all_columns()
+    fetched = universe.fetch(
+        by_row[ROW].to_list(), kept, id_column=plan.columns.unit_id, ids=by_row["__id"].to_list()
+    )
+    sample = (
+        table.join(fetched, on=ROW, how="left")
+        .sort(["__stratum", "frame_number"])
+        .select([*kept, *DESIGN_COLUMNS])
+    )
+    gen: dict[str, Any] = {
+        "name": generator,
+        "seed_used": used,
+        "version": _generator_version(generator),
+    }
+    if generator == "ratstats":
+        gen["caveat"] = RATSTATS_CAVEAT
+        if simple:
+            gen["wh_seeds"] = list(rng_mod.ratstats_wh_seeds(float(used)))
+    if not simple:
+        gen["stratum_streams"] = STREAM_RULE
+    return _Drawn(universe, frame, strata, sample, sizes, gen, notes)
+
+
+def _generator_version(generator: str) -> str:
+    if generator == "ratstats":
+        return f"RAT-STATS 2010 single-stage emulation (audit-kit {__version__})"
+    return f"NumPy {np.__version__} PCG64, Generator.integers one value at a time"
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+def _sampling_record(
+    plan: SamplingPlan,
+    drawn: _Drawn,
+    *,
+    audit_id: str,
+    seed: int | float,
+    generated: bool,
+    plan_sha: str,
+    fingerprint: str | None,
+    read_options: dict[str, Any],
+    created_at: str,
+) -> dict[str, Any]:
+    design: dict[str, Any] = {
+        "method": plan.design.method,
+        "frame_order": drawn.frame.order_rule,
+        "numbering": "1..N_h in unit-id order within each stratum",
+    }
+    strata_def = plan.design.strata
+    if strata_def is not None:
+        design["strata"] = strata_def.model_dump(mode="json", exclude_defaults=True)
+    spares_total = sum(s.spares for s in drawn.strata)
+    record: dict[str, Any] = {
+        "audit": {
+            "id": audit_id,
+            "name": plan.name,
+            "objective": plan.objective,
+            "organisation": plan.organisation,
+            "period": plan.period,
+            "preset": plan.preset,
+            "plan_sha256": plan_sha,
+        },
+        "universe": {**drawn.universe.describe(), "read_options": read_options},
+        "frame": {
+            "size": sum(s.population for s in drawn.strata),
+            "rows_read": drawn.frame.rows,
+            "excluded": drawn.frame.excluded,
+            "filters": [f.describe() for f in plan.frame.filters],
+        },
+        "sampling_unit": plan.sampling_unit,
+        "design": design,
+        "strata": [s.to_record() for s in drawn.strata],
+        "sample_size": drawn.sizes.record,
+        "generator": {
+            "name": drawn.generator["name"],
+            "seed": seed,
+            "seed_generated": generated,
+            **{k: v for k, v in drawn.generator.items() if k != "name"},
+        },
+        "spares": {
+            "per_stratum": plan.spares,
+            "total": spares_total,
+            "allowed": plan.spares_allowed,
+            "policy": SPARE_POLICY
+            if plan.spares_allowed
+            else "Spares are not allowed by this "
+            "plan (spares_allowed: false): the sample is reviewed exactly as drawn.",
+        },
+        "pseudonymisation": {
+            "enabled": plan.pseudonymise,
+            "columns": plan.columns.phi_columns() if plan.pseudonymise else [],
+            "method": "HMAC-SHA256, key outside the audit folder" if plan.pseudonymise else None,
+            "key_fingerprint": fingerprint,
+        },
+        "notes": drawn.notes + drawn.frame.notes,
+        "tool_version": __version__,
+        "created_at": created_at,
+    }
+    return record
+
+
+def _sampling_statement(plan: SamplingPlan, record: dict[str, Any], drawn: _Drawn) -> str:
+    """The human sampling statement (methodology appendix of the report)."""
+    uni = record["universe"]
+    frame = record["frame"]
+    gen = record["generator"]
+    n = record["sample_size"]["n"]
+    lines = [
+        f"SAMPLING STATEMENT -- {plan.name}",
+        "",
+        f"Audit {record['audit']['id']}. Objective: {plan.objective or 'not stated'}.",
+        f"Sampling unit: {plan.sampling_unit}.",
+        "",
+        "Universe and frame",
+        f"  The universe is the file {uni['file']} (SHA-256 {uni['sha256']}), "
+        f"{uni['rows']:,} rows.",
+    ]
+    for item in frame["excluded"]:
+        lines.append(f"  Excluded by the filter '{item['filter']}': {item['rows']:,} rows.")
+    lines += [
+        f"  The sampling frame has N = {frame['size']:,} units. They were sorted by unit id "
+        f"({record['design']['frame_order']}) and numbered 1..N"
+        + ("_h within each stratum." if plan.design.method == "stratified" else "."),
+        "",
+        "Design and sample size",
+    ]
+    if plan.design.method == "simple":
+        lines.append(f"  Simple random sample without replacement of n = {n:,} units.")
+    else:
+        lines.append(
+            f"  Stratified random sample without replacement, {len(drawn.strata)} strata, "
+            f"n = {n:,} units in total."
+        )
+    lines.append(f"  Sample size: {record['sample_size'].get('rationale', '')}.")
+    lines += ["", f"  {'Stratum':<40} {'N_h':>10} {'n_h':>8} {'spares':>7}  note"]
+    for s in drawn.strata:
+        note = "certainty (all units)" if s.certainty else "census" if s.census else ""
+        lines.append(
+            f"  {s.label[:40]:<40} {s.population:>10,} {s.sample:>8,} {s.spares:>7}  {note}"
+        )
+    lines += ["", "Random numbers"]
+    if gen["name"] == "ratstats":
+        lines.append(
+            "  Generator: RAT-STATS 2010 single-stage random numbers (bit-exact emulation of "
+            "HHS-OIG RAT-STATS, Wichmann-Hill AS 183 seeded through Visual Basic's Rnd)."
+        )
+    else:
+        lines.append(f"  Generator: {gen['version']}.")
+    lines.append(
+        f"  Seed: {gen['seed']}"
+        + (" (generated by audit-kit and recorded)" if gen["seed_generated"] else "")
+        + (f"; used as {gen['seed_used']}" if gen["seed_used"] != gen["seed"] else "")
+        + "."
+    )
+    if "wh_seeds" in gen:
+        lines.append(
+            "  Wichmann-Hill seeds: " + ", ".join(str(v) for v in gen["wh_seeds"]) + ". "
+            f"The frame numbers drawn are the values RAT-STATS single-stage prints for seed "
+            f"{gen['seed_used']} over 1..{frame['size']}."
+        )
+    if plan.design.method == "stratified":
+        lines.append("  " + STREAM_RULE)
+    if gen["name"] == "ratstats":
+        lines.append("  Note: " + RATSTATS_CAVEAT)
+    lines += ["", "Spares", "  " + record["spares"]["policy"]]
+    if record["pseudonymisation"]["enabled"]:
+        lines += [
+            "",
+            "Pseudonymisation",
+            "  Patient identifiers ("
+            + ", ".join(record["pseudonymisation"]["columns"])
+            + ") were replaced in sample.csv by keyed HMAC-SHA256 tokens; key fingerprint "
+            f"{record['pseudonymisation']['key_fingerprint']}.",
+        ]
+    lines += [
+        "",
+        "Re-creating the sample",
+        "  `audit-kit verify AUDIT_DIR --universe <the universe file>` re-draws the sample from "
+        "plan.yaml and the recorded seed and proves it identical to sample.csv.",
+        "",
+        f"audit-kit {record['tool_version']}, {record['created_at']}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _csv_bytes(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_csv(buffer)
+    return buffer.getvalue()
+
+
+# -- entry points ----------------------------------------------------------------------------
+
+
+def draw_sample(
+    plan_path: Path | str,
+    universe: Path,
+    out: Path,
+    *,
+    seed: float | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    key_file: Path | None = None,
+    encoding: Encoding = "auto",
+    sheet: str | None = None,
+) -> SampleSummary:
+    """Draw the plan's sample from the universe and create the audit folder ``out``.
+
+    Writes plan.yaml (the plan text as used, seed filled in when generated or given here),
+    sampling.json, sampling.txt and sample.csv in one transaction; nothing is written if any
+    check fails. ``seed`` overrides a plan without a seed (a different plan seed is refused);
+    ``key_file`` is required when the plan sets ``pseudonymise: true``.
+    """
+    say = progress or _noop
+    out = Path(out)
+    plan, text, resolved = load_plan_text(plan_path)
+    if out.exists() and out.is_dir() and any(out.iterdir()) and not force:
+        AuditFolder.create(out, name=plan.name)  # raises the "non-empty folder" error
+    key = _key_for(plan, key_file, out)
+    entered = plan.rng.seed
+    if seed is not None and entered is not None and float(seed) != float(entered):
+        raise PlanError(
+            "Two different seeds.",
+            [
+                Problem(
+                    where=f"{resolved}: rng.seed",
+                    expected=f"the same seed as --seed {seed}, or no seed in the plan",
+                    found=str(entered),
+                    fix="drop --seed, or remove rng.seed from the plan.",
+                )
+            ],
+        )
+    seed_entered = entered if entered is not None else seed
+    seed_value = seed_entered if seed_entered is not None else rng_mod.new_seed()
+    if seed_value != entered:
+        text = with_seed(text, seed_value)
+    uni = open_universe(universe, encoding=encoding, sheet=sheet, progress=say)
+    drawn = _draw(plan, uni, seed_value, say=say, plan_dir=resolved.parent)
+    sample = drawn.sample
+    fingerprint = None
+    if plan.pseudonymise:
+        assert key is not None
+        sample = pseudonymise(sample, plan.columns.phi_columns(), key)
+        fingerprint = key_fingerprint(key)
+    read_options = {"encoding": encoding, "delimiter": uni.delimiter, "sheet": uni.sheet}
+    say(f"Writing the audit folder {out}")
+    folder = AuditFolder.create(out, name=plan.name, force=force)
+    record = _sampling_record(
+        plan,
+        drawn,
+        audit_id=folder.audit_id,
+        seed=seed_value,
+        generated=seed_entered is None,
+        plan_sha=sha256_bytes(text.encode("utf-8")),
+        fingerprint=fingerprint,
+        read_options=read_options,
+        created_at=now_iso(),
+    )
+    statement = _sampling_statement(plan, record, drawn)
+    details = {
+        "population": record["frame"]["size"],
+        "sample": record["sample_size"]["n"],
+        "spares": record["spares"]["total"],
+        "strata": len(drawn.strata),
+        "generator": plan.rng.generator,
+        "seed": record["generator"]["seed"],
+    }
+    inputs = {uni.path.name: uni.sha256, "plan": sha256_bytes(resolved.read_bytes())}
+    with folder.transaction("sample", inputs=inputs, details=details) as tx:
+        tx.write_text("plan.yaml", text)
+        tx.write_json("sampling.json", record)
+        tx.write_text("sampling.txt", statement)
+        tx.write_bytes("sample.csv", _csv_bytes(sample))
+    return SampleSummary(
+        audit_dir=out,
+        audit_id=folder.audit_id,
+        plan_name=plan.name,
+        universe_file=uni.path.name,
+        universe_rows=drawn.frame.rows,
+        population=record["frame"]["size"],
+        sample_size=record["sample_size"]["n"],
+        spares=record["spares"]["total"],
+        strata=tuple(drawn.strata),
+        generator=plan.rng.generator,
+        seed=record["generator"]["seed"],
+        seed_generated=seed_entered is None,
+        excluded=tuple((e["filter"], e["rows"]) for e in drawn.frame.excluded),
+        files=("plan.yaml", "sampling.json", "sampling.txt", "sample.csv"),
+        notes=tuple(record["notes"]),
+    )
+
+
+def _key_for(plan: SamplingPlan, key_file: Path | None, out: Path) -> bytes | None:
+    if plan.pseudonymise and key_file is None:
+        raise AuditError(
+            "This plan pseudonymises patient identifiers and needs a key.",
+            [
+                Problem(
+                    where="--key-file",
+                    expected="the path of your pseudonymisation key (outside the audit folder)",
+                    found="none",
+                    fix='make one once: python -c "import secrets; print(secrets.token_hex(32))" '
+                    "> ~/.audit-kit/pseudonym.key, then pass --key-file with that path.",
+                )
+            ],
+        )
+    if key_file is not None and not plan.pseudonymise:
+        raise AuditError(
+            "A key file was given but the plan does not pseudonymise.",
+            [
+                Problem(
+                    where="--key-file",
+                    expected="pseudonymise: true in the plan",
+                    found="pseudonymise: false",
+                    fix="add pseudonymise: true to the plan, or drop --key-file.",
+                )
+            ],
+        )
+    return load_key(key_file, audit_dir=out) if key_file is not None else None
+
+
+def read_sample(audit: Path | AuditFolder) -> pl.DataFrame:
+    """Read sample.csv (hash-checked): universe columns as text, design columns typed."""
+    folder = audit if isinstance(audit, AuditFolder) else AuditFolder.open(Path(audit))
+    data = folder.read_bytes("sample.csv")
+    types = {
+        "frame_number": pl.Int64,
+        "selection_order": pl.Int64,
+        "spare": pl.Boolean,
+        "weight": pl.Float64,
+    }
+    frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
+    return frame.with_columns(
+        (pl.col(c).str.to_lowercase() == "true").alias(c) if t == pl.Boolean else pl.col(c).cast(t)
+        for c, t in types.items()
+        if c in frame.columns
+    )
+
+
+def verify_audit(
+    audit_dir: Path,
+    universe: Path | None = None,
+    *,
+    key_file: Path | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Check every artifact's SHA-256; with the universe, re-draw and prove sample.csv identical.
+
+    Raises :class:`IntegrityError` naming every failing file. Patient columns pseudonymised in
+    sample.csv are compared only when ``key_file`` is given (the key is not in the folder).
+    """
+    say = progress or _noop
+    folder = AuditFolder.open(Path(audit_dir))
+    problems = folder.verify_hashes()
+    files = len(folder.artifacts())
+    notes: list[str] = []
+    if universe is None:
+        if problems:
+            raise IntegrityError(_integrity_summary(problems), problems)
+        return VerifyReport(
+            audit_dir=folder.path, audit_id=folder.audit_id, files_checked=files, redrawn=False
+        )
+    changed = {Path(p.where).name for p in problems}
+    if changed & {"plan.yaml", "sampling.json"}:
+        raise IntegrityError(_integrity_summary(problems), problems)
+    record = folder.read_json("sampling.json")
+    text = folder.read_bytes("plan.yaml").decode("utf-8")
+    plan = parse_plan_text(text, source=str(folder.file("plan.yaml")))
+    options = record.get("universe", {}).get("read_options", {})
+    uni = open_universe(
+        universe,
+        encoding=options.get("encoding", "auto"),
+        delimiter=options.get("delimiter"),
+        sheet=options.get("sheet"),
+        progress=say,
+    )
+    if uni.sha256 != record["universe"]["sha256"]:
+        problems.append(
+            Problem(
+                where=str(uni.path),
+                expected=f"the universe sampled: {record['universe']['file']}, SHA-256 "
+                f"{record['universe']['sha256']}",
+                found=f"SHA-256 {uni.sha256}",
+                fix="pass the universe file the sample was drawn from (archive it with the audit).",
+            )
+        )
+    seed = plan.rng.seed if plan.rng.seed is not None else record["generator"]["seed"]
+    probe = record.get("sample_size", {}).get("probe")
+    drawn = _draw(plan, uni, seed, say=say, plan_dir=None, probe=probe)
+    expected = drawn.sample
+    phi = plan.columns.phi_columns() if plan.pseudonymise else []
+    if phi and key_file is not None:
+        key = load_key(key_file, audit_dir=folder.path)
+        fingerprint = record.get("pseudonymisation", {}).get("key_fingerprint")
+        if key_fingerprint(key) != fingerprint:
+            problems.append(
+                Problem(
+                    where=str(key_file),
+                    expected=f"the key used for this audit (fingerprint {fingerprint})",
+                    found=f"another key (fingerprint {key_fingerprint(key)})",
+                    fix="pass the key file used when sampling.",
+                )
+            )
+        else:
+            expected = pseudonymise(expected, phi, key)
+            phi = []
+    elif phi:
+        notes.append(
+            "Pseudonymised columns (" + ", ".join(phi) + ") were not compared: pass --key-file "
+            "to compare them too."
+        )
+    if "sample.csv" not in changed:
+        recorded = folder.read_bytes("sample.csv")
+        mismatch = _compare_samples(recorded, _csv_bytes(expected), plan.columns.unit_id, skip=phi)
+        if mismatch is not None:
+            problems.append(
+                Problem(
+                    where=str(folder.file("sample.csv")),
+                    expected=f"the sample re-drawn from plan.yaml, seed {seed} and "
+                    f"{uni.path.name} ({expected.height} rows)",
+                    found=mismatch,
+                    fix="the sample was not drawn from this universe with this plan and seed; "
+                    "restore the audit folder from its archive copy.",
+                )
+            )
+    if problems:
+        raise IntegrityError(_integrity_summary(problems), problems)
+    return VerifyReport(
+        audit_dir=folder.path,
+        audit_id=folder.audit_id,
+        files_checked=files,
+        redrawn=True,
+        units=expected.height,
+        strata=len(drawn.strata),
+        universe_file=uni.path.name,
+        notes=tuple(notes),
+    )
+
+
+def _integrity_summary(problems: list[Problem]) -> str:
+    names = sorted({Path(p.where.split(":")[0]).name for p in problems})
+    return f"The audit folder fails verification ({len(problems)} problem(s): {', '.join(names)})."
+
+
+def _compare_samples(
+    recorded: bytes, expected: bytes, id_col: str, *, skip: list[str]
+) -> str | None:
+    """Return what differs between the recorded and the re-drawn sample.csv, or None."""
+    if not skip and recorded == expected:
+        return None
+    a = pl.read_csv(io.BytesIO(recorded), infer_schema=False)
+    b = pl.read_csv(io.BytesIO(expected), infer_schema=False)
+    if a.columns != b.columns:
+        return "other columns: " + ", ".join(a.columns)
+    cols = [c for c in b.columns if c not in skip]
+    a, b = a.select(cols), b.select(cols)
+    if a.equals(b):
+        return None if skip else "the same rows written differently"
+    if a.height != b.height:
+        return f"{a.height} rows instead of {b.height}"
+    both = a.with_row_index("__i").join(b.with_row_index("__i"), on="__i", suffix="__b")
+    bad = []
+    for row in both.iter_rows(named=True):
+        changed = [c for c in cols if row[c] != row[f"{c}__b"]]
+        if changed:
+            bad.append(f"row {row['__i'] + 2} (unit {row[id_col]}: {', '.join(changed)})")
+    return f"{len(bad)} rows differ, e.g. " + "; ".join(bad[:3])

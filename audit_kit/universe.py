@@ -1,0 +1,947 @@
+"""Read a universe file (CSV, Parquet, XLSX) lazily, map its columns, validate it.
+
+The sampling frame needs only a few columns (unit id, strata, sampling variable, filters); those
+are read with ``polars.scan_*`` and projection, so the other columns are never materialised.
+The full rows are fetched afterwards for the sampled units only (:meth:`Universe.fetch`).
+
+Problems are collected and raised together in one :class:`~audit_kit.errors.InputError`. Rows are
+named as the user sees them: ``row 14`` is line 14 of a CSV or row 14 of a worksheet, header =
+row 1; Parquet has no header, so its rows are ``record 1..N``. Messages never carry row
+contents, only unit ids and row numbers (PHI).
+
+CSV files are detected by content: delimiter sniffed from the header line (``,`` ``;`` tab
+``|``), UTF-8 (with or without BOM) or, when the bytes are not UTF-8, Latin-1, which is then
+recorded as a note with the first offending line. UTF-16 text, legacy ``.xls``,
+password-protected workbooks and binary files are refused with a hint.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import hashlib
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from audit_kit.codes import split_codes
+from audit_kit.errors import InputError, Problem
+from audit_kit.plan import AMOUNT_FIELDS, CODE_FIELDS, SamplingPlan
+
+__all__ = [
+    "ROW",
+    "Encoding",
+    "Universe",
+    "canonical_units",
+    "describe_rows",
+    "duplicate_problem",
+    "missing_column_problems",
+    "negative_problem",
+    "open_universe",
+    "parse_amounts",
+    "parse_dates",
+    "read_universe",
+    "row_problem",
+    "unit_problems",
+]
+
+#: Name of the column holding each row's 0-based position among the file's data rows.
+ROW = "__row"
+Encoding = Literal["auto", "utf-8", "latin-1"]
+Format = Literal["csv", "parquet", "xlsx"]
+Progress = Callable[[str], None]
+
+_CHUNK = 16 << 20
+_DELIMITERS = (",", ";", "\t", "|")
+_MAX_EXAMPLES = 5
+_THOUSANDS = r"^\$?-?\d{1,3}(,\d{3})+(\.\d*)?$"
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+@dataclass(slots=True, kw_only=True)
+class Universe:
+    """An opened universe file: what it is, its hash, its columns, and lazy access to rows."""
+
+    path: Path
+    format: Format
+    sha256: str
+    size_bytes: int
+    columns: tuple[str, ...]
+    delimiter: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    notes: list[str] = field(default_factory=list)
+    #: CSV only: bytes read by polars (the file itself, or its UTF-8 transcoding).
+    _data: bytes | None = field(default=None, repr=False)
+    #: CSV only: byte offset of the start of every line (line 0 = header).
+    _line_starts: np.ndarray[Any, np.dtype[np.int64]] | None = field(default=None, repr=False)
+    _end: int = field(default=0, repr=False)
+    #: XLSX only: the whole sheet, all cells as text.
+    _sheet_frame: pl.DataFrame | None = field(default=None, repr=False)
+    #: Data rows in the file (set when the frame is read; trailing blank lines not counted).
+    rows: int | None = None
+    #: Records the parser sees (blank lines included); maps CSV lines to rows.
+    records: int | None = None
+
+    # -- description -----------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """Return the universe part of the sampling record."""
+        out: dict[str, Any] = {
+            "file": self.path.name,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "format": self.format,
+            "bytes": self.size_bytes,
+        }
+        if self.format == "csv":
+            out["delimiter"] = self.delimiter
+            out["encoding"] = self.encoding
+        if self.format == "xlsx":
+            out["sheet"] = self.sheet
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+    def row_label(self, index: int) -> str:
+        """Name a 0-based data row as the user sees it (header = row 1)."""
+        return f"record {index + 1}" if self.format == "parquet" else f"row {index + 2}"
+
+    # -- reading ---------------------------------------------------------------------------
+    def scan(self, columns: Sequence[str]) -> pl.LazyFrame:
+        """Return a lazy frame of ``ROW`` and the given columns (text for CSV and XLSX)."""
+        cols = [ROW, *dict.fromkeys(columns)]
+        if self.format == "csv":
+            source: Path | bytes = self._data if self._data is not None else self.path
+            lf = pl.scan_csv(
+                source,
+                separator=self.delimiter or ",",
+                infer_schema=False,
+                row_index_name=ROW,
+                encoding="utf8",
+            )
+        elif self.format == "parquet":
+            lf = pl.scan_parquet(self.path, row_index_name=ROW)
+        else:
+            assert self._sheet_frame is not None
+            lf = self._sheet_frame.lazy()
+        return lf.select(cols)
+
+    def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
+        """Collect a scan, turning parser failures into an InputError without row contents."""
+        try:
+            return lf.collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise InputError("Cannot read the universe file.", self._read_problems(exc)) from None
+
+    def _read_problems(self, exc: Exception) -> list[Problem]:
+        message = str(exc)
+        if self.format == "csv":
+            bad = _diagnose_csv(self._text_stream(), self.delimiter or ",", len(self.columns))
+            if bad:
+                return [
+                    Problem(
+                        where=f"{self.path}: {describe_rows(bad, self.row_label, count=len(bad))}",
+                        expected=f"{len(self.columns)} fields per row, as in the header",
+                        found="rows with another number of fields or an unclosed quote",
+                        fix="check the delimiter and the quoting of those rows in the export.",
+                    )
+                ]
+            if "utf-8" in message.lower() or "utf8" in message.lower():
+                return [
+                    Problem(
+                        where=str(self.path),
+                        expected="UTF-8 text",
+                        found="bytes that are not UTF-8",
+                        fix="re-run with --encoding latin-1, or save the file as CSV UTF-8.",
+                    )
+                ]
+        # Parser messages can quote cell contents; say only what kind of failure it was.
+        return [
+            Problem(
+                where=str(self.path),
+                expected=f"a readable {self.format.upper()} file",
+                found=f"a {type(exc).__name__} from the reader (details withheld: they can "
+                "contain row contents)",
+                fix="open the file in the program that made it and export it again.",
+            )
+        ]
+
+    def _text_stream(self) -> io.TextIOBase:
+        if self._data is not None:
+            return io.TextIOWrapper(io.BytesIO(self._data), encoding="utf-8-sig", newline="")
+        return io.TextIOWrapper(
+            self.path.open("rb"), encoding="utf-8-sig", errors="replace", newline=""
+        )
+
+    def fetch(
+        self, rows: Sequence[int], columns: Sequence[str], *, id_column: str, ids: Sequence[str]
+    ) -> pl.DataFrame:
+        """Return ``ROW`` and ``columns`` for the given data rows, in the order given.
+
+        ``ids`` are the unit ids expected at those rows (from the frame); a CSV is read by byte
+        offset when its lines map one-to-one to records, and the ids prove the mapping, else
+        (quoted line breaks) by a filtered scan.
+        """
+        wanted = list(dict.fromkeys([id_column, *columns]))
+        order = pl.DataFrame({ROW: pl.Series(list(rows), dtype=pl.UInt32)})
+        fetched: pl.DataFrame | None = None
+        if self.format == "csv" and rows:
+            fetched = self._fetch_by_offset(rows, wanted)
+            if fetched is not None and fetched[id_column].cast(pl.String).to_list() != list(ids):
+                fetched = None
+        if fetched is None:
+            lf = self.scan(wanted).filter(pl.col(ROW).is_in(pl.Series(list(rows), dtype=pl.UInt32)))
+            fetched = self.collect(lf)
+            fetched = order.join(fetched.with_columns(pl.col(ROW).cast(pl.UInt32)), on=ROW)
+        return fetched.select([ROW, *dict.fromkeys(columns)])
+
+    def _fetch_by_offset(self, rows: Sequence[int], columns: list[str]) -> pl.DataFrame | None:
+        starts = self._line_starts
+        if starts is None or self.records is None or len(starts) != self.records + 1:
+            return None
+        chunks: list[bytes] = []
+        header_end = int(starts[1]) if len(starts) > 1 else self._end
+        if self._data is not None:
+            data = self._data
+            chunks.append(data[:header_end])
+            for r in rows:
+                begin, end = int(starts[r + 1]), _line_end(starts, r + 1, self._end)
+                chunks.append(data[begin:end])
+        else:
+            with self.path.open("rb") as fh:
+                chunks.append(fh.read(header_end))
+                for r in rows:
+                    begin, end = int(starts[r + 1]), _line_end(starts, r + 1, self._end)
+                    fh.seek(begin)
+                    chunks.append(fh.read(end - begin))
+        snippet = b"".join(c if c.endswith(b"\n") else c + b"\n" for c in chunks)
+        try:
+            frame = pl.read_csv(
+                snippet, separator=self.delimiter or ",", infer_schema=False, columns=columns
+            )
+        except pl.exceptions.PolarsError:
+            return None
+        if frame.height != len(rows):
+            return None
+        return frame.with_columns(pl.Series(ROW, list(rows), dtype=pl.UInt32))
+
+
+def _line_end(starts: np.ndarray[Any, np.dtype[np.int64]], line: int, end: int) -> int:
+    return int(starts[line + 1]) if line + 1 < len(starts) else end
+
+
+# -- opening ---------------------------------------------------------------------------------
+
+
+def open_universe(
+    path: Path,
+    *,
+    encoding: Encoding = "auto",
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> Universe:
+    """Identify, hash and open a universe file; refuse what cannot be read, with a hint."""
+    say = progress or _noop
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        raise InputError(
+            "Cannot read the universe file.",
+            [
+                Problem(
+                    where=where,
+                    expected="a CSV, Parquet or XLSX file",
+                    found="a folder" if path.is_dir() else "no such file",
+                    fix="check the --universe path.",
+                )
+            ],
+        )
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(
+            "Cannot read the universe file.",
+            [Problem(where=where, expected="a readable file", found=type(exc).__name__, fix="")],
+        ) from None
+    if size == 0:
+        raise InputError(
+            "The universe file is empty.",
+            [
+                Problem(
+                    where=where,
+                    expected="a header row and one row per unit",
+                    found="an empty file (0 bytes)",
+                    fix="export the universe again.",
+                )
+            ],
+        )
+    fmt = _sniff_format(path, head)
+    say(f"Reading {path.name} ({_human_bytes(size)}, {fmt.upper()})")
+    if fmt == "csv":
+        return _open_csv(path, head, size, encoding, delimiter)
+    sha = _hash_file(path)
+    if fmt == "parquet":
+        return _open_parquet(path, size, sha)
+    return _open_xlsx(path, size, sha, sheet)
+
+
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def _sniff_format(path: Path, head: bytes) -> Format:
+    where = str(path)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError(
+            "The universe file is a legacy or password-protected Office file.",
+            [
+                Problem(
+                    where=where,
+                    expected="CSV, Parquet or XLSX (Excel 2007 or later, not encrypted)",
+                    found="an .xls workbook or an encrypted .xlsx",
+                    fix="open it in Excel and save as .xlsx (without a password) or CSV UTF-8.",
+                )
+            ],
+        )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(head) > 3 and head.count(b"\x00") > len(head) // 4 and head[1:2] == b"\x00"
+    ):
+        raise InputError(
+            "The universe file has the wrong text encoding.",
+            [
+                Problem(
+                    where=where,
+                    expected="UTF-8 or Latin-1 text",
+                    found="UTF-16 text (Excel's 'Unicode text' export)",
+                    fix="save it from Excel as 'CSV UTF-8 (comma delimited)'.",
+                )
+            ],
+        )
+    if b"\x00" in head:
+        raise InputError(
+            "The universe file is not a table audit-kit can read.",
+            [
+                Problem(
+                    where=where,
+                    expected="CSV, Parquet or XLSX",
+                    found="a binary file of another kind",
+                    fix="export the universe as CSV, Parquet or XLSX.",
+                )
+            ],
+        )
+    return "csv"
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(slots=True)
+class _CsvPass:
+    sha256: str
+    line_starts: np.ndarray[Any, np.dtype[np.int64]]
+    end: int
+    bad_utf8_line: int | None  # 1-based line of the first byte that is not UTF-8
+
+
+def _csv_pass(path: Path, *, check_utf8: bool) -> _CsvPass:
+    """One pass over the bytes: SHA-256, UTF-8 check, and where every line starts."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+    base = 0
+    bad_line: int | None = None
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            found = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10).astype(np.int64)
+            newlines.append(found + base)
+            if check_utf8 and bad_line is None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    offset = base + exc.start
+                    bad_line = int(sum(int((n < offset).sum()) for n in newlines)) + 1
+            base += len(chunk)
+    if check_utf8 and bad_line is None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            bad_line = int(sum(len(n) for n in newlines)) + 1
+    return _CsvPass(digest.hexdigest(), _starts(newlines, base), base, bad_line)
+
+
+def _starts(
+    newlines: list[np.ndarray[Any, np.dtype[np.int64]]], end: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    ends = np.concatenate(newlines) if newlines else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([np.zeros(1, dtype=np.int64), ends + 1])
+    return starts[starts < end]
+
+
+def _open_csv(
+    path: Path, head: bytes, size: int, encoding: Encoding, delimiter: str | None
+) -> Universe:
+    scan = _csv_pass(path, check_utf8=encoding != "latin-1")
+    notes: list[str] = []
+    data: bytes | None = None
+    used = "utf-8"
+    starts, end = scan.line_starts, scan.end
+    if scan.bad_utf8_line is not None and encoding == "utf-8":
+        raise InputError(
+            "The universe file has the wrong text encoding.",
+            [
+                Problem(
+                    where=f"{path}: line {scan.bad_utf8_line}",
+                    expected="UTF-8 text (as --encoding utf-8 requires)",
+                    found="a byte that is not UTF-8 (Latin-1/Windows exports look like this)",
+                    fix="re-run with --encoding latin-1 (or auto), or save as 'CSV UTF-8'.",
+                )
+            ],
+        )
+    if encoding == "latin-1" or scan.bad_utf8_line is not None:
+        used = "latin-1"
+        if encoding == "auto":
+            notes.append(
+                f"The file is not UTF-8 (first at line {scan.bad_utf8_line}); it was read as "
+                "Latin-1. If names look wrong in sample.csv, save the export as 'CSV UTF-8' "
+                "and sample again."
+            )
+        data = path.read_bytes().decode("latin-1").encode("utf-8")
+        newlines = [np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10).astype(np.int64)]
+        starts, end = _starts(newlines, len(data)), len(data)
+        head = data[: 1 << 16]
+    text_head = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    sep = delimiter or _sniff_delimiter(text_head)
+    header_line = text_head.splitlines()[0] if text_head.splitlines() else ""
+    columns = next(csv.reader([header_line], delimiter=sep), [])
+    universe = Universe(
+        path=path,
+        format="csv",
+        sha256=scan.sha256,
+        size_bytes=size,
+        columns=tuple(columns),
+        delimiter=sep,
+        encoding=used,
+        notes=notes,
+        _data=data,
+        _line_starts=starts,
+        _end=end,
+    )
+    if not header_line.strip():
+        raise InputError(
+            "The universe file has no header row.",
+            [
+                Problem(
+                    where=f"{path}: row 1",
+                    expected="a header row naming the columns",
+                    found="an empty first line",
+                    fix="export the universe with column headers in the first row.",
+                )
+            ],
+        )
+    return universe
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Pick the delimiter that splits the header and the next lines into equal field counts."""
+    lines = [ln for ln in text.splitlines()[:21] if ln.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", (-1, -1)
+    for sep in _DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=sep)]
+        if counts[0] < 2:
+            continue
+        consistent = sum(1 for c in counts[1:] if c == counts[0])
+        score = (consistent, counts[0])
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def _open_parquet(path: Path, size: int, sha: str) -> Universe:
+    try:
+        lf = pl.scan_parquet(path)
+        columns = tuple(lf.collect_schema().names())
+        rows = int(lf.select(pl.len()).collect().item())
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(
+            "Cannot read the universe file.",
+            [
+                Problem(
+                    where=str(path),
+                    expected="a readable Parquet file",
+                    found=f"a damaged or unsupported Parquet file ({type(exc).__name__})",
+                    fix="write the Parquet file again, or export CSV.",
+                )
+            ],
+        ) from None
+    return Universe(
+        path=path, format="parquet", sha256=sha, size_bytes=size, columns=columns, rows=rows
+    )
+
+
+def _open_xlsx(path: Path, size: int, sha: str, sheet: str | None) -> Universe:
+    try:
+        import fastexcel
+
+        sheets = list(fastexcel.read_excel(path).sheet_names)
+    except Exception as exc:  # fastexcel raises its own exception types
+        raise InputError(
+            "Cannot read the universe file.",
+            [
+                Problem(
+                    where=str(path),
+                    expected="a readable XLSX workbook",
+                    found=f"a damaged or unsupported workbook ({type(exc).__name__})",
+                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
+                )
+            ],
+        ) from None
+    if not sheets or (sheet is not None and sheet not in sheets):
+        raise InputError(
+            "The universe sheet is not in the workbook.",
+            [
+                Problem(
+                    where=str(path),
+                    expected=f"a sheet named {sheet!r}" if sheet else "at least one sheet",
+                    found="sheets: " + (", ".join(sheets) or "none"),
+                    fix="pass --sheet with one of those names.",
+                )
+            ],
+        )
+    name = sheet or sheets[0]
+    try:
+        frame = pl.read_excel(
+            path,
+            sheet_name=name,
+            engine="calamine",
+            infer_schema_length=0,
+            drop_empty_rows=False,
+            drop_empty_cols=False,
+            raise_if_empty=False,
+        )
+    except Exception as exc:  # fastexcel raises its own exception types
+        raise InputError(
+            "Cannot read the universe file.",
+            [
+                Problem(
+                    where=f"{path} [{name}]",
+                    expected="a worksheet with a header row",
+                    found=f"an unreadable sheet ({type(exc).__name__})",
+                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
+                )
+            ],
+        ) from None
+    frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.UInt32))
+    data_cols = [c for c in frame.columns if c != ROW]
+    blank = frame.select(
+        pl.all_horizontal(pl.col(data_cols).is_null()) if data_cols else pl.lit(True)
+    )
+    blank_rows = int(blank.to_series().sum())
+    notes = []
+    if blank_rows:
+        frame = frame.filter(~blank.to_series())
+        notes.append(f"{blank_rows} empty worksheet rows were ignored.")
+    return Universe(
+        path=path,
+        format="xlsx",
+        sha256=sha,
+        size_bytes=size,
+        columns=tuple(data_cols),
+        sheet=name,
+        notes=notes,
+        _sheet_frame=frame,
+        rows=frame.height,
+    )
+
+
+def _diagnose_csv(stream: io.TextIOBase, delimiter: str, width: int) -> list[int]:
+    """Return 0-based data rows whose field count differs from the header's (error path only).
+
+    A quote left open swallows the rest of the file; that row is reported too.
+    """
+    bad: list[int] = []
+    index = -1
+    with stream:
+        reader = csv.reader(stream, delimiter=delimiter, strict=True)
+        next(reader, None)
+        try:
+            for index, row in enumerate(reader):  # noqa: B007 (index is read after the loop)
+                if row and len(row) != width:
+                    bad.append(index)
+        except csv.Error:
+            bad.append(index + 1)
+    return bad
+
+
+# -- validation helpers (used by sampling.py; every problem collected) -------------------------
+
+
+def describe_rows(rows: Iterable[int], label: Callable[[int], str], *, count: int) -> str:
+    """Name a few rows: ``rows 4, 9, 12 and 37 more``."""
+    shown = [label(r) for r in list(rows)[:_MAX_EXAMPLES]]
+    words = [s.split(" ", 1)[1] for s in shown]
+    kind = shown[0].split(" ", 1)[0] if shown else "row"
+    text = f"{kind}{'s' if count > 1 else ''} " + ", ".join(words)
+    if count > len(shown):
+        text += f" and {count - len(shown)} more"
+    return text
+
+
+def missing_column_problems(
+    universe: Universe, wanted: dict[str, str], *, source: str = "plan"
+) -> list[Problem]:
+    """Problems for every referenced column absent from the file (with close matches).
+
+    ``wanted`` maps a plan key path (``columns.paid``) to the column it names.
+    """
+    problems = []
+    available = list(universe.columns)
+    listing = ", ".join(available[:30]) + (" ..." if len(available) > 30 else "")
+    for key, column in wanted.items():
+        if column in available:
+            continue
+        close = difflib.get_close_matches(column, available, n=3, cutoff=0.6)
+        folded = [c for c in available if c.strip().lower() == column.strip().lower()]
+        hint = close or folded
+        fix = (
+            f"did you mean {' or '.join(repr(c) for c in hint)}? Edit {key} in the plan."
+            if hint
+            else f"map {key} to one of the file's columns (a preset's column names are "
+            "placeholders to replace)."
+        )
+        problems.append(
+            Problem(
+                where=f"{universe.path}: column '{column}' ({source} {key})",
+                expected=f"a column of the file; it has: {listing}",
+                found="no such column",
+                fix=fix,
+            )
+        )
+    return problems
+
+
+def parse_amounts(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Return (Float64 values, mask of cells that hold something that is not a number).
+
+    Accepts ``1234.5``, ``-3``, ``$1,234.56``; empty cells are null (not flagged here).
+    """
+    if series.dtype.is_numeric():
+        values = series.cast(pl.Float64)
+        return values, values.is_nan().fill_null(False)
+    if series.dtype != pl.String:
+        series = series.cast(pl.String)
+    text = series.str.strip_chars()
+    cleaned = (
+        pl.when(text.str.contains(_THOUSANDS))
+        .then(text.str.replace_all(r"[$,]", ""))
+        .otherwise(text.str.replace(r"^\$", ""))
+    )
+    frame = pl.DataFrame({"t": text}).with_columns(v=cleaned.cast(pl.Float64, strict=False))
+    values = frame["v"]
+    present = frame["t"].is_not_null() & (frame["t"] != "")
+    bad = present & (values.is_null() | ~values.is_finite().fill_null(False))
+    return values.fill_nan(None).rename(series.name), bad
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%m-%d-%Y", "%m/%d/%y")
+
+
+def parse_dates(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Return (Date values, mask of non-empty cells that are not a date).
+
+    Text dates are read as ISO ``2026-07-01`` (a time part is ignored), US ``07/01/2026`` or
+    ``07/01/26``, ``07-01-2026`` and ``20260701``.
+    """
+    if series.dtype == pl.Date:
+        return series, pl.Series([False] * len(series))
+    if isinstance(series.dtype, pl.Datetime):
+        return series.dt.date(), pl.Series([False] * len(series))
+    text = series.cast(pl.String).str.strip_chars()
+    iso = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]")).then(text.str.slice(0, 10))
+    frame = pl.DataFrame({"t": text}).with_columns(t=iso.otherwise(pl.col("t")))
+    parsed = frame.select(
+        pl.coalesce([pl.col("t").str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS])
+    ).to_series()
+    present = text.is_not_null() & (text != "")
+    return parsed.rename(series.name), present & parsed.is_null()
+
+
+# -- canonical units -------------------------------------------------------------------------
+
+_TEXT_FIELDS = ("coder", "provider", "setting", "payer", "auditor", "sex", "discharge_status")
+_NUMBER_FIELDS = ("units", "billed", "paid", "age")
+DESIGN_COLUMNS = ("stratum", "frame_number", "selection_order", "spare", "weight")
+
+
+def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
+    """Return the sample (sample.csv) under audit-kit field names, typed (docs/architecture.md).
+
+    ``unit_id`` and text fields as Utf8, ``service_date`` ISO text, code fields as lists (dx
+    principal first; a field mapped to several columns is their non-empty cells in column order),
+    DRG as 3-digit text, amounts and age as Float64; the design columns are passed through.
+    Patient identifiers are never part of the result.
+    """
+    cols = plan.columns
+    height = sample.height
+    out: dict[str, pl.Series] = {}
+
+    def column(name: str) -> pl.Series | None:
+        mapped = cols.columns_for(name)
+        if not mapped or mapped[0] not in sample.columns:
+            return None
+        return sample[mapped[0]]
+
+    unit = column("unit_id")
+    if unit is None:
+        raise InputError(
+            "The sample has no unit id column.",
+            [
+                Problem(
+                    where=f"sample.csv: column '{cols.unit_id}'",
+                    expected="the plan's columns.unit_id",
+                    found="no such column",
+                    fix="pass the sample.csv written by `audit-kit sample` with this plan.",
+                )
+            ],
+        )
+    out["unit_id"] = unit.cast(pl.String).alias("unit_id")
+    for name in _TEXT_FIELDS:
+        s = column(name)
+        out[name] = (
+            s.cast(pl.String).str.strip_chars().alias(name)
+            if s is not None
+            else pl.Series(name, [None] * height, dtype=pl.String)
+        )
+    date = column("service_date")
+    if date is None:
+        out["service_date"] = pl.Series("service_date", [None] * height, dtype=pl.String)
+    else:
+        parsed, _ = parse_dates(date)
+        text = date.cast(pl.String)
+        iso = parsed.dt.strftime("%Y-%m-%d")
+        out["service_date"] = iso.fill_null(text).alias("service_date")
+    for name in CODE_FIELDS:
+        mapped = [c for c in cols.columns_for(name) if c in sample.columns]
+        lists: list[list[str]] = [[] for _ in range(height)]
+        for col in mapped:
+            for i, cell in enumerate(sample[col].cast(pl.String).to_list()):
+                lists[i].extend(split_codes(cell, cols.code_separator))
+        out[name] = pl.Series(name, lists, dtype=pl.List(pl.String))
+    drg = column("drg")
+    if drg is None:
+        out["drg"] = pl.Series("drg", [None] * height, dtype=pl.String)
+    else:
+        text = drg.cast(pl.String).str.strip_chars()
+        digits = text.str.contains(r"^\d{1,3}$").fill_null(False)
+        frame = pl.DataFrame({"t": text, "d": digits})
+        out["drg"] = (
+            frame.select(pl.when(pl.col("d")).then(pl.col("t").str.zfill(3)).otherwise(pl.col("t")))
+            .to_series()
+            .alias("drg")
+        )
+        out["drg"] = out["drg"].replace("", None)
+    for name in _NUMBER_FIELDS:
+        s = column(name)
+        if s is None:
+            out[name] = pl.Series(name, [None] * height, dtype=pl.Float64)
+        else:
+            out[name] = parse_amounts(s)[0].alias(name)
+    design_types: dict[str, pl.DataType] = {
+        "stratum": pl.String(),
+        "frame_number": pl.Int64(),
+        "selection_order": pl.Int64(),
+        "spare": pl.Boolean(),
+        "weight": pl.Float64(),
+    }
+    for name, dtype in design_types.items():
+        if name not in sample.columns:
+            out[name] = pl.Series(name, [None] * height, dtype=dtype)
+        elif dtype == pl.Boolean() and sample[name].dtype == pl.String:
+            out[name] = sample[name].str.to_lowercase().eq("true").alias(name)
+        else:
+            out[name] = sample[name].cast(dtype).alias(name)
+    order = [
+        "unit_id",
+        "coder",
+        "provider",
+        "setting",
+        "payer",
+        "auditor",
+        "service_date",
+        "dx",
+        "px",
+        "cpt",
+        "drg",
+        "units",
+        "billed",
+        "paid",
+        "age",
+        "sex",
+        "discharge_status",
+        *DESIGN_COLUMNS,
+    ]
+    return pl.DataFrame([out[name] for name in order])
+
+
+# -- convenience -----------------------------------------------------------------------------
+
+
+def read_universe(
+    path: Path,
+    plan: SamplingPlan,
+    *,
+    encoding: Encoding = "auto",
+    sheet: str | None = None,
+) -> pl.DataFrame:
+    """Read the plan's columns of a whole universe (for small files and tools), validated.
+
+    Checks every mapped column exists, unit ids are present and unique, amounts are numbers
+    >= 0; returns the columns as read (text for CSV/XLSX), in file order, plus ``ROW``.
+    """
+    universe = open_universe(path, encoding=encoding, sheet=sheet)
+    wanted = {f"columns.{k}": c for k, cs in plan.columns.mapped().items() for c in cs}
+    wanted.update({f"columns.keep[{i}]": c for i, c in enumerate(plan.columns.keep)})
+    problems = missing_column_problems(universe, wanted)
+    if problems:
+        raise InputError(f"The universe file has {len(problems)} problem(s).", problems)
+    frame = universe.collect(universe.scan(plan.columns.all_columns()))
+    universe.rows = universe.records = frame.height
+    problems = unit_problems(universe, frame, plan)
+    if problems:
+        raise InputError(f"The universe file has {len(problems)} problem(s).", problems)
+    return frame
+
+
+def unit_problems(universe: Universe, frame: pl.DataFrame, plan: SamplingPlan) -> list[Problem]:
+    """Problems of unit ids (empty, duplicated) and amounts (not numbers, negative)."""
+    problems: list[Problem | None] = []
+    id_col = plan.columns.unit_id
+    ids = frame[id_col].cast(pl.String)
+    empty = ids.is_null() | (ids.str.strip_chars() == "")
+    problems.append(
+        row_problem(
+            universe,
+            frame,
+            empty,
+            column=id_col,
+            role="unit_id",
+            expected="a unit id in every row",
+            found="an empty unit id",
+            fix="fill in the ids, or delete those rows (blank lines count too).",
+        )
+    )
+    problems.append(duplicate_problem(universe, frame.filter(~empty), id_col))
+    for name in AMOUNT_FIELDS:
+        cols = plan.columns.columns_for(name)
+        if len(cols) != 1 or cols[0] not in frame.columns:
+            continue
+        values, bad = parse_amounts(frame[cols[0]])
+        problems.append(
+            row_problem(
+                universe,
+                frame,
+                bad,
+                column=cols[0],
+                role=name,
+                expected="a number (e.g. 1234.56)",
+                found="a value that is not a number",
+                fix="correct those cells in the export.",
+            )
+        )
+        problems.append(negative_problem(universe, frame, values, column=cols[0], role=name))
+    return [p for p in problems if p is not None]
+
+
+def row_problem(
+    universe: Universe,
+    frame: pl.DataFrame,
+    mask: pl.Series,
+    *,
+    column: str,
+    role: str,
+    expected: str,
+    found: str,
+    fix: str,
+) -> Problem | None:
+    """One problem for the rows of ``frame`` (with ``ROW``) where ``mask`` is true, or None."""
+    count = int(mask.sum())
+    if not count:
+        return None
+    rows = frame.filter(mask)[ROW].head(_MAX_EXAMPLES).to_list()
+    return Problem(
+        where=f"{universe.path}: column '{column}' ({role}), "
+        + describe_rows(rows, universe.row_label, count=count),
+        expected=expected,
+        found=f"{found} in {count} row{'s' if count > 1 else ''}",
+        fix=fix,
+    )
+
+
+def negative_problem(
+    universe: Universe, frame: pl.DataFrame, values: pl.Series, *, column: str, role: str
+) -> Problem | None:
+    """The problem of negative amounts in ``values`` (aligned with ``frame``), or None."""
+    return row_problem(
+        universe,
+        frame,
+        (values < 0).fill_null(False),
+        column=column,
+        role=role,
+        expected="an amount >= 0",
+        found="a negative amount",
+        fix=f"exclude adjustments with a frame filter, e.g. {{column: {role}, op: '>=', "
+        "value: 0}.",
+    )
+
+
+def duplicate_problem(universe: Universe, frame: pl.DataFrame, id_col: str) -> Problem | None:
+    """One problem naming the count of duplicated unit ids and a few of them with their rows."""
+    ids = frame.select(pl.col(id_col).cast(pl.String), pl.col(ROW))
+    dup = ids.filter(pl.col(id_col).is_duplicated())
+    if dup.is_empty():
+        return None
+    groups = (
+        dup.group_by(id_col, maintain_order=True)
+        .agg(pl.col(ROW).sort())
+        .sort(pl.col(ROW).list.first())
+    )
+    examples = []
+    for unit, rows in groups.head(3).iter_rows():
+        shown = describe_rows(rows, universe.row_label, count=len(rows))
+        examples.append(f"{unit} ({shown})")
+    return Problem(
+        where=f"{universe.path}: column '{id_col}' (unit_id)",
+        expected="each unit id once (one row per sampling unit)",
+        found=f"{groups.height} ids on more than one row ({dup.height} rows), e.g. "
+        + "; ".join(examples),
+        fix="remove the repeated rows, or sample another unit (e.g. claim lines need a line id "
+        "as unit_id).",
+    )
