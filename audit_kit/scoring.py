@@ -110,6 +110,8 @@ class ScoredUnit:
     reference: str | None
     original: CodeSet
     audited: CodeSet
+    #: what the financial basis needs (amounts, demographics), codes and error flag filled later
+    money: FinancialInput
     comparison: UnitComparison | None = None
     amount: UnitAmount | None = None
     weight: float = 1.0
@@ -284,9 +286,9 @@ def score_frames(
         stratified=plan.design.method == "stratified" or len(strata) > 1,
         notes=[],
     )
-    returned = _read_findings(units, findings, strata)
+    returned = _read_findings(units, findings, strata, examined=plan.financial.examined)
     references: dict[str, ReferenceFile] = {}
-    returned = _with_amounts(returned, units, findings, ctx, weights, audit_dir, references)
+    returned = _with_amounts(returned, ctx, weights, audit_dir, references)
     returned = _with_weights(returned, ctx)
     scored = [u for u in returned if u.scored]
     extrapolation, strata_extrapolation = _extrapolate(scored, ctx)
@@ -325,7 +327,7 @@ def score_frames(
 
 
 def _read_findings(
-    units: pl.DataFrame, findings: pl.DataFrame, strata: Mapping[str, Any]
+    units: pl.DataFrame, findings: pl.DataFrame, strata: Mapping[str, Any], *, examined: str
 ) -> list[ScoredUnit]:
     by_id = {str(r["unit_id"]): r for r in units.iter_rows(named=True)}
     problems: list[Problem] = []
@@ -380,6 +382,28 @@ def _read_findings(
             continue
         original = _original_codes(unit)
         category = _text(row.get("error_category"))
+        raw_amount = _text(row.get("audited_amount"))
+        entered = _float(raw_amount)
+        if raw_amount is not None and (entered is None or entered < 0):
+            problems.append(
+                Problem(
+                    where=f"{where} (unit {uid}): audited_amount",
+                    expected="an amount >= 0",
+                    found=repr(raw_amount),
+                    fix="correct it in the workbook and collect it again.",
+                )
+            )
+            continue
+        money = FinancialInput(
+            unit_id=uid,
+            record_missing=status == "record missing",
+            examined=_float(unit.get(examined)),
+            entered=entered,
+            age=_float(unit.get("age")),
+            sex=_text(unit.get("sex")),
+            discharge_status=_text(unit.get("discharge_status")),
+            service_date=_text(unit.get("service_date")),
+        )
         out.append(
             ScoredUnit(
                 unit_id=uid,
@@ -394,6 +418,7 @@ def _read_findings(
                 reference=_text(row.get("reference")),
                 original=original,
                 audited=_audited_codes(row, original),
+                money=money,
             )
         )
     if problems:
@@ -415,8 +440,6 @@ def _compare(u: ScoredUnit, ctx: _Context, weights: Mapping[str, float]) -> Unit
 
 def _with_amounts(
     returned: list[ScoredUnit],
-    units: pl.DataFrame,
-    findings: pl.DataFrame,
     ctx: _Context,
     weights: Mapping[str, float],
     audit_dir: Path,
@@ -424,8 +447,6 @@ def _with_amounts(
 ) -> list[ScoredUnit]:
     """Compare codes and compute amounts (and, for the drg basis, regrouped DRGs)."""
     fin = ctx.plan.financial
-    by_id = {str(r["unit_id"]): r for r in units.iter_rows(named=True)}
-    entered = {str(r["unit_id"]): r.get("audited_amount") for r in findings.iter_rows(named=True)}
     problems: list[Problem] = []
     fee_schedule = drg_weights = None
     if fin.basis == "fee_schedule" and fin.fee_schedule:
@@ -445,39 +466,17 @@ def _with_amounts(
     compared = [
         replace(u, comparison=_compare(u, ctx, weights)) if u.scored else u for u in returned
     ]
-    inputs: list[FinancialInput] = []
-    for u in compared:
-        if not u.scored:
-            continue
-        unit = by_id[u.unit_id]
-        raw = _text(entered.get(u.unit_id))
-        amount = _float(raw)
-        if raw is not None and (amount is None or amount < 0):
-            problems.append(
-                Problem(
-                    where=f"unit {u.unit_id}: Audited amount",
-                    expected="an amount >= 0",
-                    found=repr(raw),
-                    fix="correct it in the workbook and collect it again.",
-                )
-            )
-        comp = u.comparison
-        inputs.append(
-            FinancialInput(
-                unit_id=u.unit_id,
-                record_missing=u.status == "record missing",
-                has_error=u.category is not None
-                or (comp is not None and (comp.code_error or comp.drg_error)),
-                examined=_float(unit.get(fin.examined)),
-                entered=amount,
-                original=u.original,
-                audited=u.audited,
-                age=_float(unit.get("age")),
-                sex=_text(unit.get("sex")),
-                discharge_status=_text(unit.get("discharge_status")),
-                service_date=_text(unit.get("service_date")),
-            )
+    inputs = [
+        replace(
+            u.money,
+            has_error=u.category is not None
+            or (u.comparison is not None and (u.comparison.code_error or u.comparison.drg_error)),
+            original=u.original,
+            audited=u.audited,
         )
+        for u in compared
+        if u.scored
+    ]
     if problems:
         raise InputError(f"Scoring cannot start ({len(problems)} problem(s)).", problems)
     amounts = {

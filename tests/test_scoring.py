@@ -393,3 +393,15 @@ def test_overpayments_only_and_gross_netting(tmp_path: Path) -> None:
         ext = score_audit(path)["overall"]["extrapolation"]
         assert ext["netting"] == netting
         assert ext["point_estimate"] == pytest.approx(100 * np.mean(values))
+
+
+def test_bad_audited_amount_is_named(tmp_path: Path) -> None:
+    bad = {**finding(SAMPLE[0]), "audited_amount": "12,5 EUR"}
+    path = make_audit(
+        tmp_path / "a", plan=PLAN, populations={"all": 100}, sample=SAMPLE[:1], findings=[bad]
+    )
+    with pytest.raises(AuditError) as info:
+        score_audit(path)
+    assert [p.where for p in info.value.problems] == [
+        "findings.csv row 2 (unit U1): audited_amount"
+    ]
