@@ -86,8 +86,21 @@ def _sf_ge(x: int, population: int, k: int, n: int) -> float:
     return float(min(1.0, math.exp(anchor)))
 
 
+# "P > tail" is strict: a probability equal to the tail (exact ties happen with small N, e.g.
+# N=30, n=1, K=27: P = 3/30 = 0.1) must not qualify, whatever the last bits of the floating-point
+# sum. The tail sums are accurate to about 1e-14 relative, so probabilities within 1e-12 of the
+# tail are treated as ties.
+_TIE = 1.0 + 1e-12
+
+
+def _tail(confidence: float, one_sided: bool) -> float:
+    """(1-CL)/2 or 1-CL, rounded to 12 decimals: (1-0.8)/2 is 0.1, not 0.09999999999999998."""
+    return round((1.0 - confidence) if one_sided else (1.0 - confidence) / 2.0, 12)
+
+
 def _upper_limit(population: int, n: int, x: int, tail: float) -> int:
     """Largest K with P(X <= x | K) > tail, within [x, N-n+x] (bisection on K)."""
+    tail *= _TIE
     if x == n:
         return population
     lo, hi = x, population - n + x  # P(X <= x | K = x) = 1 > tail: lo always qualifies
@@ -104,6 +117,7 @@ def _upper_limit(population: int, n: int, x: int, tail: float) -> int:
 
 def _lower_limit(population: int, n: int, x: int, tail: float) -> int:
     """Smallest K with P(X >= x | K) > tail, within [x, N-n+x] (bisection on K)."""
+    tail *= _TIE
     if x == 0:
         return 0
     lo, hi = x, population - n + x  # P(X >= x | K = N-n+x) = 1 > tail: hi always qualifies
@@ -127,17 +141,19 @@ def hypergeometric_limits(
     upper K_U = N if x = n, else the largest K with P(X <= x | K) > tail, at most N - n + x;
     lower K_L = 0 if x = 0, else the smallest K with P(X >= x | K) > tail, at least x;
     X ~ Hypergeometric(N, K, n). Found by bisection on K (about log2 N tail evaluations), so
-    N = 2,131,341,220 costs a few milliseconds. ``one_sided`` (only for x = 0 or x = n) uses
-    tail = 1 - CL and returns ``None`` for the limit it does not report.
+    N = 2,131,341,220 costs a few milliseconds. The tails are summed in log space from exact
+    term ratios (no log-gamma cancellation), for any N below 2**53; a probability within
+    1e-12 (relative) of the tail counts as equal to it, so exact ties are not "> tail".
+    ``one_sided`` (only for x = 0 or x = n) uses tail = 1 - CL and returns ``None`` for the
+    limit it does not report.
 
     Assumptions: simple random sample without replacement; inputs already validated.
     """
+    tail = _tail(confidence, one_sided)
     if one_sided:
-        tail = 1.0 - confidence
         if errors == 0:
             return None, _upper_limit(population, sample, errors, tail)
         return _lower_limit(population, sample, errors, tail), None
-    tail = (1.0 - confidence) / 2.0
     return (
         _lower_limit(population, sample, errors, tail),
         _upper_limit(population, sample, errors, tail),
@@ -383,7 +399,7 @@ def appraise_attribute(
         sample=n,
         errors=x,
         rate=rate,
-        quantity=rate * big_n,
+        quantity=x * big_n / n,
         se_rate=se,
         se_quantity=se * big_n,
         limits=limits,
@@ -436,7 +452,7 @@ def appraise_attribute_stratified(
                 sample=n,
                 errors=x,
                 rate=p,
-                quantity=p * big_n,
+                quantity=x * big_n / n,
                 se_rate=se,
                 se_quantity=se * big_n,
                 precision_rate={k: z_critical(int(k) / 100) * se for k in APPRAISAL_CONFIDENCES},

@@ -132,20 +132,23 @@ def _measure(
     total = math.fsum(values.tolist())
     mean = total / n
     centred = values - mean
-    sq = centred * centred
-    m2 = float(sq.mean())
+    # Moments of the centred values divided by their largest magnitude: the same ratios
+    # without underflow (values of 1e-135 squared are 0 in double precision).
+    scale = float(np.abs(centred).max())
     notes: list[str] = []
     if n == population:
         notes.append(NOTE_CENSUS)
     if n == 1:
         notes.append(NOTE_SINGLE)
-        sd = 0.0
-    else:
-        sd = math.sqrt(float(sq.sum()) / (n - 1))
-    if m2 > 0.0:
-        skewness: float | None = float((sq * centred).mean()) / m2**1.5
+    if scale > 0.0:
+        unit = centred / scale
+        sq = unit * unit
+        m2 = float(sq.mean())
+        sd = scale * math.sqrt(float(sq.sum()) / (n - 1))
+        skewness: float | None = float((sq * unit).mean()) / m2**1.5
         kurtosis: float | None = float((sq * sq).mean()) / (m2 * m2)
     else:
+        sd = 0.0
         skewness = kurtosis = None
         if n > 1:
             notes.append(NOTE_ZERO_VARIANCE)
