@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats as sps
 from score_helpers import finding, make_audit, plan_with, unit
 
@@ -190,3 +192,28 @@ def test_cia_discovery_below_threshold(tmp_path: Path) -> None:
     cia = score_audit(path)["cia_discovery"]
     assert cia["net_error_rate"] == pytest.approx(2 / 400)
     assert cia["exceeded"] is False and cia["full_sample"] is None
+
+
+@given(
+    st.lists(st.floats(-500, 2000, allow_nan=False), min_size=2, max_size=40),
+    st.integers(40, 10_000),
+    st.sampled_from(["net", "gross", "overpayments_only"]),
+    st.sampled_from(["point_estimate", "cms_one_sided_90", "oig_two_sided_90"]),
+)
+def test_extrapolation_invariants(
+    values: list[float], population: int, netting: str, rule: str
+) -> None:
+    ext = extrapolate(
+        {"all": values},
+        {"all": population},
+        netting=netting,
+        demand_rule=rule,  # type: ignore[arg-type]
+    ).overall
+    assert ext is not None
+    for lim in ext["limits"].values():
+        assert lim["lower"] <= ext["point_estimate"] + 1e-6 <= lim["upper"] + 2e-6
+    assert ext["limits"]["95"]["lower"] <= ext["limits"]["90"]["lower"] + 1e-6
+    assert ext["limits"]["90"]["lower"] <= ext["one_sided_90_lower"] + 1e-6
+    assert ext["demand_amount"] >= 0
+    if netting != "net":
+        assert ext["point_estimate"] >= 0
