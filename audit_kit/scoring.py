@@ -291,6 +291,13 @@ def score_frames(
     returned = _with_amounts(returned, ctx, weights, audit_dir, references)
     returned = _with_weights(returned, ctx)
     scored = [u for u in returned if u.scored]
+    unscored = [name for name in strata if not any(u.stratum == name for u in scored)]
+    if ctx.stratified and unscored:
+        ctx.notes.append(
+            "The overall accuracy covers only strata with scored units; none yet in stratum "
+            + ", ".join(unscored)
+            + "."
+        )
     extrapolation, strata_extrapolation = _extrapolate(scored, ctx)
     overall = _group(returned, ctx, population=_overall_population(ctx, sampling), overall=True)
     overall["extrapolation"] = extrapolation
@@ -836,6 +843,12 @@ def extrapolate(
             error_rate=appraise_attribute(m.population, m.sample, errors[name]).to_dict(),
             appraisal=m.to_dict(),
         )
+    flags = tuple(
+        f"Extrapolation, stratum {name}: {note.replace('_', ' ')}."
+        for name, m in measures.items()
+        for note in m.notes
+        if note == "single_unit"
+    )
     empty = [name for name, vals in values.items() if not vals]
     if empty:
         note = (
@@ -843,10 +856,10 @@ def extrapolate(
             + ", ".join(empty)
             + "; collect and score again when every stratum has reviewed units."
         )
-        return Extrapolation(overall=None, strata=per_stratum, notes=(note,))
+        return Extrapolation(overall=None, strata=per_stratum, notes=(*flags, note))
     if not is_stratified and len(measures) == 1:
         (only,) = per_stratum.values()
-        return Extrapolation(overall=only, strata=per_stratum)
+        return Extrapolation(overall=only, strata=per_stratum, notes=flags)
     combined = appraise_variable_stratified(
         [
             VariableStratum(name=n, population=m.population, values=values[n])
@@ -874,7 +887,7 @@ def extrapolate(
         appraisal=combined.overall_dict(),
     )
     overall["strata_skewness"] = {n: m.skewness for n, m in measures.items()}
-    return Extrapolation(overall=overall, strata=per_stratum)
+    return Extrapolation(overall=overall, strata=per_stratum, notes=flags)
 
 
 def _extrapolate(

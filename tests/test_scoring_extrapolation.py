@@ -217,3 +217,26 @@ def test_extrapolation_invariants(
     assert ext["demand_amount"] >= 0
     if netting != "net":
         assert ext["point_estimate"] >= 0
+
+
+def test_partial_stratified_return_says_what_is_covered(tmp_path: Path) -> None:
+    sample = [unit("A1", stratum="A", coder="A"), unit("B1", stratum="B", coder="B")]
+    plan = plan_with(
+        design={"method": "stratified", "strata": {"by": ["coder"]}}, size={"per_stratum": 1}
+    )
+    path = make_audit(
+        tmp_path / "a",
+        plan=plan,
+        populations={"A": 10, "B": 20},
+        sample=sample,
+        findings=[finding(sample[0])],
+    )
+    results = score_audit(path)
+    assert results["overall"]["extrapolation"] is None
+    assert results["progress"]["units_outstanding"] == 1
+    assert results["notes"] == [
+        "The overall accuracy covers only strata with scored units; none yet in stratum B.",
+        "Extrapolation, stratum A: single unit.",
+        "No overall extrapolation: no unit is scored yet in stratum B; collect and score again "
+        "when every stratum has reviewed units.",
+    ]
