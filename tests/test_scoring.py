@@ -225,7 +225,7 @@ def test_errors_list(scored: tuple[Path, dict[str, Any]]) -> None:
 def test_no_patient_data_and_audit_block(scored: tuple[Path, dict[str, Any]]) -> None:
     path, results = scored
     text = (path / "results.json").read_text("utf-8")
-    assert json.loads(text) == results
+    assert json.loads(text, parse_constant=pytest.fail) == results  # strict JSON: no NaN
     assert "Jane Roe" not in text and "patient" not in text.lower()
     folder = AuditFolder.open(path)
     findings_sha = hashlib.sha256((path / "findings.csv").read_bytes()).hexdigest()
