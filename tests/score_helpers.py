@@ -16,27 +16,7 @@ import polars as pl
 import yaml
 
 from audit_kit.audit import AuditFolder
-
-FINDINGS_COLUMNS = [
-    "unit_id",
-    "workbook_id",
-    "auditor",
-    "review_status",
-    "audited_principal_dx",
-    "audited_other_dx",
-    "audited_procedures",
-    "audited_cpt",
-    "audited_drg",
-    "audited_amount",
-    "error_category",
-    "rationale",
-    "reference",
-    "review_date",
-    "coder_response",
-    "coder_comment",
-    "source_sha256",
-    "collected_at",
-]
+from audit_kit.findings import FINDINGS_COLUMNS
 
 PLAN: dict[str, Any] = {
     "name": "Scoring test audit",
