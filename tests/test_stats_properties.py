@@ -196,3 +196,59 @@ def test_allocation_sums_and_caps(
     assert sum(result.values()) == target
     for name, n_h in result.items():
         assert min(minimum, sizes[name]) <= n_h <= sizes[name]
+
+
+@SETTINGS
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.integers(min_value=0, max_value=10**12),
+    st.floats(min_value=0.0, max_value=1.0),
+    st.floats(min_value=-1e12, max_value=3e12, allow_nan=False),
+    st.integers(min_value=1, max_value=10**9),
+)
+def test_limit_search_finds_the_threshold_from_any_guess(
+    lo: int, width: int, where: float, guess: float, step: int
+) -> None:
+    # The bracket-and-bisect search behind the exact limits, on a predicate with a known
+    # threshold: true up to ``threshold``, false after (whatever the starting guess and step).
+    from audit_kit.stats.attribute import _last_true
+
+    hi = lo + width
+    threshold = lo + int(where * width)
+    calls: list[int] = []
+
+    def test(k: int) -> bool:
+        assert lo <= k <= hi
+        calls.append(k)
+        return k <= threshold
+
+    assert _last_true(test, lo, hi, guess, step) == threshold
+    assert len(calls) <= 4 * 64  # logarithmic, never a scan
+
+
+@SETTINGS
+@given(attribute_samples(max_population=70), st.sampled_from([80, 90, 95, 99]))
+def test_exact_limits_equal_exact_arithmetic(case: tuple[int, int, int], percent: int) -> None:
+    from fractions import Fraction
+    from math import comb
+
+    population, sample, errors = case
+    tail = Fraction(100 - percent, 200)
+    total = comb(population, sample)
+
+    def cdf(k: int) -> Fraction:  # P(X <= errors | K = k)
+        return Fraction(
+            sum(comb(k, i) * comb(population - k, sample - i) for i in range(errors + 1)), total
+        )
+
+    def sf(k: int) -> Fraction:  # P(X >= errors | K = k)
+        return Fraction(
+            sum(comb(k, i) * comb(population - k, sample - i) for i in range(errors, sample + 1)),
+            total,
+        )
+
+    ks = range(population + 1)
+    upper = population if errors == sample else max(k for k in ks if cdf(k) > tail)
+    lower = 0 if errors == 0 else min(k for k in ks if sf(k) > tail)
+    expected = (max(lower, errors), min(upper, population - sample + errors))
+    assert hypergeometric_limits(population, sample, errors, percent / 100) == expected

@@ -76,6 +76,11 @@ def json_float(value: float | None) -> float | None:
     return value
 
 
+_NUMBER_TYPES: frozenset[type] = frozenset(
+    {float, int, np.float64, np.float32, np.int64, np.int32, np.int16, np.uint32}
+)
+
+
 class Problems:
     """Collect every problem with the inputs, then raise one :class:`StatisticsError`."""
 
@@ -124,10 +129,17 @@ class Problems:
         if isinstance(values, str | bytes):
             self.add(where, "a list of numbers", "a text value")
             return None
-        items: Sequence[object] = list(values)
+        if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+            items: Sequence[object] = values.ravel().tolist()
+        else:
+            items = list(values)
         if not items and not allow_empty:
             self.add(where, "at least one value", "no values", "supply the sample's values.")
             return None
+        if set(map(type, items)) <= _NUMBER_TYPES:  # fast path: plain numbers (no bools)
+            array = np.asarray(items, dtype=np.float64)
+            if bool(np.isfinite(array).all()):
+                return array
         bad = [
             i
             for i, v in enumerate(items)

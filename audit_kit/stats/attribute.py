@@ -7,7 +7,7 @@ Sources: RAT-STATS 2010 User Guide (UG2010) ch. 3 "Attribute Appraisal", Compani
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,38 +98,77 @@ def _tail(confidence: float, one_sided: bool) -> float:
     return round((1.0 - confidence) if one_sided else (1.0 - confidence) / 2.0, 12)
 
 
+def _last_true(test: Callable[[int], bool], lo: int, hi: int, guess: float, step: int) -> int:
+    """Return the largest K in [lo, hi] with ``test(K)``, for a test true up to some K, false after.
+
+    ``test(lo)`` must hold. The bracket grows by doubling steps from ``guess`` (a binomial
+    estimate of the limit), then a bisection closes it: the result is the same as a bisection
+    over all of [lo, hi], in far fewer tail evaluations when the guess is good.
+    """
+    start = min(max(int(guess), lo), hi)
+    step = max(1, step)
+    if test(start):
+        good = start
+        while True:  # gallop up until a K fails the test (or hi passes it)
+            bad = min(good + step, hi)
+            if bad == good:
+                return good  # every K up to hi passes
+            if not test(bad):
+                break
+            good, step = bad, step * 2
+    else:
+        bad = start
+        while True:  # gallop down until a K passes the test (lo always does)
+            good = max(bad - step, lo)
+            if test(good):
+                break
+            bad, step = good, step * 2
+    while bad - good > 1:  # invariant: test(good), not test(bad)
+        mid = (good + bad) // 2
+        if test(mid):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+def _step(population: int, n: int, guess: float) -> int:
+    # The hypergeometric limit lies within about guess * n/N of the binomial one.
+    return int(guess * min(1.0, n / population)) + 1
+
+
 def _upper_limit(population: int, n: int, x: int, tail: float) -> int:
-    """Largest K with P(X <= x | K) > tail, within [x, N-n+x] (bisection on K)."""
+    """Largest K with P(X <= x | K) > tail, within [x, N-n+x]."""
     tail *= _TIE
     if x == n:
         return population
-    lo, hi = x, population - n + x  # P(X <= x | K = x) = 1 > tail: lo always qualifies
-    if _cdf_le(x, population, hi, n) > tail:
-        return hi
-    while hi - lo > 1:  # invariant: lo qualifies, hi does not
-        mid = (lo + hi) // 2
-        if _cdf_le(x, population, mid, n) > tail:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    guess = population * float(special.betaincinv(x + 1, n - x, 1.0 - tail))
+    # P(X <= x | K = x) = 1 > tail: lo always qualifies.
+    return _last_true(
+        lambda k: _cdf_le(x, population, k, n) > tail,
+        x,
+        population - n + x,
+        guess,
+        _step(population, n, guess),
+    )
 
 
 def _lower_limit(population: int, n: int, x: int, tail: float) -> int:
-    """Smallest K with P(X >= x | K) > tail, within [x, N-n+x] (bisection on K)."""
+    """Smallest K with P(X >= x | K) > tail, within [x, N-n+x]."""
     tail *= _TIE
     if x == 0:
         return 0
-    lo, hi = x, population - n + x  # P(X >= x | K = N-n+x) = 1 > tail: hi always qualifies
-    if _sf_ge(x, population, lo, n) > tail:
-        return lo
-    while hi - lo > 1:  # invariant: hi qualifies, lo does not
-        mid = (lo + hi) // 2
-        if _sf_ge(x, population, mid, n) > tail:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    if _sf_ge(x, population, x, n) > tail:
+        return x
+    guess = population * float(special.betaincinv(x, n - x + 1, tail))
+    # The last K whose upper tail is still <= tail, plus one (P(X >= x | N-n+x) = 1 > tail).
+    return 1 + _last_true(
+        lambda k: not _sf_ge(x, population, k, n) > tail,
+        x,
+        population - n + x,
+        guess,
+        _step(population, n, guess),
+    )
 
 
 def hypergeometric_limits(
@@ -140,10 +179,11 @@ def hypergeometric_limits(
     Formula (UG2010 ch. 3; RAT-STATS' rule): with tail = (1 - CL)/2,
     upper K_U = N if x = n, else the largest K with P(X <= x | K) > tail, at most N - n + x;
     lower K_L = 0 if x = 0, else the smallest K with P(X >= x | K) > tail, at least x;
-    X ~ Hypergeometric(N, K, n). Found by bisection on K (about log2 N tail evaluations), so
-    N = 2,131,341,220 costs a few milliseconds. The tails are summed in log space from exact
-    term ratios (no log-gamma cancellation), for any N below 2**53; a probability within
-    1e-12 (relative) of the tail counts as equal to it, so exact ties are not "> tail".
+    X ~ Hypergeometric(N, K, n). Found by bisection on K, started from a bracket around the
+    binomial (Clopper-Pearson) limit, so N = 2,131,341,220 costs a few milliseconds. The tails
+    are summed in log space from exact term ratios (no log-gamma cancellation), for any N
+    below 2**53; a probability within 1e-12 (relative) of the tail counts as equal to it, so
+    exact ties are not "> tail".
     ``one_sided`` (only for x = 0 or x = n) uses tail = 1 - CL and returns ``None`` for the
     limit it does not report.
 
