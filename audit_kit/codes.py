@@ -261,6 +261,7 @@ def parse_cpt(item: str) -> CptItem | None:
 # -- validating --------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def check_code(code: str, kind: CodeKind) -> CodeCheck:
     """Normalise and validate one code; problems say what is expected and how to fix it."""
     norm, note = normalize_code(code, kind)
@@ -279,6 +280,17 @@ def check_code(code: str, kind: CodeKind) -> CodeCheck:
 
 def check_codes(cell: object, kind: CodeKind, *, separator: str = ";") -> CodeCheck:
     """Split a cell (or take a list) and check every code; see :func:`check_code`."""
+    if isinstance(cell, str):
+        return _check_text(cell, kind, separator)
+    return _check_list(cell, kind, separator)
+
+
+@functools.lru_cache(maxsize=65536)
+def _check_text(cell: str, kind: CodeKind, separator: str) -> CodeCheck:
+    return _check_list(cell, kind, separator)
+
+
+def _check_list(cell: object, kind: CodeKind, separator: str) -> CodeCheck:
     codes: list[str] = []
     notes: list[str] = []
     problems: list[CodeIssue] = []

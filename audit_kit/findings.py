@@ -31,14 +31,11 @@ cell is reported as "changed". An auditor's own entries in finding cells may be 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import defusedxml.ElementTree as safe_et
 import polars as pl
 
 from audit_kit.audit import AuditFolder, now_iso, sha256_bytes
@@ -52,14 +49,15 @@ from audit_kit.workbook import (
     SHEET_SAMPLE,
     STATUSES,
     ReturnedSheet,
+    UnitCodes,
     WorkbookLayout,
     canonical_value,
+    code_reader,
     load_audit,
     load_layouts,
     prefilled,
     read_returned,
     row_digest,
-    unit_codes,
 )
 from audit_kit.xlsx_safety import MAX_FILE_BYTES, open_xlsx
 
@@ -232,6 +230,7 @@ def collect(
         )
     unit_col = plan.columns.unit_id
     sample_rows = {row[unit_col]: row for row in sample.to_dicts()}
+    read_codes = code_reader(plan)
     files, problems = _expand(paths, skip=folder.path)
     accepted_before = {
         rel.removeprefix("returned/").removesuffix(".xlsx")
@@ -289,6 +288,7 @@ def collect(
             plan=plan,
             layouts=layouts,
             sample_rows=sample_rows,
+            read_codes=read_codes,
         )
         problems.extend(file_problems)
         if file_problems:
@@ -466,20 +466,6 @@ def _modified_by_sha(folder: AuditFolder) -> dict[str, str]:
     return out
 
 
-def _core_modified(data: bytes) -> str:
-    """Return the workbook's last-saved time (docProps/core.xml), ISO, or '' if absent."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            xml = archive.read("docProps/core.xml")
-        root = safe_et.fromstring(xml)
-    except Exception:  # absent or unreadable core properties: no saved time
-        return ""
-    for element in root.iter():
-        if element.tag.endswith("}modified") and element.text:
-            return element.text.strip()
-    return ""
-
-
 def _parse_file(
     raw: bytes,
     *,
@@ -491,6 +477,7 @@ def _parse_file(
     plan: SamplingPlan,
     layouts: Mapping[str, WorkbookLayout],
     sample_rows: Mapping[str, Mapping[str, str | None]],
+    read_codes: Callable[[Mapping[str, str | None]], UnitCodes],
 ) -> tuple[_Return | None, list[Problem]]:
     name = str(path)
     opened, problems = open_xlsx(raw, where=name, password=password)
@@ -525,9 +512,9 @@ def _parse_file(
         sha=sha,
         raw=raw,
         layout=layout,
-        modified=_core_modified(opened.data),
+        modified=opened.modified,
     )
-    return ret, _validate(ret, sheet, plan=plan, sample_rows=sample_rows)
+    return ret, _validate(ret, sheet, plan=plan, sample_rows=sample_rows, read_codes=read_codes)
 
 
 # -- validating one return ---------------------------------------------------------------------
@@ -553,6 +540,7 @@ def _validate(
     *,
     plan: SamplingPlan,
     sample_rows: Mapping[str, Mapping[str, str | None]],
+    read_codes: Callable[[Mapping[str, str | None]], UnitCodes],
 ) -> list[Problem]:
     layout = ret.layout
     name = ret.name
@@ -632,7 +620,14 @@ def _validate(
         seen_at[unit] = excel_row
         problems.extend(_check_originals(ret, cells, index, excel_row, unit, sample_rows))
         record, row_problems = _check_findings(
-            ret, cells, index, excel_row, unit, plan=plan, sample_row=sample_rows.get(unit, {})
+            ret,
+            cells,
+            index,
+            excel_row,
+            unit,
+            plan=plan,
+            sample_row=sample_rows.get(unit, {}),
+            read_codes=read_codes,
         )
         problems.extend(row_problems)
         if record is not None:
@@ -722,6 +717,7 @@ def _check_findings(
     *,
     plan: SamplingPlan,
     sample_row: Mapping[str, str | None],
+    read_codes: Callable[[Mapping[str, str | None]], UnitCodes],
 ) -> tuple[dict[str, str] | None, list[Problem]]:
     layout = ret.layout
     problems: list[Problem] = []
@@ -732,7 +728,7 @@ def _check_findings(
     def where(header: str) -> str:
         return f"{ret.name}, {SHEET_SAMPLE}!{_col_letter(index[header])}{excel_row}"
 
-    codes = unit_codes(sample_row, plan)
+    codes = read_codes(sample_row)
     prefill = prefilled(codes, plan.financial.basis)
     status = " ".join(cell("Review status").lower().split())
     if not status:

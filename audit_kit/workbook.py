@@ -33,7 +33,7 @@ import math
 import re
 import secrets
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -68,6 +68,7 @@ __all__ = [
     "UnitCodes",
     "WorkbookLayout",
     "canonical_value",
+    "code_reader",
     "load_audit",
     "load_layouts",
     "read_returned",
@@ -242,9 +243,9 @@ def canonical_value(value: str | None, kind: ColumnKind) -> str:
 
 
 def row_digest(values: Sequence[str]) -> str:
-    """SHA-256 of a row's canonical original values (unit id first)."""
-    payload = json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """SHA-256 of a row's canonical original values (unit id first), each length-prefixed."""
+    payload = "".join(f"{len(v)}:{v}" for v in values)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _excel_text(text: str) -> str:
@@ -277,23 +278,33 @@ class UnitCodes:
 
 def unit_codes(row: Mapping[str, str | None], plan: SamplingPlan) -> UnitCodes:
     """Extract the original codes of one sample.csv row (same rules as canonical_units)."""
-    sep = plan.columns.code_separator
+    return code_reader(plan)(row)
 
-    def codes(field_name: str) -> tuple[str, ...]:
+
+def code_reader(plan: SamplingPlan) -> Callable[[Mapping[str, str | None]], UnitCodes]:
+    """Return :func:`unit_codes` for one plan, with its column lookups done once."""
+    sep = plan.columns.code_separator
+    mapped = plan.columns.mapped()
+    dx_cols, px_cols, cpt_cols = (mapped.get(f, []) for f in ("dx", "px", "cpt"))
+    drg_col = mapped.get("drg", [None])[0]
+    examined_col = mapped.get(plan.financial.examined, [None])[0]
+
+    def codes(row: Mapping[str, str | None], cols: Sequence[str]) -> tuple[str, ...]:
         out: list[str] = []
-        for col in plan.columns.columns_for(field_name):
+        for col in cols:
             out.extend(split_codes(row.get(col), sep))
         return tuple(out)
 
-    drg_cols = plan.columns.columns_for("drg")
-    examined_cols = plan.columns.columns_for(plan.financial.examined)
-    return UnitCodes(
-        dx=codes("dx"),
-        px=codes("px"),
-        cpt=codes("cpt"),
-        drg=(row.get(drg_cols[0]) or "").strip() if drg_cols else "",
-        examined=(row.get(examined_cols[0]) or "").strip() if examined_cols else "",
-    )
+    def read(row: Mapping[str, str | None]) -> UnitCodes:
+        return UnitCodes(
+            dx=codes(row, dx_cols),
+            px=codes(row, px_cols),
+            cpt=codes(row, cpt_cols),
+            drg=(row.get(drg_col) or "").strip() if drg_col else "",
+            examined=(row.get(examined_col) or "").strip() if examined_col else "",
+        )
+
+    return read
 
 
 def prefilled(codes: UnitCodes, basis: str) -> dict[str, str]:
@@ -667,6 +678,7 @@ def write_workbooks(
     double = set(
         _double_review_units(folder.audit_id, sampled, plan.workbook.double_review, len(names))
     )
+    read_codes = code_reader(plan)
     for record in records:
         unit = record[unit_col]
         if unit not in mapping:
@@ -678,7 +690,7 @@ def write_workbooks(
             spare=unit in spare_units,
             stratum=str(record.get("stratum") or ""),
             role="primary",
-            codes=unit_codes(record, plan),
+            codes=read_codes(record),
         )
         row.digest = row_digest(
             [canonical_value(v, c.kind) for v, c in zip(values, columns, strict=True)]

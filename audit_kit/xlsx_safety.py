@@ -25,6 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
+import defusedxml.ElementTree as safe_et
 import msoffcrypto
 import msoffcrypto.exceptions
 
@@ -50,6 +51,9 @@ MAX_TOTAL_BYTES = 400 * 1024 * 1024
 #: about 20-50x, bombs reach thousands.
 MAX_COMPRESSION_RATIO = 200
 _RATIO_FLOOR = 1024 * 1024
+_DEFLATE_MAX_RATIO = 1032
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_PROLOG_LIMIT = 64 * 1024
 _CHUNK = 1 << 16
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -66,6 +70,8 @@ class OpenedWorkbook:
 
     data: bytes
     encrypted: bool
+    #: when the file was last saved (docProps/core.xml ``dcterms:modified``), ISO, or ''
+    modified: str = ""
 
 
 def _problem(where: str, expected: str, found: str, fix: str) -> Problem:
@@ -94,7 +100,7 @@ def open_xlsx(
     problems = check_xlsx(data, where=where)
     if problems:
         return None, problems
-    return OpenedWorkbook(data=data, encrypted=encrypted), []
+    return OpenedWorkbook(data=data, encrypted=encrypted, modified=_core_modified(data)), []
 
 
 def safe_xlsx_bytes(data: bytes, *, where: str, password: str | None = None) -> bytes:
@@ -229,8 +235,23 @@ def check_xlsx(data: bytes, *, where: str) -> list[Problem]:
     names = {info.filename for info in infos}
     if "xl/workbook.xml" not in names:
         return [not_xlsx]
+    odd = sorted({info.filename for info in infos if info.compress_type not in _METHODS})
+    if odd:
+        return [
+            _problem(
+                f"{where}, part {odd[0]}",
+                "parts stored or deflated, as Excel and LibreOffice write them",
+                "another compression method",
+                "open the file in Excel or LibreOffice and save it again as .xlsx.",
+            )
+        ]
+    # Deflate inflates at most ~1032:1. When even that worst case stays within the limits the
+    # declared sizes cannot hide a bomb, and only the XML prologs (where a DOCTYPE must be) are
+    # read; otherwise every part is inflated in bounded chunks and counted.
+    worst = [info.compress_size * _DEFLATE_MAX_RATIO for info in infos]
+    full = sum(worst) > MAX_TOTAL_BYTES or max(worst, default=0) > MAX_MEMBER_BYTES
     for info in infos:
-        found = _scan_member(archive, info)
+        found = _scan_member(archive, info) if full else _scan_prolog(archive, info)
         if found is not None:
             problems.append(
                 _problem(
@@ -246,7 +267,7 @@ def check_xlsx(data: bytes, *, where: str) -> list[Problem]:
 
 def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
     """Inflate one member in bounded chunks; return what is wrong with it, or None."""
-    is_xml = info.filename.endswith((".xml", ".rels", ".vml")) or "." not in info.filename
+    is_xml = _is_xml(info.filename)
     seen = 0
     tail = b""
     try:
@@ -276,6 +297,81 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
     ):
         return "a damaged or unreadable part"
     return None
+
+
+def _core_modified(data: bytes) -> str:
+    """Return the last-saved time from docProps/core.xml (checked above), or ''."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            xml = archive.read("docProps/core.xml")
+        root = safe_et.fromstring(xml)
+    except Exception:  # absent or unreadable core properties: no saved time
+        return ""
+    for element in root.iter():
+        if str(element.tag).endswith("}modified") and element.text:
+            return element.text.strip()
+    return ""
+
+
+def _is_xml(name: str) -> bool:
+    return name.endswith((".xml", ".rels", ".vml")) or "." not in name.rsplit("/", 1)[-1]
+
+
+def _scan_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    """Read an XML part only up to its root element; a DOCTYPE can only appear before it."""
+    if not _is_xml(info.filename):
+        return None
+    try:
+        with archive.open(info) as member:
+            buffer = member.read(4096)
+            while True:
+                verdict = _prolog_verdict(buffer)
+                if verdict is not None:
+                    return verdict or None
+                if len(buffer) >= _PROLOG_LIMIT:
+                    return "an XML prolog longer than 64 KB before the root element"
+                more = member.read(4096)
+                if not more:
+                    return None  # no root element: the reader reports the damaged part
+                buffer += more
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ):
+        return "a damaged or unreadable part"
+
+
+def _prolog_verdict(buffer: bytes) -> str | None:
+    """'' if the root element starts before any declaration, a problem, or None (read more)."""
+    if buffer.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in buffer[:4]:
+        text = buffer[: len(buffer) // 2 * 2].decode("utf-16", errors="ignore")
+    else:
+        text = buffer.decode("utf-8", errors="ignore")
+    i = 1 if text.startswith("\ufeff") else 0
+    while True:
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        if i >= len(text):
+            return None
+        if text.startswith("<?", i):
+            end = text.find("?>", i + 2)
+            if end < 0:
+                return None
+            i = end + 2
+        elif text.startswith("<!--", i):
+            end = text.find("-->", i + 4)
+            if end < 0:
+                return None
+            i = end + 3
+        elif text.startswith("<!", i) or (text[i] == "<" and i + 1 >= len(text)):
+            return "a DOCTYPE or ENTITY declaration" if text.startswith("<!", i) else None
+        else:
+            return ""
 
 
 def encrypt_xlsx(data: bytes, password: str) -> bytes:
