@@ -111,7 +111,7 @@ def test_random_numbers_warns_about_ratstats_streams_and_prints_layout() -> None
     result = invoke("random-numbers", "--seed", "1357", "--high", "90", "--count", "10")
     assert "65,536" in result.stderr
     assert "65,536" not in result.stdout
-    assert "Sum of all numbers:        380" in result.stdout
+    assert "Sum of all numbers:          380" in result.stdout
     lines = result.stdout.splitlines()
     first_row = next(i for i, line in enumerate(lines) if line.split()[:1] == ["1"])
     assert lines[first_row].split() == ["1", "4", "2"]  # sequential 1: value 2, drawn 4th
@@ -387,6 +387,10 @@ def test_strata_file_mismatch_reported(tmp_path: Path, capsys: pytest.CaptureFix
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_main(["appraise", "variable", str(DATASRS)], capsys)
     assert code == 2 and "--population" in err
+    code, _, err = run_main(
+        ["appraise", "variable", str(DATASRS), "--population", "5", "--rule", "t"], capsys
+    )
+    assert code == 2 and "--rule applies to stratified" in err
     code, _, err = run_main(["appraise", "attribute", "--population", "10"], capsys)
     assert code == 2 and "--sample, --errors" in err
     code, _, err = run_main(["size", "variable", "--mean", "4", "--probe", str(PROBE)], capsys)

@@ -329,16 +329,16 @@ def random_numbers(
         return
     lines = [
         "SINGLE STAGE RANDOM NUMBERS",
-        f"Generator:                 {draw.generator.value}",
-        f"Seed:                      {seed}   (used: {draw.seed_used})",
+        f"Generator:                   {draw.generator.value}",
+        f"Seed:                        {seed}   (used: {draw.seed_used})",
     ]
     if draw.wh_seeds is not None:
-        lines.append(f"Wichmann-Hill seeds:       {' '.join(str(s) for s in draw.wh_seeds)}")
+        lines.append(f"Wichmann-Hill seeds:         {' '.join(str(s) for s in draw.wh_seeds)}")
     lines += [
-        f"Frame:                     {low:,} to {high:,}",
+        f"Frame:                       {low:,} to {high:,}",
         f"Numbers in sequential order: {count:,}",
-        f"Spares:                    {spares:,}",
-        f"Sum of all numbers:        {draw.total:,}",
+        f"Spares:                      {spares:,}",
+        f"Sum of all numbers:          {draw.total:,}",
         "",
         f"{'Sequential':>10}  {'Selection':>9}  {'Random':>12}",
         f"{'order':>10}  {'order':>9}  {'number':>12}",
@@ -561,6 +561,9 @@ def appraise_variable_command(
     as_json: bool,
 ) -> None:
     stratified = stratum_column is not None or strata_file is not None
+    rule_source = click.get_current_context().get_parameter_source("rule")
+    if not stratified and rule_source is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--rule applies to stratified appraisals (--strata) only.")
     if stratified and (stratum_column is None or strata_file is None):
         raise click.UsageError("A stratified appraisal needs both --stratum-column and --strata.")
     if stratified and population is not None:
@@ -810,13 +813,14 @@ def size() -> None:
 SIZE_VARIABLE_HELP = """\
 Compute variable (dollar) sample sizes (RAT-STATS "Variable Sample Size").
 
+\b
 One of:
-  --probe FILE [--column COL] --population N     mean and SD of a probe sample
-  --mean M --sd S --population N                 entered mean and SD
+  --probe FILE [--column COL] --population N   mean and SD of a probe sample
+  --mean M --sd S --population N               entered mean and SD
   --error-rate P --universe-total T --sd S --population N
-                                                 expected error rate (0.15 for 15%)
-  --strata FILE [--total-sample n]               stratified (columns stratum,population,
-                                                 mean,sd): Neyman allocation
+                                               expected error rate (0.15 for 15%)
+  --strata FILE [--total-sample n]             stratified (stratum,population,mean,sd),
+                                               Neyman allocation
 
 Prints n for precision 1, 2, 5, 10, 15, 25% of the estimate at 80, 90, 95 and 99%
 confidence (--- where fewer than one item is needed); with --total-sample, the allocation

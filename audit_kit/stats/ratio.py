@@ -1,7 +1,7 @@
 """Accuracy intervals (ratio and proportion) and the demand-amount rule.
 
 Sources: Cochran, Sampling Techniques, 3rd ed. (1977), ch. 6 (ratio estimators, variance by
-linearisation, §6.3-6.4 and the cluster/ratio case); CMS Program Integrity Manual (PIM) ch. 8
+linearisation); CMS Program Integrity Manual (PIM) ch. 8
 §8.4.5.1 (one-sided 90% lower limit); OIG audit practice (two-sided 90% lower limit).
 """
 

@@ -2,7 +2,7 @@
 
 Sources: RAT-STATS 2010 User Guide (UG2010) ch. 5 "Sample Size Determination" (variable,
 unrestricted pp. 5-6..5-11) and Companion Manual (CM2010) ch. 4 (pp. 4-5, 4-18); Cochran,
-Sampling Techniques, 3rd ed. (1977) §4.4 (n for a total), §5.5 (Neyman allocation), §5.9;
+Sampling Techniques, 3rd ed. (1977) ch. 4 (n for a total) and ch. 5 (Neyman allocation);
 OIG Corporate Integrity Agreement Appendix B (Claims Review: discovery and full samples).
 """
 
@@ -82,7 +82,7 @@ def required_sample_size(
 ) -> float:
     """Return the unrounded unrestricted variable sample size for one (CL, precision) cell.
 
-    Formula (UG2010 p. 5-6; Cochran 1977 eq. 4.3 for a total): E = precision% * mean * N,
+    Formula (UG2010 p. 5-6; Cochran 1977 ch. 4, n for a total): E = precision% * mean * N,
     n = (SD*N)^2 / ((E/z)^2 + N*SD^2), z = Phi^-1((1+CL)/2). ``confidence`` is a fraction.
     Inputs are assumed valid (see :func:`variable_sample_size`).
     """
@@ -382,7 +382,7 @@ def stratified_sample_size(
     """Return the stratified variable sample-size table (total n unknown).
 
     Formula (UG2010 ch. 5 "Stratified Variable Sample Size", n unknown; Cochran 1977
-    eq. 5.26 with Neyman allocation): E = precision% * sum N_h mean_h,
+    ch. 5, n with Neyman allocation): E = precision% * sum N_h mean_h,
     n = (sum N_h SD_h)^2 / ((E/z)^2 + sum N_h SD_h^2); n_h = ceil(n * N_h SD_h / sum N_h SD_h),
     capped at N_h with the remainder re-allocated to the other strata by the same rule; the
     cell's total is sum n_h. A stratum with SD_h = 0 gets n_h = 0 (set a minimum when drawing).
@@ -426,7 +426,7 @@ def allocate(
 ) -> dict[str, int]:
     """Allocate a total sample to strata; every n_h within [min(minimum, N_h), N_h].
 
-    Quotas n * w_h / sum w with w_h = N_h SD_h (``neyman``, Cochran 1977 §5.5), N_h
+    Quotas n * w_h / sum w with w_h = N_h SD_h (``neyman``, Cochran 1977 ch. 5), N_h
     (``proportional``) or 1 (``equal``); strata whose quota exceeds N_h are taken in full and
     those below ``minimum`` get the minimum, the rest re-allocated among the others until
     stable; quotas are then rounded by largest remainder (ties to the earlier stratum) so that
@@ -509,7 +509,7 @@ def achieved_precision(
 ) -> tuple[float, float, dict[str, float | None]]:
     """Return (estimate, SE(total), precision % per level) of a stratified allocation.
 
-    Formula (CM2010 p. 4-18; Cochran 1977 eq. 5.6): estimate sum N_h mean_h,
+    Formula (CM2010 p. 4-18; Cochran 1977 ch. 5): estimate sum N_h mean_h,
     SE(total)^2 = sum N_h^2 SD_h^2 / n_h * (1 - n_h/N_h), precision% = 100 z SE / estimate.
     A stratum with SD_h > 0 and n_h = 0 makes the precision unbounded (``None``).
     """

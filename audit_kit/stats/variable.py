@@ -200,7 +200,7 @@ def _check_sample(
 def appraise_variable(values: Sequence[float], population: int) -> VariableMeasure:
     """Appraise one measure of a simple random sample of dollar values (unrestricted).
 
-    Formulas (UG2010 pp. 4-10..4-17, CM2010 pp. 3-2..3-5; Cochran 1977 §2.4-2.5):
+    Formulas (UG2010 pp. 4-10..4-17, CM2010 pp. 3-2..3-5; Cochran 1977 ch. 2):
     mean = sum y / n; SD with divisor n-1 (0 when n = 1, flagged ``single_unit``);
     skewness m3/m2^1.5 and kurtosis m4/m2^2 with population moments m_k = sum (y-mean)^k / n
     (kurtosis is not excess; ``None`` when m2 = 0); SE(mean) = SD/sqrt(n) * sqrt((N-n)/N);
@@ -422,7 +422,7 @@ def appraise_variable_stratified(
 ) -> StratifiedVariableMeasure:
     """Appraise one measure of a stratified sample.
 
-    Formulas (UG2010 pp. 4-26..4-34, CM2010 pp. 3-12..3-14; Cochran 1977 §5.3): each stratum
+    Formulas (UG2010 pp. 4-26..4-34, CM2010 pp. 3-12..3-14; Cochran 1977 ch. 5): each stratum
     as :func:`appraise_variable` (own t with n_h-1 df); overall estimate sum N_h*mean_h,
     SE(total) = sqrt(sum SE(total)_h^2); limits estimate -/+ c*SE with c set by ``rule``:
     ``ratstats`` (default) and ``z``: z = Phi^-1((1+CL)/2), as RAT-STATS 2010 prints;
