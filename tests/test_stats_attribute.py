@@ -278,3 +278,13 @@ def test_clopper_pearson_rejects_bad_confidence() -> None:
     with pytest.raises(StatisticsError) as info:
         clopper_pearson(3, 2, 90)
     assert {p.where for p in info.value.problems} == {"confidence", "successes"}
+
+
+def test_hypergeometric_limits_validates_its_inputs() -> None:
+    with pytest.raises(StatisticsError) as info:
+        hypergeometric_limits(2**53, 10, 11, 90)
+    assert [p.where for p in info.value.problems] == ["population", "errors", "confidence"]
+    assert "2**53" in info.value.problems[0].expected
+    with pytest.raises(StatisticsError) as info:
+        hypergeometric_limits(100, 10, 4, 0.9, one_sided=True)
+    assert info.value.problems[0].where == "one_sided"

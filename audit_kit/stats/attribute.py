@@ -91,6 +91,7 @@ def _sf_ge(x: int, population: int, k: int, n: int) -> float:
 # sum. The tail sums are accurate to about 1e-14 relative, so probabilities within 1e-12 of the
 # tail are treated as ties.
 _TIE = 1.0 + 1e-12
+_MAX_POPULATION = 2**53  # every K below it is exact in a float64
 
 
 def _tail(confidence: float, one_sided: bool) -> float:
@@ -187,8 +188,27 @@ def hypergeometric_limits(
     ``one_sided`` (only for x = 0 or x = n) uses tail = 1 - CL and returns ``None`` for the
     limit it does not report.
 
-    Assumptions: simple random sample without replacement; inputs already validated.
+    Assumptions: simple random sample without replacement. ``confidence`` is a fraction.
+    Raises :class:`~audit_kit.errors.StatisticsError` for invalid sizes or levels.
     """
+    problems = Problems()
+    checked = _check_counts(problems, "", population, sample, errors)
+    level = problems.confidence("confidence", confidence)
+    if checked is not None and one_sided and 0 < checked[2] < checked[1]:
+        problems.add(
+            "one_sided",
+            "a one-sided limit only when no item or every item is in error",
+            f"{checked[2]} errors in {checked[1]}",
+        )
+    problems.raise_if_any("Cannot compute exact attribute limits.")
+    assert checked is not None and level is not None
+    return _exact_limits(*checked, level, one_sided=one_sided)
+
+
+def _exact_limits(
+    population: int, sample: int, errors: int, confidence: float, *, one_sided: bool = False
+) -> tuple[int | None, int | None]:
+    """:func:`hypergeometric_limits` without input checks (callers have validated)."""
     tail = _tail(confidence, one_sided)
     if one_sided:
         if errors == 0:
@@ -363,6 +383,14 @@ def _check_counts(
     problems: Problems, where: str, population: object, sample: object, errors: object
 ) -> tuple[int, int, int] | None:
     big_n = problems.count(f"{where}population", population, minimum=1)
+    if big_n is not None and big_n >= _MAX_POPULATION:
+        problems.add(
+            f"{where}population",
+            "a universe below 2**53 (9,007,199,254,740,992) items",
+            big_n,
+            "such a universe cannot be counted exactly in double precision.",
+        )
+        big_n = None
     n = problems.count(f"{where}sample", sample, minimum=1)
     x = problems.count(f"{where}errors", errors, minimum=0)
     if big_n is not None and n is not None and n > big_n:
@@ -427,7 +455,7 @@ def appraise_attribute(
     se = _se_rate(big_n, n, rate)
     limits: dict[str, AttributeLimit] = {}
     for key in APPRAISAL_CONFIDENCES:
-        lower, upper = hypergeometric_limits(big_n, n, x, int(key) / 100, one_sided=one_sided)
+        lower, upper = _exact_limits(big_n, n, x, int(key) / 100, one_sided=one_sided)
         limits[key] = AttributeLimit(
             lower=lower,
             upper=upper,
@@ -553,7 +581,7 @@ def clopper_pearson(successes: int, trials: int, confidence: float) -> tuple[flo
 
 def _interval_width(population: int, n: int, rate: float, confidence: float) -> int:
     x = math.floor(rate * n + 0.5)
-    lower, upper = hypergeometric_limits(population, n, x, confidence)
+    lower, upper = _exact_limits(population, n, x, confidence)
     assert lower is not None and upper is not None
     return upper - lower
 
