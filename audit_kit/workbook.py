@@ -28,7 +28,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import json
 import math
 import re
 import secrets
@@ -482,7 +481,8 @@ def _assign(
 ) -> tuple[list[str], dict[str, str]]:
     """Return the auditors (workbook order) and unit id -> auditor ('' = one for all)."""
     unit_ids = sample[unit_col].to_list()
-    spares = {u for u, s in zip(unit_ids, sample["spare"].to_list(), strict=True) if _truthy(s)}
+    flags = sample["spare"].to_list() if "spare" in sample.columns else [None] * len(unit_ids)
+    spares = {u for u, s in zip(unit_ids, flags, strict=True) if _truthy(s)}
     if assignment is not None:
         if auditors:
             raise InputError(
@@ -521,7 +521,9 @@ def _assign(
         for i, unit in enumerate(ordered):
             mapping[unit] = names[i % len(names)]
     elif by == "stratum":
-        strata = sample["stratum"].to_list()
+        strata = (
+            sample["stratum"].to_list() if "stratum" in sample.columns else ["all"] * len(unit_ids)
+        )
         sizes: dict[str, int] = {}
         for unit, stratum in zip(unit_ids, strata, strict=True):
             if unit not in spares:
