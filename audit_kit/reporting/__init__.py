@@ -1,0 +1,171 @@
+"""PDF reports: results.json -> view model -> HTML (jinja2) -> PDF/A (WeasyPrint).
+
+:func:`render_reports` is the entry point of ``audit-kit report``. It reads the scored results
+and the sampling record through the audit folder (hash-checked), renders the executive report,
+one feedback report per coder and the accuracy attestation, and commits all of them in one
+transaction with one event. Reporting computes nothing: every number comes from results.json.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from audit_kit.audit import AuditFolder, now_iso
+from audit_kit.errors import AuditError, InputError, Problem
+from audit_kit.reporting.context import (
+    attestation_context,
+    check_results,
+    coder_context,
+    coder_groups,
+    executive_context,
+    safe_file_stem,
+)
+from audit_kit.reporting.environment import template_roots
+from audit_kit.reporting.pdf import PDF_VARIANT, RenderJob, RenderResult, render_job
+
+__all__ = ["REPORT_FILES", "build_jobs", "render_reports"]
+
+#: Where the reports go inside the audit folder.
+REPORT_FILES = {"executive": "report.pdf", "attestation": "attestation.pdf", "coders": "coders"}
+
+#: Below this many PDFs the start-up cost of worker processes outweighs the parallel gain.
+PARALLEL_MIN_JOBS = 12
+MAX_WORKERS = 2
+
+
+def _load(folder: AuditFolder) -> tuple[dict[str, Any], dict[str, Any], str | None, dict[str, str]]:
+    results = folder.read_json("results.json")
+    check_results(results)
+    inputs = {"results.json": str(folder.artifacts()["results.json"]["sha256"])}
+    sampling: Any = None
+    if folder.has("sampling.json"):
+        sampling = folder.read_json("sampling.json")
+        inputs["sampling.json"] = str(folder.artifacts()["sampling.json"]["sha256"])
+    elif isinstance(results.get("sampling"), Mapping):
+        sampling = results["sampling"]
+    if not isinstance(sampling, Mapping):
+        raise InputError(
+            "The sampling record is missing; the methodology appendix cannot be written.",
+            [
+                Problem(
+                    where=str(folder.path / "sampling.json"),
+                    expected="the sampling record written by `audit-kit sample`",
+                    found="no sampling.json and no `sampling` in results.json",
+                    fix="render reports in the audit folder the sample was drawn into.",
+                )
+            ],
+        )
+    statement = None
+    if folder.has("sampling.txt"):
+        statement = folder.read_bytes("sampling.txt").decode("utf-8", errors="replace")
+        inputs["sampling.txt"] = str(folder.artifacts()["sampling.txt"]["sha256"])
+    return results, dict(sampling), statement, inputs
+
+
+def build_jobs(
+    results: Mapping[str, Any],
+    sampling: Mapping[str, Any],
+    *,
+    statement: str | None,
+    roots: Sequence[Path],
+    rendered_at: str,
+    results_bytes: bytes,
+) -> list[RenderJob]:
+    """Prepare one render job per PDF (executive, attestation, then one per coder)."""
+    root_strs = tuple(str(r) for r in roots)
+    taken: set[str] = set()
+    coder_files = {
+        str(c["coder"]): f"{REPORT_FILES['coders']}/{safe_file_stem(str(c['coder']), taken)}.pdf"
+        for c in coder_groups(results)
+    }
+    jobs = [
+        RenderJob(
+            output=REPORT_FILES["executive"],
+            template="report.html",
+            context=executive_context(
+                results,
+                sampling,
+                statement=statement,
+                rendered_at=rendered_at,
+                coder_files=coder_files,
+            ),
+            roots=root_strs,
+            attachment=(
+                "results.json",
+                results_bytes,
+                "All scores and statistics of this audit (audit-kit results.json)",
+            ),
+        ),
+        RenderJob(
+            output=REPORT_FILES["attestation"],
+            template="attestation.html",
+            context=attestation_context(results, sampling, rendered_at=rendered_at),
+            roots=root_strs,
+        ),
+    ]
+    for coder in coder_groups(results):
+        jobs.append(
+            RenderJob(
+                output=coder_files[str(coder["coder"])],
+                template="coder.html",
+                context=coder_context(results, coder, rendered_at=rendered_at),
+                roots=root_strs,
+            )
+        )
+    return jobs
+
+
+def _run(jobs: Sequence[RenderJob]) -> list[RenderResult]:
+    workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    if len(jobs) < PARALLEL_MIN_JOBS or workers < 2:
+        return [render_job(job) for job in jobs]
+    # The executive report is the longest job: it starts first, coders fill the other worker.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(render_job, jobs, chunksize=1))
+
+
+def render_reports(audit_dir: Path, *, template_dir: Path | None = None) -> list[Path]:
+    """Render report.pdf, coders/<coder>.pdf and attestation.pdf; return their paths.
+
+    Reads results.json and sampling.json (and sampling.txt) through the audit folder, so a
+    changed file is refused. All PDFs are committed in one transaction with one ``report``
+    event; on any error nothing is written. A user ``template_dir`` overrides shipped templates
+    file by file; templates can load files only from the template folders, never a URL.
+    """
+    folder = AuditFolder.open(Path(audit_dir))
+    results, sampling, statement, inputs = _load(folder)
+    roots = template_roots(template_dir)
+    rendered_at = now_iso()
+    jobs = build_jobs(
+        results,
+        sampling,
+        statement=statement,
+        roots=roots,
+        rendered_at=rendered_at,
+        results_bytes=folder.read_bytes("results.json"),
+    )
+    rendered = _run(jobs)
+    problems = [p for r in rendered for p in r.problems]
+    if problems:
+        raise AuditError(f"{len(problems)} report template problem(s).", problems)
+    refused = sorted({url for r in rendered for url in r.refused})
+    warnings = sorted({w for r in rendered for w in r.warnings})
+    details = {
+        "pdfs": len(rendered),
+        "coders": len(rendered) - 2,
+        "pdf_variant": PDF_VARIANT,
+        "template_dir": str(template_dir) if template_dir is not None else None,
+        "refused_resources": refused[:50],
+        "render_warnings": warnings[:50],
+        "rendered_at": rendered_at,
+    }
+    with folder.transaction("report", inputs=inputs, details=details) as tx:
+        for result in rendered:
+            tx.write_bytes(result.output, result.pdf, kind="report")
+    return [folder.path / r.output for r in rendered]

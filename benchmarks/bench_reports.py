@@ -1,0 +1,72 @@
+"""Benchmark the PDF reports: 2,500 sampled units, 50 coders (SPEC section 12).
+
+Targets: the executive PDF alone under 8 s; the full set (executive, 50 coder PDFs,
+attestation) under 20 s, on a 2-core machine. Run from the project root:
+
+    .venv/bin/python benchmarks/bench_reports.py
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from report_helpers import make_audit  # noqa: E402
+
+from audit_kit.audit import AuditFolder, now_iso  # noqa: E402
+from audit_kit.reporting import _load, build_jobs, render_reports  # noqa: E402
+from audit_kit.reporting.environment import template_roots  # noqa: E402
+from audit_kit.reporting.pdf import render_job  # noqa: E402
+
+CODERS, UNITS_PER_CODER = 50, 50
+EXECUTIVE_TARGET, ALL_TARGET = 8.0, 20.0
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        audit = Path(tmp) / "audit"
+        t0 = time.perf_counter()
+        _, results = make_audit(
+            audit, coders=CODERS, units_per_coder=UNITS_PER_CODER, error_rate=0.15, seed=11
+        )
+        setup = time.perf_counter() - t0
+        folder = AuditFolder.open(audit)
+        res, sampling, statement, _ = _load(folder)
+        jobs = build_jobs(
+            res,
+            sampling,
+            statement=statement,
+            roots=template_roots(None),
+            rendered_at=now_iso(),
+            results_bytes=folder.read_bytes("results.json"),
+        )
+        render_job(jobs[1])  # warm up fonts and templates, as a worker process does
+        t0 = time.perf_counter()
+        executive = render_job(jobs[0])
+        t_exec = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        paths = render_reports(audit)
+        t_all = time.perf_counter() - t0
+        size = sum(p.stat().st_size for p in paths)
+    units = sum(c["units_reviewed"] for c in results["coders"])
+    print(
+        f"fixture: {units} units, {len(results['coders'])} coders, "
+        f"{len(results['errors'])} findings with errors (built in {setup:.1f} s)"
+    )
+    print(
+        f"executive PDF: {t_exec:6.2f} s  target < {EXECUTIVE_TARGET:.0f} s  "
+        f"ratio {t_exec / EXECUTIVE_TARGET:.2f}  ({len(executive.pdf) / 1e6:.2f} MB)"
+    )
+    print(
+        f"all {len(paths)} PDFs:   {t_all:6.2f} s  target < {ALL_TARGET:.0f} s  "
+        f"ratio {t_all / ALL_TARGET:.2f}  ({size / 1e6:.2f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
