@@ -19,7 +19,6 @@ __all__ = [
     "SIZE_PRECISIONS",
     "CriticalValueRule",
     "Problems",
-    "confidence_key",
     "json_float",
     "t_critical",
     "z_critical",
@@ -44,15 +43,6 @@ class CriticalValueRule(StrEnum):
     RATSTATS = "ratstats"
     T = "t"
     Z = "z"
-
-
-def confidence_key(level: float | str) -> str:
-    """Return the table key ("90") of a confidence level given as 90, "90" or 0.90."""
-    value = float(level)
-    if 0 < value < 1:
-        value *= 100
-    text = f"{value:.10g}"
-    return text
 
 
 @lru_cache(maxsize=4096)
