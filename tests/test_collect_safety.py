@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.exceptions import IllegalCharacterError
-from wb_helpers import fill_all, headers, make_audit
+from wb_helpers import REVIEWED, fill, fill_all, headers, make_audit
 
 from audit_kit import findings, xlsx_safety
 from audit_kit.audit import AuditFolder
@@ -300,3 +300,21 @@ def test_fuzz_headers_never_crash(fuzz_audit: tuple[Path, Path, Path]) -> None:
     with pytest.raises(WorkbookError) as info:
         collect(audit, [out])
     assert len(info.value.problems) == len(FINDING_HEADERS)
+
+
+def test_out_of_range_date_serial_is_a_problem_not_a_crash(
+    issued: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # calamine panics on a huge negative serial in a date-formatted cell (found by the fuzz test);
+    # the reader falls back to openpyxl and the cell is reported like any bad date.
+    audit, book = issued
+    out = fill(
+        book,
+        tmp_path / "date.xlsx",
+        {"E0001": {**REVIEWED, "Auditor": "ann", "Review date": -1e20}},
+    )
+    with pytest.raises(WorkbookError) as info:
+        collect(audit, [out])
+    (problem,) = info.value.problems
+    assert problem.where == f"{out}, Sample!V2"
+    assert problem.found == "'#VALUE!'"
