@@ -106,7 +106,8 @@ def workbooks_command(
     from audit_kit.workbook import write_workbooks
 
     names = auditors.split(",") if auditors else None
-    password = _read_password(password_file, prompt=_plan_wants_password(audit_dir), confirm=True)
+    prompt = password_file is None and _plan_wants_password(audit_dir)
+    password = _read_password(password_file, prompt=prompt, confirm=True)
     paths = write_workbooks(
         audit_dir,
         auditors=names,
@@ -140,7 +141,8 @@ def collect_command(
     """Validate returned workbooks (files or folders) and merge them into findings.csv."""
     from audit_kit.findings import collect
 
-    password = _read_password(password_file, prompt=False, confirm=False)
+    prompt = password_file is None and _plan_wants_password(audit_dir)
+    password = _read_password(password_file, prompt=prompt, confirm=False)
     summary = collect(audit_dir, list(paths), password=password)
     if as_json:
         echo_json(summary)
