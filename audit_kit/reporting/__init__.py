@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from audit_kit.audit import AuditFolder, now_iso
-from audit_kit.errors import AuditError, InputError, Problem
+from audit_kit.errors import InputError, Problem
 from audit_kit.reporting.context import (
     attestation_context,
     check_results,
@@ -26,7 +26,7 @@ from audit_kit.reporting.context import (
     safe_file_stem,
 )
 from audit_kit.reporting.environment import template_roots
-from audit_kit.reporting.pdf import PDF_VARIANT, RenderJob, RenderResult, render_job
+from audit_kit.reporting.pdf import PDF_VARIANT, RenderJob, RenderResult, render_html, render_job
 
 __all__ = ["REPORT_FILES", "build_jobs", "render_reports"]
 
@@ -76,24 +76,21 @@ def build_jobs(
     rendered_at: str,
     results_bytes: bytes,
 ) -> list[RenderJob]:
-    """Prepare one render job per PDF (executive, attestation, then one per coder)."""
+    """Render the HTML of every PDF (executive, attestation, then one per coder)."""
     root_strs = tuple(str(r) for r in roots)
     taken: set[str] = set()
     coder_files = {
         str(c["coder"]): f"{REPORT_FILES['coders']}/{safe_file_stem(str(c['coder']), taken)}.pdf"
         for c in coder_groups(results)
     }
+    executive = executive_context(
+        results, sampling, statement=statement, rendered_at=rendered_at, coder_files=coder_files
+    )
+    attestation = attestation_context(results, sampling, rendered_at=rendered_at)
     jobs = [
         RenderJob(
             output=REPORT_FILES["executive"],
-            template="report.html",
-            context=executive_context(
-                results,
-                sampling,
-                statement=statement,
-                rendered_at=rendered_at,
-                coder_files=coder_files,
-            ),
+            html=render_html("report.html", executive, root_strs),
             roots=root_strs,
             attachment=(
                 "results.json",
@@ -103,17 +100,16 @@ def build_jobs(
         ),
         RenderJob(
             output=REPORT_FILES["attestation"],
-            template="attestation.html",
-            context=attestation_context(results, sampling, rendered_at=rendered_at),
+            html=render_html("attestation.html", attestation, root_strs),
             roots=root_strs,
         ),
     ]
     for coder in coder_groups(results):
+        context = coder_context(results, coder, rendered_at=rendered_at)
         jobs.append(
             RenderJob(
                 output=coder_files[str(coder["coder"])],
-                template="coder.html",
-                context=coder_context(results, coder, rendered_at=rendered_at),
+                html=render_html("coder.html", context, root_strs),
                 roots=root_strs,
             )
         )
@@ -151,9 +147,6 @@ def render_reports(audit_dir: Path, *, template_dir: Path | None = None) -> list
         results_bytes=folder.read_bytes("results.json"),
     )
     rendered = _run(jobs)
-    problems = [p for r in rendered for p in r.problems]
-    if problems:
-        raise AuditError(f"{len(problems)} report template problem(s).", problems)
     refused = sorted({url for r in rendered for url in r.refused})
     warnings = sorted({w for r in rendered for w in r.warnings})
     details = {

@@ -58,8 +58,12 @@ def css_string(value: object) -> Markup:
 
 def make_environment(roots: Sequence[Path]) -> jinja2.Environment:
     """Build the report environment over the given template folders (first one wins)."""
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(r)) for r in roots]
+    # "shipped/report.html" names the shipped template even where a user file overrides it,
+    # so that a user template can extend the shipped one and replace a few blocks.
+    loaders.append(jinja2.PrefixLoader({"shipped": jinja2.FileSystemLoader(str(roots[-1]))}))
     env = ImmutableSandboxedEnvironment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(r)) for r in roots]),
+        loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+from audit_kit.reporting._weasy import URLFetcher, URLFetcherResponse
 
 __all__ = ["MAX_DATA_URL", "MAX_FILE_BYTES", "ResourceRefused", "TemplateFetcher"]
 

@@ -1,21 +1,24 @@
 """HTML -> PDF with WeasyPrint: archival PDF/A-3b, confined resources, optional attachment.
 
-A render job is plain data (template name, prepared context, template folders) so that coder
-reports can be rendered in worker processes. Each process keeps one jinja2 environment and one
-font configuration per set of template folders.
+Templates are rendered to HTML in the calling process (so a broken user template fails before
+any layout work); a render job is then plain data (HTML, template folders, attachment) that a
+worker process lays out. Each process keeps one jinja2 environment per set of template folders
+and one font configuration.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from audit_kit.errors import Problem
+from audit_kit.errors import InputError, Problem
+from audit_kit.reporting._weasy import FontConfiguration, weasyprint
 from audit_kit.reporting.environment import make_environment
 from audit_kit.reporting.fetcher import TemplateFetcher
 
@@ -27,11 +30,10 @@ PDF_VARIANT = "pdf/a-3b"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RenderJob:
-    """Everything needed to render one PDF, picklable for a worker process."""
+    """One PDF to make from rendered HTML; plain data, so that a worker process can take it."""
 
     output: str  # path inside the audit folder, e.g. "coders/C01.pdf"
-    template: str  # e.g. "report.html"
-    context: dict[str, Any]
+    html: str
     roots: tuple[str, ...]
     attachment: tuple[str, bytes, str] | None = None  # (name, data, description)
 
@@ -39,26 +41,38 @@ class RenderJob:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RenderResult:
     output: str
-    pdf: bytes = b""
+    pdf: bytes
     refused: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-    problems: tuple[Problem, ...] = field(default_factory=tuple)
 
 
 _ENVIRONMENTS: dict[tuple[str, ...], jinja2.Environment] = {}
 _FONT_CONFIG: Any = None
 
 
-def _environment(roots: Sequence[str]) -> jinja2.Environment:
+def render_html(template: str, context: dict[str, Any], roots: Sequence[str]) -> str:
+    """Render one template of the given folders with a prepared context.
+
+    Raises :class:`~audit_kit.errors.InputError` naming the template and line on any template
+    error (syntax, missing include, a path outside the folders, a sandbox violation).
+    """
     key = tuple(roots)
     if key not in _ENVIRONMENTS:
         _ENVIRONMENTS[key] = make_environment([Path(r) for r in roots])
-    return _ENVIRONMENTS[key]
-
-
-def render_html(template: str, context: dict[str, Any], roots: Sequence[str]) -> str:
-    """Render one template of the given folders with a prepared context."""
-    return _environment(roots).get_template(template).render(**context)
+    try:
+        return _ENVIRONMENTS[key].get_template(template).render(**context)
+    except RecursionError:
+        problem = Problem(
+            where=f"template {template}",
+            expected="templates that do not include or extend themselves",
+            found="endless recursion",
+            fix='to extend a shipped template, write {% extends "shipped/<name>" %}.',
+        )
+        raise InputError("A report template cannot be rendered.", [problem]) from None
+    except jinja2.TemplateError as exc:
+        raise InputError(
+            "A report template cannot be rendered.", [_template_problem(template, exc)]
+        ) from None
 
 
 class _Collect(logging.Handler):
@@ -70,48 +84,48 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage()[:300])
 
 
-def _template_problem(job: RenderJob, exc: jinja2.TemplateError) -> Problem:
-    where = getattr(exc, "filename", None) or getattr(exc, "name", None) or job.template
+def _template_problem(template: str, exc: jinja2.TemplateError) -> Problem:
+    where = getattr(exc, "filename", None) or getattr(exc, "name", None) or template
     line = getattr(exc, "lineno", None)
     return Problem(
         where=f"template {where}" + (f", line {line}" if line else ""),
-        expected="a template that renders with the report's data",
+        expected="a template that renders with the report's data, inside the template folders",
         found=f"{type(exc).__name__}: {exc.message or exc}"[:300],
         fix="correct the template in your --templates folder, or remove it to use the shipped one.",
     )
 
 
 def render_job(job: RenderJob) -> RenderResult:
-    """Render a job to PDF bytes; template errors come back as problems, not exceptions."""
+    """Lay out and write one PDF (PDF/A-3b) with the confined fetcher; return its bytes."""
     global _FONT_CONFIG
-    from weasyprint import HTML, Attachment
-    from weasyprint.text.fonts import FontConfiguration
-
-    try:
-        html = render_html(job.template, job.context, job.roots)
-    except jinja2.TemplateError as exc:
-        return RenderResult(output=job.output, problems=(_template_problem(job, exc),))
     if _FONT_CONFIG is None:
         _FONT_CONFIG = FontConfiguration()
     fetcher = TemplateFetcher([Path(r) for r in job.roots])
+    # Relative URLs resolve against the shipped folder; the fetcher looks in the user one first.
     base_url = Path(job.roots[-1]).as_uri() + "/"
     attachments = []
     if job.attachment is not None:
         name, data, description = job.attachment
         attachments.append(
-            Attachment(string=data, name=name, description=description, relationship="Data")
+            weasyprint.Attachment(
+                string=data, name=name, description=description, relationship="Data"
+            )
         )
     collector = _Collect()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)
     try:
-        document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-        pdf = document.write_pdf(
-            font_config=_FONT_CONFIG,
-            pdf_variant=PDF_VARIANT,
-            attachments=attachments or None,
-            uncompressed_pdf=False,
-        )
+        with warnings.catch_warnings():
+            # WeasyPrint 70 opens its sRGB profile (the PDF/A output intent) and never closes it.
+            warnings.filterwarnings(
+                "ignore", message=r"unclosed file .*sRGB2014\.icc", category=ResourceWarning
+            )
+            document = weasyprint.HTML(string=job.html, base_url=base_url, url_fetcher=fetcher)
+            pdf = document.write_pdf(
+                font_config=_FONT_CONFIG,
+                pdf_variant=PDF_VARIANT,
+                attachments=attachments or None,
+            )
     finally:
         logger.removeHandler(collector)
     return RenderResult(

@@ -1,0 +1,21 @@
+"""Import WeasyPrint in one place.
+
+WeasyPrint 70 emits a DeprecationWarning at import when the system lacks the HarfBuzz subsetting
+library (Debian: ``libharfbuzz-subset0``); it then subsets fonts with fontTools, slower but
+correct. The warning is about the machine, not about anything a user of audit-kit can act on
+in a report, so it is silenced here, for that message only. Install the library for speed.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore", message="HarfBuzz-Subset will be required", category=DeprecationWarning
+    )
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+__all__ = ["FontConfiguration", "URLFetcher", "URLFetcherResponse", "weasyprint"]

@@ -1,0 +1,270 @@
+"""Templates, the resource fetcher, charts and the view model: the pieces under render_reports."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from report_helpers import make_audit, make_results
+
+import audit_kit.reporting as reporting
+from audit_kit.audit import AuditFolder
+from audit_kit.errors import InputError
+from audit_kit.reporting import charts, render_reports
+from audit_kit.reporting.context import (
+    check_results,
+    executive_context,
+    money,
+    pct_lower,
+    pct_upper,
+    safe_file_stem,
+)
+from audit_kit.reporting.environment import css_string, template_roots
+from audit_kit.reporting.fetcher import MAX_DATA_URL, ResourceRefused, TemplateFetcher
+from audit_kit.reporting.pdf import render_html
+
+# -- fetcher -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    user, shipped, outside = tmp_path / "user", tmp_path / "shipped", tmp_path / "outside"
+    for folder in (user, shipped, outside):
+        folder.mkdir()
+    (shipped / "report.css").write_text("/* shipped */")
+    (shipped / "only_shipped.css").write_text("/* only shipped */")
+    (user / "report.css").write_text("/* user */")
+    (outside / "secret.css").write_text("/* secret */")
+    (user / "link.css").symlink_to(outside / "secret.css")
+    return {"user": user, "shipped": shipped, "outside": outside}
+
+
+def test_fetcher_serves_user_file_first_then_shipped(folders: dict[str, Path]) -> None:
+    fetcher = TemplateFetcher([folders["user"], folders["shipped"]])
+    assert fetcher.fetch((folders["shipped"] / "report.css").as_uri()).read() == b"/* user */"
+    only = fetcher.fetch((folders["shipped"] / "only_shipped.css").as_uri())
+    assert only.read() == b"/* only shipped */"
+    assert fetcher.refused == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.invalid/logo.png",
+        "http://127.0.0.1:9/x.css",
+        "ftp://example.invalid/x",
+        "file:///etc/passwd",
+        "file://otherhost/etc/passwd",
+    ],
+)
+def test_fetcher_refuses_urls_and_files_elsewhere(folders: dict[str, Path], url: str) -> None:
+    fetcher = TemplateFetcher([folders["user"], folders["shipped"]])
+    with pytest.raises(ResourceRefused):
+        fetcher.fetch(url)
+    assert fetcher.refused == [url]
+
+
+def test_fetcher_refuses_escapes_by_dotdot_and_symlink(folders: dict[str, Path]) -> None:
+    fetcher = TemplateFetcher([folders["user"], folders["shipped"]])
+    for url in (
+        folders["user"].as_uri() + "/../outside/secret.css",
+        (folders["user"] / "link.css").as_uri(),
+        (folders["outside"] / "secret.css").as_uri(),
+    ):
+        with pytest.raises(ResourceRefused):
+            fetcher.fetch(url)
+    assert len(fetcher.refused) == 3
+
+
+def test_fetcher_takes_small_data_urls_only(folders: dict[str, Path]) -> None:
+    fetcher = TemplateFetcher([folders["shipped"]])
+    assert fetcher.fetch("data:text/plain,hello").read() == b"hello"
+    with pytest.raises(ResourceRefused):
+        fetcher.fetch("data:text/plain," + "a" * MAX_DATA_URL)
+
+
+# -- environment -------------------------------------------------------------------------------
+
+
+def test_css_string_cannot_break_out_of_a_style_block() -> None:
+    quoted = str(css_string('AK-1"; } </style><script>x</script>'))
+    assert quoted.startswith('"') and quoted.endswith('"')
+    assert '"' not in quoted[1:-1] and "<" not in quoted and "}" not in quoted
+
+
+def test_user_text_is_data_never_template_source() -> None:
+    results = make_results(coders=1, units_per_coder=6, error_rate=0.9, seed=2)
+    results["errors"][0]["rationale"] = "{{ 7 * 7 }} <script>alert(1)</script> {% raw %}"
+    results["coders"][0]["coder"] = "<i>C1</i>"
+    for error in results["errors"]:
+        error["coder"] = "<i>C1</i>"
+    html = render_html(
+        "report.html",
+        executive_context(
+            results, results["sampling"], statement=None, rendered_at="T", coder_files={}
+        ),
+        [str(r) for r in template_roots(None)],
+    )
+    assert "{{ 7 * 7 }} &lt;script&gt;alert(1)&lt;/script&gt; {% raw %}" in html
+    assert "<script>" not in html and "<i>C1</i>" not in html
+    assert "&lt;i&gt;C1&lt;/i&gt;" in html  # also inside the SVG chart labels
+
+
+def test_template_errors_name_the_template(tmp_path: Path) -> None:
+    user = tmp_path / "tpl"
+    user.mkdir()
+    (tmp_path / "secret.txt").write_text("SECRET")
+    (user / "coder.html").write_text('{% include "../secret.txt" %}')
+    (user / "attestation.html").write_text("{{ audit.__class__.__mro__ }}")
+    roots = [str(r) for r in template_roots(user)]
+    with pytest.raises(InputError) as info:
+        render_html("coder.html", {}, roots)
+    assert info.value.problems[0].where.startswith("template ../secret.txt")
+    with pytest.raises(InputError) as info:
+        render_html("attestation.html", {"audit": {}}, roots)
+    assert "SecurityError" in info.value.problems[0].found
+    (user / "report.html").write_text('{% extends "report.html" %}')
+    with pytest.raises(InputError) as info:
+        render_html("report.html", {}, roots)
+    assert "shipped/<name>" in info.value.problems[0].fix
+
+
+def test_missing_template_folder_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="template folder does not exist"):
+        template_roots(tmp_path / "nope")
+
+
+# -- user templates, end to end ---------------------------------------------------------------
+
+
+def test_user_template_cannot_reach_outside_files_or_urls(tmp_path: Path) -> None:
+    path, _ = make_audit(tmp_path / "audit", coders=1, units_per_coder=5)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "outside.css").write_text('.claim::after { content: "OUTSIDE-LOADED"; }')
+    (outside / "note.txt").write_text("OUTSIDE-ATTACHMENT")
+    user = tmp_path / "tpl"
+    user.mkdir()
+    (user / "link.css").symlink_to(outside / "outside.css")
+    (user / "extra.css").write_text('.claim::before { content: "USER-CSS-LOADED "; }')
+    (user / "attestation.html").write_text(
+        """{% extends "shipped/attestation.html" %}
+{% block head %}
+<link rel="stylesheet" href="extra.css">
+<link rel="stylesheet" href="../../outside/outside.css">
+<link rel="stylesheet" href="link.css">
+<link rel="stylesheet" href="file://"""
+        + str(outside / "outside.css")
+        + """">
+<link rel="stylesheet" href="https://example.invalid/style.css">
+<link rel="attachment" href="file://"""
+        + str(outside / "note.txt")
+        + """">
+{% endblock %}
+{% block content %}<img src="file:///etc/hostname"><img src="http://127.0.0.1:9/x.png">
+{{ super() }}{% endblock %}
+"""
+    )
+    paths = render_reports(path, template_dir=user)
+    reader = PdfReader(io.BytesIO((path / "attestation.pdf").read_bytes()))
+    text = reader.pages[0].extract_text()
+    assert "USER-CSS-LOADED" in text  # the user's own file is served
+    assert "OUTSIDE-LOADED" not in text
+    assert not reader.attachments
+    assert len(paths) == 3
+    refused = AuditFolder.open(path).events[-1]["details"]["refused_resources"]
+    assert "https://example.invalid/style.css" in refused
+    assert "http://127.0.0.1:9/x.png" in refused
+    assert "file:///etc/hostname" in refused
+    assert (outside / "note.txt").as_uri() in refused
+    assert sum("outside.css" in url for url in refused) >= 2
+    assert any(url.endswith("link.css") for url in refused)
+
+
+# -- parallel rendering -----------------------------------------------------------------------
+
+
+def test_parallel_rendering_gives_the_same_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reporting, "PARALLEL_MIN_JOBS", 1)
+    path, results = make_audit(tmp_path / "audit", coders=2, units_per_coder=4)
+    paths = render_reports(path)
+    assert [p.name for p in paths] == ["report.pdf", "attestation.pdf", "C001.pdf", "C002.pdf"]
+    text = PdfReader(io.BytesIO(paths[2].read_bytes())).pages[0].extract_text()
+    assert "Feedback for C001" in text
+
+
+# -- charts ------------------------------------------------------------------------------------
+
+
+def test_accuracy_chart_escapes_labels_and_draws_target() -> None:
+    svg = charts.accuracy_chart(
+        [
+            charts.AccuracyRow(label="<b>&x", value=0.97, lower=0.95, upper=0.99, verdict="meets"),
+            charts.AccuracyRow(label="B", value=0.9, lower=0.85, upper=0.93, verdict="below"),
+        ],
+        target=0.95,
+        title="t",
+        axis_label="a",
+    )
+    assert "&lt;b&gt;&amp;x" in svg and "<b>" not in svg
+    assert "Target 95%" in svg and 'stroke-dasharray="5 3"' in svg
+    assert svg.count("<rect") >= 2  # the "below" square marker and row shading
+
+
+def test_pareto_chart_has_integer_count_ticks() -> None:
+    svg = charts.pareto_chart(
+        [charts.ParetoBar(label="medical necessity", count=3, cumulative_share=1.0)], title="p"
+    )
+    ticks = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    assert ticks and all(t.isdigit() for t in ticks)
+    assert "medical" in svg and "necessity" in svg
+
+
+# -- view model --------------------------------------------------------------------------------
+
+
+def test_limits_are_rounded_conservatively() -> None:
+    assert pct_lower(0.96199) == "96.1%"
+    assert pct_upper(0.96101) == "96.2%"
+    assert pct_lower(0.961) == "96.1%"  # no float noise pushing 96.1 down to 96.0
+    assert pct_upper(0.961) == "96.1%"
+    assert money(-1234.5) == "-$1,234.50"
+    assert money(1234.5, cents=False) == "$1,234"
+    assert money(-0.001) == "$0.00"
+
+
+def test_safe_file_stems_are_portable_and_unique() -> None:
+    taken: set[str] = set()
+    stems = [
+        safe_file_stem(n, taken)
+        for n in ("Jane O'Neil", "jane o neil", "../../etc", "CON", "", "a/b\\c")
+    ]
+    assert stems == ["Jane_O_Neil", "jane_o_neil-2", "etc", "coder_CON", "coder", "a_b_c"]
+
+
+def test_optional_sections_are_omitted_when_absent() -> None:
+    results: dict[str, Any] = make_results(coders=2, units_per_coder=5, seed=4)
+    for key in ("categories", "progress", "providers", "auditors", "strata", "settings_groups"):
+        results.pop(key)
+    for group in [results["overall"], *results["coders"]]:
+        for key in ("financial", "extrapolation", "codes", "drg_accuracy", "dollar_accuracy"):
+            group.pop(key, None)
+    check_results(results)
+    ctx = executive_context(results, {}, statement=None, rendered_at="T", coder_files={})
+    html = render_html("report.html", ctx, [str(r) for r in template_roots(None)])
+    for absent in (
+        "3. Error categories",
+        "4. Financial detail",
+        "5. Other breakdowns",
+        "Review progress",
+        "A.2 Appraisal printout",
+        "Extrapolation",
+    ):
+        assert absent not in html, absent
+    assert "2. Accuracy per coder" in html and "6. Findings with errors" in html
