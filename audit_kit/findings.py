@@ -362,9 +362,15 @@ def collect(
     results.sort(key=lambda f: files.index(Path(f.path)) if Path(f.path) in files else 0)
 
     if returns:
+        inputs: dict[str, str] = {}
+        for r in returns:
+            key, k = Path(r.name).name, 2
+            while key in inputs:
+                key, k = f"{Path(r.name).name} ({k})", k + 1
+            inputs[key] = r.sha
         with folder.transaction(
             "collect",
-            inputs={Path(r.name).name: r.sha for r in returns},
+            inputs=inputs,
             details={
                 "files": [
                     {
@@ -379,7 +385,11 @@ def collect(
                     for r in returns
                 ],
                 "superseded": superseded,
-                "already_collected": [f.sha256 for f in results if f.status != "accepted"],
+                "skipped": [
+                    {"sha256": f.sha256, "status": f.status}
+                    for f in results
+                    if f.status != "accepted"
+                ],
             },
         ) as tx:
             for ret in returns:
