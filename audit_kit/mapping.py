@@ -871,18 +871,33 @@ def _replace_block(text: str, key: str, block: Sequence[str]) -> str:
 
 
 def _workbook_block(preset: Mapping[str, Any] | None, proposal: MappingProposal) -> list[str]:
-    wanted = [f for f in _WORKBOOK_FIELDS if f in proposal.fields]
+    """The workbook section: the preset's columns (or a default) that the export has, no PHI."""
     options = dict((preset or {}).get("workbook") or {})
-    options.pop("columns", None)
+    chosen = [c for c in options.pop("columns", None) or _WORKBOOK_FIELDS if isinstance(c, str)]
+    wanted = [c for c in chosen if c in proposal.fields and c != "patient"]
     lines = [
         "workbook:",
-        f"  columns: {_flow(wanted)}"
-        "   # what auditors see; PHI (patient, phi) is never listed here",
+        f"  columns: {_flow(wanted)}   # what auditors see; never PHI (patient, phi)",
     ]
     if options:
         dumped = yaml.safe_dump(options, default_flow_style=False, sort_keys=False)
         lines += ["  " + line for line in dumped.splitlines()]
     return lines
+
+
+def _drop_placeholder_note(text: str) -> str:
+    """Remove a preset's "COLUMNS ARE PLACEHOLDERS" comment paragraph: init replaced them."""
+    lines = text.splitlines()
+    out: list[str] = []
+    skipping = False
+    for line in lines:
+        if "COLUMNS ARE PLACEHOLDERS" in line:
+            skipping = True
+        elif skipping and (not line.startswith("#") or line.strip() == "#"):
+            skipping = False
+        if not skipping:
+            out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def plan_text(
@@ -900,10 +915,11 @@ def plan_text(
         return text.replace("WORKBOOK\n", "\n".join(_workbook_block(None, proposal)) + "\n")
     header = [
         f"# Written by `audit-kit init` from the preset '{preset_name}' for {universe_name}.",
-        "# Review every line marked '# review:', then run `audit-kit sample`.",
+        "# The columns were guessed from your export: review every line marked '# review:',",
+        "# then run `audit-kit sample`.",
     ]
     preset = yaml.safe_load(preset_text)
-    text = _replace_block(preset_text, "columns", columns)
+    text = _replace_block(_drop_placeholder_note(preset_text), "columns", columns)
     text = _replace_block(text, "workbook", _workbook_block(preset, proposal))
     return "\n".join(header) + "\n" + text
 

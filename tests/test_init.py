@@ -13,6 +13,7 @@ from audit_kit.cli import main
 from audit_kit.example_data import generate_universe
 from audit_kit.mapping import guess_mapping, plan_text
 from audit_kit.plan import parse_plan_text
+from audit_kit.presets import list_presets
 
 FOREIGN = {
     "unit_id": "Acct #",
@@ -20,6 +21,7 @@ FOREIGN = {
     "service_date": "Svc Dt",
     "patient": "Patient Name",
     "paid": "Total Paid",
+    "setting": "Pt Type",
 }
 DX = [f"DX{i}" for i in range(1, 13)]
 CPT = [f"CPT{i}" for i in range(1, 5)]
@@ -36,6 +38,7 @@ def foreign_export(rows: int = 1500, seed: int = 3) -> pl.DataFrame:
         "MRN": u["mrn"],
         "Coder Name": u["coder_id"],
         "Svc Dt": u["service_date"],
+        "Pt Type": u["setting"],
         "Facility Notes": pl.Series(["see chart"] * rows),
     }
     for i, name in enumerate(DX):
@@ -87,7 +90,7 @@ def test_foreign_export_is_mapped_marked_and_samples_unchanged(
         and not line.lstrip().startswith(("#", "-"))
         and line.split(":")[0].strip() in {*FOREIGN, "dx", "cpt", "phi"}
     ]
-    assert len(mapped_lines) == 8
+    assert len(mapped_lines) == 9
     assert all("# " in line and "review: guessed from" in line for line in mapped_lines)
     assert "not mapped: Facility Notes" in text
     # what it printed
@@ -121,6 +124,32 @@ def test_an_existing_plan_is_not_overwritten_without_force(
     )
     assert code == 0, err
     assert "unit_id: 'Acct #'" in plan_path.read_text("utf-8")
+
+
+def test_a_plan_that_cannot_validate_yet_is_written_and_the_problems_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "no_coder.csv"
+    foreign_export(300).drop("Coder Name").write_csv(export)
+    plan_path = tmp_path / "plan.yaml"
+    code, out, err = run(
+        [
+            "init",
+            "--universe",
+            str(export),
+            "--out",
+            str(plan_path),
+            "--preset",
+            "quarterly-coder-review",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert plan_path.is_file()
+    assert "Could not find: coder (map them by hand)" in out
+    assert "The plan does not validate yet (1 problem(s)):" in out
+    assert "design.strata.by[0]" in out
+    assert f"edit {plan_path} (see the problems above), then: audit-kit sample" in out
 
 
 def test_json_output_is_one_document(
@@ -204,6 +233,29 @@ def test_a_preset_keeps_its_design_and_comments_and_gets_the_mapping(
     assert plan.workbook.contact == "compliance@example.org"
     assert plan.financial.extrapolate is False
     assert "from the preset 'probe'" in out
+
+
+def test_every_shipped_preset_gives_a_valid_plan_for_the_export(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    presets = list_presets()
+    assert "quarterly-coder-review" in presets
+    for name, path in presets.items():
+        out = tmp_path / f"{name}.yaml"
+        code, _, err = run(
+            ["init", "--universe", str(export), "--out", str(out), "--preset", name, "--json"],
+            capsys,
+        )
+        assert code == 0, (name, err)
+        text = out.read_text("utf-8")
+        plan = parse_plan_text(text, source=name)
+        original = parse_plan_text(path.read_text("utf-8"), source=name)
+        assert plan.columns.unit_id == "Acct #", name
+        assert plan.design == original.design, name
+        assert plan.size == original.size, name
+        assert "COLUMNS ARE PLACEHOLDERS" not in text, name
+        assert set(plan.workbook.columns) <= set(original.workbook.columns), name
+        assert "patient" not in plan.workbook.columns, name
 
 
 def test_values_decide_when_headers_say_nothing() -> None:
