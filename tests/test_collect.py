@@ -539,3 +539,30 @@ def test_folder_without_workbooks(issued: tuple[Path, dict[str, Path]], tmp_path
     with pytest.raises(WorkbookError) as info:
         collect(audit, [empty])
     assert info.value.problems[0].found == "no .xlsx files"
+
+
+def test_shared_workbook_needs_the_auditor_name(tmp_path: Path) -> None:
+    audit = make_audit(tmp_path)
+    (book,) = write_workbooks(audit)  # one workbook for all: no assigned auditor
+    out = fill(book, tmp_path / "r.xlsx", {"E0001": REVIEWED})
+    with pytest.raises(WorkbookError) as info:
+        collect(audit, [out])
+    (problem,) = info.value.problems
+    assert problem.where == f"{out}, {cell_ref(out, 'E0001', 'Auditor')}"
+    assert problem.found == "nothing"
+    out = fill(book, tmp_path / "r2.xlsx", {"E0001": {**REVIEWED, "Auditor": "Dana"}})
+    collect(audit, [out])
+    assert read_csv(audit / "findings.csv")["auditor"].to_list() == ["Dana"]
+
+
+def test_spare_reviewed_on_instruction_is_collected(
+    issued: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    audit, books = issued
+    layout = json.loads(books["bob"].with_suffix(".json").read_text())
+    (spare,) = [u["unit_id"] for u in layout["units"] if u["spare"]]
+    out = fill(books["bob"], tmp_path / "spare.xlsx", {spare: REVIEWED})
+    summary = collect(audit, [out])
+    assert read_csv(audit / "findings.csv")["unit_id"].to_list() == [spare]
+    # a spare does not count towards the auditor's assigned units
+    assert {p.auditor: p.assigned for p in summary.progress} == {"ann": 3, "bob": 2}
