@@ -22,6 +22,7 @@ FOREIGN = {
     "patient": "Patient Name",
     "paid": "Total Paid",
     "setting": "Pt Type",
+    "provider": "Attending",
 }
 DX = [f"DX{i}" for i in range(1, 13)]
 CPT = [f"CPT{i}" for i in range(1, 5)]
@@ -39,6 +40,7 @@ def foreign_export(rows: int = 1500, seed: int = 3) -> pl.DataFrame:
         "Coder Name": u["coder_id"],
         "Svc Dt": u["service_date"],
         "Pt Type": u["setting"],
+        "Attending": u["provider_id"],
         "Facility Notes": pl.Series(["see chart"] * rows),
     }
     for i, name in enumerate(DX):
@@ -90,7 +92,7 @@ def test_foreign_export_is_mapped_marked_and_samples_unchanged(
         and not line.lstrip().startswith(("#", "-"))
         and line.split(":")[0].strip() in {*FOREIGN, "dx", "cpt", "phi"}
     ]
-    assert len(mapped_lines) == 9
+    assert len(mapped_lines) == 10
     assert all("# " in line and "review: guessed from" in line for line in mapped_lines)
     assert "not mapped: Facility Notes" in text
     # what it printed
