@@ -197,7 +197,12 @@ def run_demo(
 
     t = time.perf_counter()
     collected = findings.collect(out, returned)
-    step("collect", t, f"{collected.units_done} of {collected.units_sampled} units validated")
+    step(
+        "collect",
+        t,
+        f"{collected.findings} units returned and validated "
+        f"({collected.units_done} reviewed or record missing)",
+    )
 
     t = time.perf_counter()
     results = scoring.score_audit(out)
@@ -246,7 +251,9 @@ def _summary(results: dict[str, Any]) -> dict[str, Any]:
         "record_accuracy": overall.get("record_accuracy"),
         "verdict": overall.get("verdict"),
         "financial": overall.get("financial"),
+        "point_estimate": extrapolation.get("point_estimate"),
         "demand_rule": extrapolation.get("demand_rule"),
         "demand_amount": extrapolation.get("demand_amount"),
+        "demand_reason": extrapolation.get("demand_reason"),
         "coders": {str(c.get("coder")): c.get("verdict") for c in results.get("coders") or []},
     }

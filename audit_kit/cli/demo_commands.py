@@ -66,10 +66,12 @@ def _print_result(result: DemoResult) -> None:
             f"Sample: overpaid ${financial.get('overpayment', 0):,.2f}, underpaid "
             f"${financial.get('underpayment', 0):,.2f}, net ${financial.get('net', 0):,.2f}"
         )
-    if summary.get("demand_amount") is not None:
-        echo(
-            f"Extrapolated demand ({summary.get('demand_rule')}): ${summary['demand_amount']:,.2f}"
-        )
+    if summary.get("point_estimate") is not None:
+        echo(f"Extrapolated net difference (point estimate): ${summary['point_estimate']:,.2f}")
+    demand = summary.get("demand_amount")
+    if demand is not None:
+        note = " (not positive at this confidence: nothing to demand)" if demand == 0 else ""
+        echo(f"Demand under {summary.get('demand_rule')}: ${demand:,.2f}{note}")
     echo(f"Done in {result.seconds:.1f} s. The executive report is:")
     echo(f"  {result.report}")
     echo(
