@@ -197,3 +197,19 @@ def test_sample_size_errors_listed_together() -> None:
     with pytest.raises(StatisticsError) as info:
         stratified_sample_size([SizeStratum(name="a", population=10, mean=0, sd=1)])
     assert "positive expected universe total" in info.value.problems[0].expected
+
+
+def test_allocate_minimum_and_cap_together() -> None:
+    # Found by hypothesis: a capped stratum and a floored one in the same round.
+    assert allocate(4, {"a": 3, "b": 1}, sds={"a": 1.0, "b": 4.0}, minimum=2) == {"a": 3, "b": 1}
+    # Minimums first when they use the whole total (no overshoot past it).
+    sizes = {"a": 5, "b": 2, "c": 2}
+    sds = {"a": 1000.0, "b": 1.0, "c": 1.0}
+    assert allocate(6, sizes, sds=sds, minimum=2) == {"a": 2, "b": 2, "c": 2}
+    # Strata with SD 0 still take their part when the others are exhausted (a census here).
+    assert allocate(10, {"a": 5, "b": 5}, sds={"a": 1.0, "b": 0.0}) == {"a": 5, "b": 5}
+    assert allocate(7, {"a": 5, "b": 4, "c": 4}, sds={"a": 1.0, "b": 0.0, "c": 0.0}) == {
+        "a": 5,
+        "b": 1,
+        "c": 1,
+    }

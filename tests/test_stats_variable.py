@@ -390,3 +390,11 @@ def test_stratified_errors_name_the_stratum() -> None:
         "strata[1] (b): population",
         "strata[2] (c): values",
     ]
+
+
+def test_equal_tiny_values_have_zero_spread() -> None:
+    # Found by hypothesis: the rounded mean of equal values differs from them in the last bit.
+    value = 1.717138823719608e-147
+    measure = appraise_variable([value, value, value], 4)
+    assert measure.sd == 0.0 and measure.se_total == 0.0
+    assert "zero_variance" in measure.notes and measure.skewness is None

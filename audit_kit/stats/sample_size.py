@@ -426,11 +426,13 @@ def allocate(
 ) -> dict[str, int]:
     """Allocate a total sample to strata; every n_h within [min(minimum, N_h), N_h].
 
-    Quotas n * w_h / sum w with w_h = N_h SD_h (``neyman``, Cochran 1977 ch. 5), N_h
-    (``proportional``) or 1 (``equal``); strata whose quota exceeds N_h are taken in full and
-    those below ``minimum`` get the minimum, the rest re-allocated among the others until
-    stable; quotas are then rounded by largest remainder (ties to the earlier stratum) so that
-    sum n_h = min(total, sum N_h) exactly. Neyman with every SD 0 falls back to proportional.
+    Shares n_h = clip(lambda * w_h, min(minimum, N_h), N_h) with w_h = N_h SD_h (``neyman``,
+    Cochran 1977 ch. 5), N_h (``proportional``) or 1 (``equal``) and lambda such that they sum
+    to min(total, sum N_h): strata whose share would exceed N_h are taken in full and the rest
+    re-allocated among the others, strata below the minimum get the minimum. Shares are then
+    rounded by largest remainder (ties to the earlier stratum) so the sum is exact. Neyman
+    with every SD 0 falls back to proportional; strata with SD 0 get the minimum unless the
+    others, taken in full, cannot reach the total.
     """
     problems = Problems()
     n = problems.count("total", total, minimum=0)
@@ -471,33 +473,66 @@ def allocate(
             "lower the minimum per stratum or raise the total.",
         )
         problems.raise_if_any("Cannot allocate the sample.")
-    fixed: dict[str, int] = {}
-    while True:
-        free = [name for name in sizes if name not in fixed]
-        remaining = target - sum(fixed.values())
-        weight = math.fsum(weights[name] for name in free)
-        quota = {name: (remaining * weights[name] / weight if weight > 0 else 0.0) for name in free}
-        changed = False
-        for name in free:
-            cap, floor = sizes[name], min(low, sizes[name])
-            if quota[name] > cap:
-                fixed[name], changed = cap, True
-            elif quota[name] < floor:
-                fixed[name], changed = floor, True
-        if not changed:
-            break
-    result = {name: fixed.get(name, math.floor(quota.get(name, 0.0))) for name in sizes}
-    short = target - sum(result.values())
-    order = sorted(
-        (name for name in sizes if name not in fixed),
-        key=lambda name: -(quota[name] - math.floor(quota[name])),
-    )
-    for name in order:
-        if short <= 0:
-            break
-        if result[name] < sizes[name]:
-            result[name] += 1
-            short -= 1
+    floors = {name: min(low, size) for name, size in sizes.items()}
+    shares = _water_fill(target, sizes, floors, weights)
+    return _round_shares(target, shares, sizes, floors)
+
+
+def _water_fill(
+    target: float, caps: Mapping[str, int], floors: Mapping[str, int], weights: Mapping[str, float]
+) -> dict[str, float]:
+    """Real shares n_h = clip(lambda * w_h, floor_h, cap_h) summing to ``target``.
+
+    The constrained optimum of Neyman (or proportional, equal) allocation: lambda is found by
+    bisection, the sum being continuous and increasing in lambda. Strata of weight 0 stay at
+    their floor unless the others, taken in full, cannot reach the target; they then share
+    the rest in proportion to their size.
+    """
+    positive = [name for name in caps if weights[name] > 0]
+    zero = [name for name in caps if weights[name] <= 0]
+    reachable = sum(caps[h] for h in positive) + sum(floors[h] for h in zero)
+    if reachable < target:
+        shares: dict[str, float] = {h: float(caps[h]) for h in positive}
+        rest = target - sum(caps[h] for h in positive)
+        shares.update(
+            _water_fill(
+                rest,
+                {h: caps[h] for h in zero},
+                {h: floors[h] for h in zero},
+                {h: float(caps[h]) for h in zero},
+            )  # fmt: skip
+        )
+        return shares
+
+    def total(scale: float) -> float:
+        return math.fsum(min(caps[h], max(floors[h], scale * weights[h])) for h in caps)
+
+    low, high = 0.0, max((caps[h] / weights[h] for h in positive), default=0.0)
+    for _ in range(100):  # far past double precision on lambda
+        middle = (low + high) / 2
+        if total(middle) < target:
+            low = middle
+        else:
+            high = middle
+    return {h: min(caps[h], max(floors[h], high * weights[h])) for h in caps}
+
+
+def _round_shares(
+    target: int, shares: Mapping[str, float], caps: Mapping[str, int], floors: Mapping[str, int]
+) -> dict[str, int]:
+    """Round real shares to whole numbers summing to ``target`` (largest remainder, ties to
+    the earlier stratum), each within [floor_h, cap_h]."""
+    result = {h: min(caps[h], max(floors[h], math.floor(v + 1e-9))) for h, v in shares.items()}
+    order = list(shares)
+    while (short := target - sum(result.values())) != 0:
+        if short > 0:
+            room = [h for h in order if result[h] < caps[h]]
+            pick = max(room, key=lambda h: (shares[h] - result[h], -order.index(h)))
+            result[pick] += 1
+        else:
+            room = [h for h in order if result[h] > floors[h]]
+            pick = min(room, key=lambda h: (shares[h] - result[h], order.index(h)))
+            result[pick] -= 1
     return result
 
 

@@ -134,7 +134,8 @@ def _measure(
     centred = values - mean
     # Moments of the centred values divided by their largest magnitude: the same ratios
     # without underflow (values of 1e-135 squared are 0 in double precision).
-    scale = float(np.abs(centred).max())
+    # All values equal: no spread, whatever the rounding of their mean.
+    scale = float(np.abs(centred).max()) if values.max() > values.min() else 0.0
     notes: list[str] = []
     if n == population:
         notes.append(NOTE_CENSUS)
@@ -455,7 +456,7 @@ def _combine(
     measures: tuple[VariableMeasure, ...], rule: CriticalValueRule
 ) -> StratifiedVariableMeasure:
     estimate = math.fsum(m.point_estimate for m in measures)
-    se_total = math.sqrt(math.fsum(m.se_total**2 for m in measures))
+    se_total = math.hypot(*(m.se_total for m in measures))  # no underflow of tiny SEs
     df: int | None = None
     if rule is CriticalValueRule.T:
         df = sum(m.sample - 1 for m in measures)
