@@ -399,6 +399,9 @@ def _detect_separator(values: Sequence[str]) -> str:
     return ";"
 
 
+_PHI_VALUE_NAMES = {"ssn": "SSNs", "phone": "phone numbers", "email": "e-mail addresses"}
+
+
 def _phi_by_value(values: Sequence[str]) -> str | None:
     if not values:
         return None
@@ -487,7 +490,7 @@ def _phi_pass(state: _State) -> None:
             continue  # the patient field itself, mapped in the header pass
         if kind is None:
             kind = _phi_by_value(state.values(col))
-            reason = f"values shaped like {'an SSN' if kind == 'ssn' else 'a ' + str(kind)}"
+            reason = f"values shaped like {_PHI_VALUE_NAMES.get(str(kind), str(kind))}"
         if kind is None:
             continue
         kept = kind in _PHI_KEPT
