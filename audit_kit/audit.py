@@ -22,7 +22,7 @@ import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import polars as pl
@@ -160,7 +160,9 @@ class Transaction:
                 "kind": kind,
                 "written_at": stamp,
             }
-            renames.append((str(tmp.relative_to(self.folder.path)), rel))
+            # The temporary file sits beside its target; name it relative to the audit folder
+            # from ``rel`` (mkstemp returns an absolute path even for a relative folder path).
+            renames.append(((PurePosixPath(rel).parent / tmp.name).as_posix(), rel))
         events = manifest["events"]
         events.append(
             {
