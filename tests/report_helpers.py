@@ -141,7 +141,7 @@ def _extrapolation(diffs: list[float], population: int, rule: str) -> dict[str, 
             "lower": point - precision,
             "upper": point + precision,
             "precision": precision,
-            "precision_percent": precision / point if mean > 0 else 0.0,
+            "precision_percent": 100 * precision / point if mean > 0 else 0.0,
             "critical_value": t,
         }
     demand = {

@@ -121,7 +121,11 @@ def _run(jobs: Sequence[RenderJob]) -> list[RenderResult]:
     if len(jobs) < PARALLEL_MIN_JOBS or workers < 2:
         return [render_job(job) for job in jobs]
     # The executive report is the longest job: it starts first, coders fill the other worker.
-    context = multiprocessing.get_context("forkserver")
+    # "fork" starts workers at once with the templates already rendered and never re-imports
+    # the caller's __main__ (a script without a main guard keeps working); the workers only
+    # run WeasyPrint. Where fork is unavailable, spawn.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         return list(pool.map(render_job, jobs, chunksize=1))
 

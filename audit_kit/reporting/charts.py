@@ -39,7 +39,7 @@ class AccuracyRow:
     value: float
     lower: float
     upper: float
-    verdict: str  # meets | below | inconclusive
+    verdict: str  # meets | below | inconclusive | "" (no verdict: grey dot)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,6 +83,8 @@ def _marker(cx: float, cy: float, verdict: str, size: float = 4.0) -> str:
             f'<rect x="{_num(cx - size)}" y="{_num(cy - size)}" width="{_num(2 * size)}" '
             f'height="{_num(2 * size)}" fill="{INK}"/>'
         )
+    if verdict not in ("meets", "inconclusive"):  # no verdict: a plain grey dot
+        return f'<circle cx="{_num(cx)}" cy="{_num(cy)}" r="{_num(size - 1)}" fill="{MID}"/>'
     fill = INK if verdict == "meets" else "#ffffff"
     return (
         f'<circle cx="{_num(cx)}" cy="{_num(cy)}" r="{_num(size)}" fill="{fill}" '
@@ -100,16 +102,17 @@ def accuracy_chart(
     lows = [r.lower for r in rows] + [target]
     lo = max(0.0, math.floor((min(lows) - 0.01) * 20) / 20)
     hi = 1.0
-    plot_l, plot_r = LABEL_W, WIDTH - 16.0
+    plot_l, plot_r = LABEL_W, WIDTH - 20.0
 
     def sx(v: float) -> float:
         return plot_l + (min(max(v, lo), hi) - lo) / (hi - lo) * (plot_r - plot_l)
 
     body: list[str] = []
     step = 0.05 if hi - lo > 0.25 else (0.02 if hi - lo > 0.1 else 0.01)
-    tick = lo
+    # Ticks counted down from 100% so that the right end is always labelled.
+    ticks = [round(hi - i * step, 6) for i in range(int((hi - lo) / step + 1e-6) + 1)]
     y_axis = top + row_h * max(len(rows), 1)
-    while tick <= hi + 1e-9:
+    for tick in ticks:
         x = sx(tick)
         body.append(
             f'<line x1="{_num(x)}" y1="{_num(top - 4)}" x2="{_num(x)}" y2="{_num(y_axis)}" '
@@ -117,7 +120,6 @@ def accuracy_chart(
             f'<text x="{_num(x)}" y="{_num(y_axis + 13)}" text-anchor="middle">'
             f"{_num(tick * 100)}%</text>"
         )
-        tick = round(tick + step, 6)
     body.append(
         f'<line x1="{plot_l}" y1="{_num(y_axis)}" x2="{plot_r}" y2="{_num(y_axis)}" '
         f'stroke="{INK}" stroke-width="0.8"/>'

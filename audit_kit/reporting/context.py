@@ -126,6 +126,12 @@ def pct_upper(value: Any, digits: int = 1) -> str:
     return f"{math.ceil(round(number * 100 * scale, 6)) / scale:.{digits}f}%"
 
 
+def percent_units(value: Any) -> str:
+    """Format a number already in percent (RAT-STATS precision percent): 201.0 -> 201.00%."""
+    number = _finite(value)
+    return "n/a" if number is None else f"{number:,.2f}%"
+
+
 def money(value: Any, *, cents: bool = True) -> str:
     """Format dollars: ``$1,234.56`` (or whole dollars); negative as ``-$1,234.56``."""
     number = _finite(value)
@@ -347,9 +353,7 @@ def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | Non
                 "lower": money(lim.get("lower"), cents=False),
                 "upper": money(lim.get("upper"), cents=False),
                 "precision": money(lim.get("precision"), cents=False),
-                "precision_percent": pct(lim.get("precision_percent"), 2)
-                if _finite(lim.get("precision_percent")) is not None
-                else "n/a",
+                "precision_percent": percent_units(lim.get("precision_percent")),
                 "critical_value": f"{lim['critical_value']:.12f}"
                 if _finite(lim.get("critical_value")) is not None
                 else "n/a",
@@ -376,9 +380,31 @@ def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | Non
         "critical_value_rule": text(ex.get("critical_value_rule") or "")
         or text(settings.get("critical_value_rule")),
         "skewness": f"{ex['skewness']:.4f}" if _finite(ex.get("skewness")) is not None else None,
+        "strata_skewness": [
+            {"stratum": str(k), "skewness": f"{v:.4f}" if _finite(v) is not None else "n/a"}
+            for k, v in _sub(ex, "strata_skewness").items()
+        ],
+        "notes": [_note(n) for n in (_sub(ex, "appraisal").get("notes") or [])],
         "printout": _variable_printout(ex),
         "attribute_printout": _attribute_printout(ex.get("error_rate")),
     }
+
+
+_NOTES = {
+    "zero_variance": "standard deviation 0 (one unit, or all differences equal): no sampling "
+    "error is attributed to this stratum",
+    "mean_not_positive": "mean difference not positive: precision percent reported as 0",
+}
+
+
+def _note(note: Any) -> str:
+    """Explain an appraisal flag such as ``C01: zero_variance``."""
+    label = str(note)
+    head, _, code = label.rpartition(": ")
+    explained = _NOTES.get(code or label)
+    if explained is None:
+        return label.replace("_", " ")
+    return f"{head}: {explained}" if head else explained
 
 
 def _pad(label: str, value: str, width: int = 34) -> str:
@@ -388,8 +414,11 @@ def _pad(label: str, value: str, width: int = 34) -> str:
 def _variable_printout(ex: Mapping[str, Any]) -> str:
     """The dollar appraisal in the layout of RAT-STATS' Unrestricted Variable Appraisal."""
     measure = text(ex.get("measure") or "difference").replace("_", " ").upper()
+    # scoring.py keeps the appraisal statistics (mean, sd, kurtosis...) in a sub-object.
+    ex = {**ex, **{k: v for k, v in _sub(ex, "appraisal").items() if v is not None}}
+    stratified = bool(ex.get("strata_skewness")) or "degrees_of_freedom" in ex
     lines = [
-        "VARIABLE APPRAISAL" + (" (STRATIFIED)" if ex.get("strata") else ""),
+        "VARIABLE APPRAISAL" + (" (STRATIFIED, OVERALL)" if stratified else ""),
         f"{measure} VALUES",
         "",
         _pad("SAMPLE SIZE:", count(ex.get("sample"))),
@@ -421,7 +450,7 @@ def _variable_printout(ex: Mapping[str, Any]) -> str:
             ("LOWER LIMIT", "lower", lambda v: money(v, cents=False)),
             ("UPPER LIMIT", "upper", lambda v: money(v, cents=False)),
             ("PRECISION AMOUNT", "precision", lambda v: money(v, cents=False)),
-            ("PRECISION PERCENT", "precision_percent", lambda v: pct(v, 2)),
+            ("PRECISION PERCENT", "precision_percent", percent_units),
             (
                 "T/Z-VALUE USED",
                 "critical_value",
@@ -439,9 +468,20 @@ def _attribute_printout(att: Any) -> str | None:
     """The error-rate appraisal in the layout of RAT-STATS' Unrestricted Attribute Appraisal."""
     if not isinstance(att, Mapping):
         return None
-    lines = [
-        "ATTRIBUTE APPRAISAL (UNITS IN ERROR)",
-        "",
+    strata = [s for s in att.get("strata") or [] if isinstance(s, Mapping)]
+    overall = _sub(att, "overall")
+    lines = ["ATTRIBUTE APPRAISAL (UNITS IN ERROR)" + (" (STRATIFIED)" if strata else ""), ""]
+    if strata:
+        lines.append(f"{'STRATUM':<14}{'UNIVERSE':>10}{'SAMPLE':>9}{'ERRORS':>9}{'PERCENT':>11}")
+        for item in strata:
+            lines.append(
+                f"{text(item.get('stratum'))[:13]:<14}{count(item.get('population')):>10}"
+                f"{count(item.get('sample')):>9}{count(item.get('errors')):>9}"
+                f"{pct(item.get('rate'), 3):>11}"
+            )
+        lines.append("")
+        att = {**overall, "population": overall.get("population"), "errors": overall.get("errors")}
+    lines += [
         _pad("UNIVERSE SIZE:", count(att.get("population"))),
         _pad("SAMPLE SIZE:", count(att.get("sample"))),
         _pad("NUMBER OF ITEMS OF INTEREST:", count(att.get("errors"))),
@@ -561,12 +601,14 @@ def _settings_view(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 def _accuracy_row(label: str, group: Mapping[str, Any], measure: str) -> charts.AccuracyRow:
     interval = group[measure]
+    # `verdict` judges code accuracy; record accuracy has its own verdict only when scored so.
+    verdict = group.get("verdict") if measure == "code_accuracy" else group.get("record_verdict")
     return charts.AccuracyRow(
         label=label,
         value=float(interval["value"]),
         lower=float(interval["lower"]),
         upper=float(interval["upper"]),
-        verdict=str(group.get("verdict")),
+        verdict=str(verdict) if verdict in VERDICTS else "",
     )
 
 
