@@ -80,6 +80,56 @@ def run_main(argv: Sequence[str]) -> int:
     raise AssertionError("audit_kit.cli.main returned without sys.exit")
 
 
+@dataclass(slots=True)
+class Captured:
+    """What one in-process CLI run printed (Python-level and file-descriptor-level output)."""
+
+    argv: list[str]
+    code: int = -1
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.stdout + "\n" + self.stderr
+
+
+def run_captured(argv: Sequence[Any], call: Callable[[], object] | None = None) -> Captured:
+    """Run the CLI in-process (or ``call``) capturing everything written to stdout and stderr:
+    through ``sys.stdout``/``sys.stderr`` and through file descriptors 1 and 2 (C libraries and
+    worker processes write there)."""
+    import contextlib
+    import tempfile
+
+    result = Captured([str(a) for a in argv])
+    py_out, py_err = io.StringIO(), io.StringIO()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    with tempfile.TemporaryFile() as fd_out, tempfile.TemporaryFile() as fd_err:
+        try:
+            os.dup2(fd_out.fileno(), 1)
+            os.dup2(fd_err.fileno(), 2)
+            with contextlib.redirect_stdout(py_out), contextlib.redirect_stderr(py_err):
+                if call is None:
+                    result.code = run_main(result.argv)
+                else:
+                    call()
+                    result.code = 0
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        fd_out.seek(0)
+        fd_err.seek(0)
+        result.stdout = py_out.getvalue() + fd_out.read().decode("utf-8", errors="replace")
+        result.stderr = py_err.getvalue() + fd_err.read().decode("utf-8", errors="replace")
+    return result
+
+
 # -- killing a CLI subprocess ----------------------------------------------------------------
 
 
