@@ -237,11 +237,22 @@ class VerifyReport:
 
 @dataclass(slots=True)
 class _Frame:
-    data: pl.DataFrame  # sorted by unit id: ROW, __id and the design keys
-    rows: int  # data rows in the file
+    """The frame after filters, as arrays aligned by frame position (file order)."""
+
+    rows: np.ndarray[Any, np.dtype[np.uint32]]  # 0-based data row in the file
+    ids: pl.Series  # unit ids as text
+    order: np.ndarray[Any, np.dtype[np.int64]]  # frame positions in unit-id order
+    by_code: np.ndarray[Any, np.dtype[np.int64]]  # strata.by values, mixed-radix code
+    by_values: list[list[str]]  # per strata.by column: the labels, sorted
+    variables: dict[str, np.ndarray[Any, np.dtype[np.float64]]]  # design amounts by column
+    file_rows: int  # data rows in the file
     excluded: list[dict[str, Any]]
     order_rule: str
     notes: list[str]
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
 
 
 def _num(col: str) -> str:
@@ -294,9 +305,9 @@ def _filter_mask(frame: pl.DataFrame, col: str, flt: FrameFilter) -> pl.Series:
     elif op is FilterOp.NE:
         return _filled(series != value, True)
     elif op is FilterOp.IN:
-        mask = series.is_in(pl.Series(value))
+        mask = series.is_in(list(value))
     elif op is FilterOp.NOT_IN:
-        return _filled(~series.is_in(pl.Series(value)), True)
+        return _filled(~series.is_in(list(value)), True)
     else:  # between, both ends included
         mask = (series >= value[0]) & (series <= value[1])
     out: pl.Series = mask.fill_null(False)
@@ -312,17 +323,118 @@ def _as_date(value: dt.date) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def _sort_by_unit_id(frame: pl.DataFrame) -> tuple[pl.DataFrame, str]:
-    ids = frame["__id"]
-    if frame.is_empty() or not bool(ids.str.contains(r"^\d+$").all()):
-        return frame.sort("__id"), ORDER_TEXT
+def _id_order(
+    ids: pl.Series,
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], str, list[np.ndarray[Any, np.dtype[np.int64]]]]:
+    """Return positions sorted by unit id, the ordering rule, and the groups of repeated ids.
+
+    Ids are compared as whole numbers when every id is a number, else as text (byte order of
+    UTF-8, which is Unicode code-point order).
+    """
+    n = len(ids)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), ORDER_TEXT, []
+    bounds = [str(ids.min()), str(ids.max())]
+    if not all(b.isdigit() for b in bounds) or not bool(ids.str.contains(r"^[0-9]+$").all()):
+        order, ties = _text_order(ids)
+        return order, ORDER_TEXT, ties
     lengths = ids.str.len_bytes()
-    if lengths.min() == lengths.max():
-        return frame.sort("__id"), ORDER_NUMERIC
-    if not bool(ids.str.starts_with("0").any()) and int(lengths.max() or 0) <= 18:  # type: ignore[arg-type]
-        return frame.sort(ids.cast(pl.UInt64)), ORDER_NUMERIC
-    stripped = ids.str.strip_chars_start("0")
-    return frame.sort([stripped.str.len_bytes(), stripped, ids]), ORDER_NUMERIC
+    longest = int(lengths.max())  # type: ignore[arg-type]
+    if int(lengths.min()) == longest:  # type: ignore[arg-type]
+        order, ties = _text_order(ids)  # same width: text order is numeric order
+        return order, ORDER_NUMERIC, ties
+    if longest <= 18 and not bool(ids.str.contains(r"^0[0-9]").any()):
+        values = ids.cast(pl.UInt64).to_numpy()
+        order = np.argsort(values, kind="stable").astype(np.int64)
+        ranked = values[order]
+        return order, ORDER_NUMERIC, _runs(order, ranked[1:] == ranked[:-1])
+    # Leading zeros and varying widths: compare the numbers, then (007 vs 7) the text.
+    padded = ids.str.strip_chars_start("0").str.pad_start(longest, "0")
+    order, ties = _text_order(padded)
+    repeated: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+    for group in ties:
+        texts = ids.gather(group).to_list()
+        ranked_group = group[np.argsort(np.array(texts, dtype=object), kind="stable")]
+        start = int(np.flatnonzero(order == group[0])[0])
+        order[start : start + len(group)] = ranked_group
+        texts = ids.gather(ranked_group).to_list()
+        same = np.array([x == y for x, y in zip(texts, texts[1:], strict=False)], dtype=bool)
+        repeated.extend(_runs(ranked_group, same))
+    return order, ORDER_NUMERIC, repeated
+
+
+def _runs(
+    items: np.ndarray[Any, np.dtype[np.int64]], same_as_next: np.ndarray[Any, np.dtype[np.bool_]]
+) -> list[np.ndarray[Any, np.dtype[np.int64]]]:
+    """Split ``items`` into the runs where ``same_as_next`` holds (len(items) - 1 flags)."""
+    if not same_as_next.any():
+        return []
+    starts = np.flatnonzero(np.concatenate([[True], ~same_as_next]))
+    bounds = np.append(starts, len(items))
+    return [items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b - a > 1]
+
+
+def _text_order(
+    keys: pl.Series,
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[np.ndarray[Any, np.dtype[np.int64]]]]:
+    """Sort text by its UTF-8 bytes, 8 bytes at a time as big-endian integers (polars' string
+    sort is slow on millions of rows); return the order and the groups of identical keys."""
+    n = len(keys)
+    low, high = str(keys.min()).encode(), str(keys.max()).encode()
+    offset = len(_common_prefix(low, high))  # bytes every key shares: nothing to compare there
+    lengths = keys.str.len_bytes()
+    longest = int(lengths.max())  # type: ignore[arg-type]
+    shortest = int(lengths.min())  # type: ignore[arg-type]
+    if shortest == longest >= 8:
+        offset = min(offset, longest - 8)  # same width: compare the last 8 bytes, no padding
+    # Keys shorter than the bytes compared are padded with NUL (shorter sorts first).
+    pad = "\x00" * 8 if shortest < offset + 8 else ""
+    text = pl.col("k") + pad if pad else pl.col("k")
+    padded = pl.DataFrame({"k": keys}).select(text.cast(pl.Binary))
+    order = np.zeros(0, dtype=np.int64)
+    active: np.ndarray[Any, np.dtype[np.int64]] | None = None  # order indexes still tied
+    group = np.zeros(0, dtype=np.int64)
+    while True:
+        part = padded if active is None else padded[order[active]]
+        chunk = part.select(
+            pl.col("k").bin.slice(offset, 8).bin.reinterpret(dtype=pl.UInt64, endianness="big")
+        ).to_series()
+        if active is None:
+            perm = chunk.arg_sort().to_numpy().astype(np.int64)
+            order, positions = perm, perm
+            values = chunk.to_numpy()[perm]
+            same = values[1:] == values[:-1]
+        else:
+            perm = (
+                pl.DataFrame({"g": group, "c": chunk})
+                .select(pl.arg_sort_by(["g", "c"]))
+                .to_series()
+                .to_numpy()
+            )
+            order[active] = order[active][perm]
+            positions = order[active]
+            values, group = chunk.to_numpy()[perm], group[perm]
+            same = (values[1:] == values[:-1]) & (group[1:] == group[:-1])
+        offset += 8
+        if not same.any():
+            return order, []
+        if offset >= longest:
+            return order, _runs(positions, same)
+        tied = np.zeros(len(values), dtype=bool)
+        tied[1:] |= same
+        tied[:-1] |= same
+        run = np.cumsum(np.concatenate([[True], ~same]))
+        indexes = np.arange(n, dtype=np.int64) if active is None else active
+        active, group = indexes[tied], run[tied]
+
+
+def _common_prefix(a: bytes, b: bytes) -> bytes:
+    size = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        size += 1
+    return a[:size]
 
 
 class _Problems:
@@ -339,7 +451,7 @@ class _Problems:
 
 
 def _build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> _Frame:
-    """Read, filter, validate and sort the frame; raise one InputError with every problem."""
+    """Read, filter, validate and order the frame; raise one InputError with every problem."""
     problems = _Problems(universe)
     cols = plan.columns
     id_col = cols.unit_id
@@ -376,13 +488,12 @@ def _build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> _Fram
     needed = [c for c in dict.fromkeys(needed) if c in present]
 
     say(f"Reading the frame columns: {', '.join(needed)}")
-    raw = universe.collect(universe.scan(needed))
-    universe.records = raw.height
+    raw = universe.read(needed, numeric=numeric)
     if needed and raw.height and universe.format == "csv":
         blank = raw.select(pl.all_horizontal(pl.col(needed).is_null())).to_series()
-        nonblank = np.flatnonzero(~blank.to_numpy())
-        last = int(nonblank[-1]) + 1 if nonblank.size else 0
-        if last < raw.height:
+        if bool(blank[-1]):
+            nonblank = np.flatnonzero(~blank.to_numpy())
+            last = int(nonblank[-1]) + 1 if nonblank.size else 0
             universe.notes.append(f"{raw.height - last} empty lines at the end were ignored.")
             raw = raw.head(last)
     universe.rows = raw.height
@@ -397,59 +508,58 @@ def _build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> _Fram
         )
         raise InputError("The universe file has no units.", problems.items)
 
-    with_cols: list[pl.Series] = []
-    bad_num: dict[str, pl.Series] = {}
+    added: list[pl.Series] = []
+    bad: dict[str, pl.Series] = {}
     for col in sorted(numeric & present):
-        values, bad = parse_amounts(raw[col])
-        with_cols.append(values.alias(_num(col)))
-        bad_num[col] = bad
-    bad_date: dict[str, pl.Series] = {}
+        values, flags = parse_amounts(raw[col])
+        added.append(values.alias(_num(col)))
+        bad[f"num:{col}"] = flags
     for col in sorted(dates & present):
-        values, bad = parse_dates(raw[col])
-        with_cols.append(values.alias(_date(col)))
-        bad_date[col] = bad
-    flags = [s.alias(f"__badnum:{c}") for c, s in bad_num.items()]
-    flags += [s.alias(f"__baddate:{c}") for c, s in bad_date.items()]
-    frame = raw.with_columns(with_cols + flags)
-    reported: set[str] = set()
+        values, flags = parse_dates(raw[col])
+        added.append(values.alias(_date(col)))
+        bad[f"date:{col}"] = flags
+    if added:
+        raw = raw.with_columns(added)
 
-    def report_bad(col: str) -> None:
-        if col in bad_num and f"num:{col}" not in reported:
-            reported.add(f"num:{col}")
-            problems.rows(
-                frame,
-                frame[f"__badnum:{col}"],
-                column=col,
-                role=_role(plan, col),
-                expected="a number (e.g. 1234.56)",
-                found="a value that is not a number",
-                fix="correct those cells in the export (a frame filter cannot judge them).",
-            )
-        if col in bad_date and f"date:{col}" not in reported:
-            reported.add(f"date:{col}")
-            problems.rows(
-                frame,
-                frame[f"__baddate:{col}"],
-                column=col,
-                role=_role(plan, col),
-                expected="a date (2026-07-01, 07/01/2026 or 20260701)",
-                found="a value that is not a date",
-                fix="correct those cells in the export.",
-            )
+    def report_bad(key: str, alive: pl.Series) -> None:
+        flags = bad.pop(key, None)
+        if flags is None:
+            return
+        kind, col = key.split(":", 1)
+        problems.rows(
+            raw,
+            flags & alive,
+            column=col,
+            role=_role(plan, col),
+            expected="a number (e.g. 1234.56)"
+            if kind == "num"
+            else "a date (2026-07-01, 07/01/2026 or 20260701)",
+            found="a value that is not a number" if kind == "num" else "a value that is not a date",
+            fix="correct those cells in the export (a frame filter cannot judge them).",
+        )
 
+    alive = pl.Series("alive", np.ones(raw.height, dtype=bool))
     excluded: list[dict[str, Any]] = []
     for flt in plan.frame.filters:
         col = plan.column_for(flt.column)
         if col not in present:
             continue
-        report_bad(col)
-        before = frame.height
-        frame = frame.filter(_filter_mask(frame, col, flt))
-        excluded.append({"filter": flt.describe(), "rows": before - frame.height})
-    for col in sorted(bad_num.keys() | bad_date.keys()):
-        report_bad(col)
+        report_bad(f"num:{col}", alive)
+        report_bad(f"date:{col}", alive)
+        passing = alive & _filter_mask(raw, col, flt)
+        excluded.append({"filter": flt.describe(), "rows": int(alive.sum()) - int(passing.sum())})
+        alive = passing
+    for key in list(bad):
+        report_bad(key, alive)
+    everyone = bool(alive.all())
+    kept = np.arange(raw.height) if everyone else np.flatnonzero(alive.to_numpy())
 
-    if frame.is_empty():
+    ids = pl.Series("id", [], dtype=pl.String)
+    order = np.zeros(0, dtype=np.int64)
+    rule = ORDER_TEXT
+    by_code = np.zeros(len(kept), dtype=np.int64)
+    by_values: list[list[str]] = []
+    if not kept.size:
         detail = "; ".join(f"{e['filter']}: {e['rows']} rows" for e in excluded)
         problems.items.append(
             Problem(
@@ -460,31 +570,42 @@ def _build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> _Fram
             )
         )
     elif id_col in present:
-        ids = frame[id_col].cast(pl.String)
-        empty = ids.is_null() | (ids.str.strip_chars() == "")
+        all_ids = raw[id_col].cast(pl.String).fill_null("")
+        ids = all_ids if everyone else all_ids.filter(alive)
+        empty = all_ids == ""
+        if str(ids.filter(ids != "").min() or "x")[:1].isspace():  # blanks sort first
+            empty = all_ids.str.strip_chars() == ""
         problems.rows(
-            frame,
-            empty,
+            raw,
+            empty & alive,
             column=id_col,
             role="unit_id",
             expected="a unit id in every row",
             found="an empty unit id",
             fix="fill in the ids, or delete those rows (blank lines count too).",
         )
-        dup = duplicate_problem(universe, frame.filter(~empty), id_col)
-        if dup is not None:
-            problems.items.append(dup)
+        say(f"Ordering {len(kept):,} units by unit id")
+        order, rule, repeated = _id_order(ids)
+        file_rows = raw[ROW].to_numpy()
+        groups = [
+            (ids[int(g[0])], [int(file_rows[kept[int(p)]]) for p in g])
+            for g in repeated
+            if ids[int(g[0])].strip()
+        ]
+        duplicate = duplicate_problem(universe, groups, id_col)
+        if duplicate is not None:
+            problems.items.append(duplicate)
         for col in sorted((set(amount_cols.values()) | variables) & present):
-            values = frame[_num(col)]
+            values = raw[_num(col)]
             negative = negative_problem(
-                universe, frame, values, column=col, role=_field_of(plan, col)
+                universe, raw, values, column=col, role=_field_of(plan, col), within=alive
             )
             if negative is not None:
                 problems.items.append(negative)
             if col in variables:
                 problems.rows(
-                    frame,
-                    values.is_null() & ~frame[f"__badnum:{col}"],
+                    raw,
+                    values.is_null() & alive,
                     column=col,
                     role=_role(plan, col),
                     expected="an amount in every row (the design uses it)",
@@ -495,10 +616,10 @@ def _build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> _Fram
         for col in by_cols:
             if col not in present:
                 continue
-            text = frame[col].cast(pl.String).str.strip_chars()
+            codes, labels = _label_codes(raw[col])
             problems.rows(
-                frame,
-                text.is_null() | (text == ""),
+                raw,
+                pl.Series(codes < 0) & alive,
                 column=col,
                 role=_role(plan, col),
                 expected="a value in every row (it defines the strata)",
@@ -506,11 +627,13 @@ def _build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> _Fram
                 fix="fill it in, or exclude those rows: "
                 f"{{column: {_field_of(plan, col)}, op: not empty}}.",
             )
-        if band_col is not None and band_col in present and strata and strata.dollar_bands:
-            low = strata.dollar_bands.edges[0]
+            by_code = by_code * max(len(labels), 1) + np.maximum(codes[kept], 0)
+            by_values.append(labels)
+        if band_col is not None and band_col in present and bands is not None:
+            low = bands.edges[0]
             problems.rows(
-                frame,
-                (frame[_num(band_col)] < low).fill_null(False),
+                raw,
+                (raw[_num(band_col)] < low).fill_null(False) & alive,
                 column=band_col,
                 role=_role(plan, band_col),
                 expected=f"a value >= the first band edge ({_money(low)})",
@@ -520,17 +643,30 @@ def _build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> _Fram
             )
     if problems.items:
         raise InputError(f"The universe file has {len(problems.items)} problem(s).", problems.items)
+    say(f"Frame: {len(kept):,} units after filters")
+    return _Frame(
+        rows=raw[ROW].to_numpy()[kept],
+        ids=ids,
+        order=order,
+        by_code=by_code,
+        by_values=by_values,
+        variables={v: raw[_num(v)].to_numpy()[kept] for v in sorted(variables)},
+        file_rows=raw.height,
+        excluded=excluded,
+        order_rule=rule,
+        notes=list(universe.notes),
+    )
 
-    keep = [ROW, "__id"]
-    frame = frame.with_columns(pl.col(id_col).cast(pl.String).alias("__id"))
-    for i, col in enumerate(by_cols):
-        frame = frame.with_columns(pl.col(col).cast(pl.String).str.strip_chars().alias(f"__by{i}"))
-        keep.append(f"__by{i}")
-    for variable in sorted(variables):
-        keep.append(_num(variable))
-    frame, rule = _sort_by_unit_id(frame.select(keep))
-    say(f"Frame: {frame.height:,} units after filters, sorted by unit id")
-    return _Frame(frame, raw.height, excluded, rule, list(universe.notes))
+
+def _label_codes(column: pl.Series) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
+    """Code each cell by its label (the text, stripped), labels sorted; -1 for an empty cell."""
+    text = column.cast(pl.String)
+    raw_values = text.drop_nulls().unique().to_list()
+    labels = sorted({v.strip() for v in raw_values} - {""})
+    index = {label: i for i, label in enumerate(labels)}
+    physical = text.cast(pl.Enum(raw_values)).to_physical().fill_null(len(raw_values))
+    lookup = np.array([index.get(v.strip(), -1) for v in raw_values] + [-1], dtype=np.int64)
+    return lookup[physical.to_numpy()], labels
 
 
 def _field_of(plan: SamplingPlan, col: str) -> str:
@@ -561,7 +697,7 @@ class _StratumDef:
     label: str
     definition: dict[str, Any]
     certainty: bool
-    positions: np.ndarray[Any, np.dtype[np.int64]]
+    positions: np.ndarray[Any, np.dtype[np.int64]]  # frame positions in unit-id order
 
 
 def _band_label(name: str, edges: Sequence[float], index: int, cap: float | None) -> str:
@@ -572,75 +708,73 @@ def _band_label(name: str, edges: Sequence[float], index: int, cap: float | None
     return f"{name} {_money(low)} to <{_money(high)}"
 
 
-def _strata(plan: SamplingPlan, frame: pl.DataFrame) -> tuple[list[_StratumDef], list[str]]:
-    """Assign units to strata; return the strata in design order, and notes (dropped cells)."""
+def _strata(plan: SamplingPlan, frame: _Frame) -> tuple[list[_StratumDef], list[str]]:
+    """Assign units to strata; return the strata in design order, and notes (dropped cells).
+
+    Each unit gets an integer stratum code (by-values in sorted order, then band, certainty
+    last); positions are grouped by code keeping unit-id order.
+    """
     design = plan.design.strata
     if plan.design.method == "simple" or design is None:
-        positions = np.arange(frame.height, dtype=np.int64)
-        return [_StratumDef(SIMPLE_LABEL, {}, False, positions)], []
-    keys: list[str] = [c for c in frame.columns if c.startswith("__by")]
-    work = frame.select(["__id", *keys])
-    certain = np.zeros(frame.height, dtype=bool)
-    cert = design.certainty
-    if cert is not None:
-        values = frame[_num(plan.column_for(cert.column))].to_numpy()
-        certain = values >= cert.at_least
+        return [_StratumDef(SIMPLE_LABEL, {}, False, frame.order)], []
+    n = frame.size
+    values_by = frame.by_values
+    code = frame.by_code.copy()
     bands = design.dollar_bands
+    band_count = len(bands.edges) if bands is not None else 1
     if bands is not None:
-        values = frame[_num(plan.column_for(bands.column))].to_numpy()
-        index = np.searchsorted(np.asarray(bands.edges), values, side="right") - 1
-        work = work.with_columns(pl.Series("__band", index.astype(np.int64)))
-        keys.append("__band")
-    work = work.with_columns(
-        pl.Series("__cert", certain), pl.int_range(pl.len(), dtype=pl.Int64).alias("__pos")
-    )
-    groups: dict[tuple[Any, ...], np.ndarray[Any, np.dtype[np.int64]]] = {}
-    regular = work.filter(~pl.col("__cert"))
-    if keys:
-        for row in regular.group_by(keys).agg(pl.col("__pos")).iter_rows():
-            groups[tuple(row[:-1])] = np.asarray(row[-1], dtype=np.int64)
-    by_values = sorted({k[: len(design.by)] for k in groups}) if design.by else [()]
-    band_count = len(bands.edges) if bands is not None else 0
-    cap = cert.at_least if cert is not None and bands is not None else None
+        amounts = frame.variables[plan.column_for(bands.column)]
+        band = np.searchsorted(np.asarray(bands.edges), amounts, side="right") - 1
+        code = code * band_count + band
+    cert = design.certainty
+    certain = np.zeros(n, dtype=bool)
+    if cert is not None:
+        certain = frame.variables[plan.column_for(cert.column)] >= cert.at_least
+    combos = _distinct(code[~certain] // band_count) if design.by else np.zeros(1, dtype=np.int64)
     defs: list[_StratumDef] = []
-    empty: list[str] = []
-    for by_value in by_values:
-        for band in range(band_count) if bands is not None else [None]:
-            key = (*by_value, band) if band is not None else tuple(by_value)
+    codes: list[int] = []
+    for combo in combos.tolist():
+        by_value = _unpack(int(combo), values_by)
+        for b in range(band_count):
             parts = list(by_value)
             definition: dict[str, Any] = {}
             if design.by:
                 definition["by"] = dict(zip(design.by, by_value, strict=True))
-            if bands is not None and band is not None:
-                parts.append(_band_label(bands.column, bands.edges, band, cap))
-                high = bands.edges[band + 1] if band + 1 < band_count else cap
+            if bands is not None:
+                cap = cert.at_least if cert is not None else None
+                parts.append(_band_label(bands.column, bands.edges, b, cap))
                 definition["band"] = {
                     "column": bands.column,
-                    "from": bands.edges[band],
-                    "below": high,
+                    "from": bands.edges[b],
+                    "below": bands.edges[b + 1] if b + 1 < band_count else cap,
                 }
-            label = " / ".join(str(p) for p in parts)
-            positions = groups.get(key, np.zeros(0, dtype=np.int64))
-            if not design.by and not bands:
-                continue
-            if positions.size == 0:
-                empty.append(label)
-                if design.skip_empty:
-                    continue
-            defs.append(_StratumDef(label, definition, False, positions))
+            if not parts:  # certainty only: the other units form one stratum
+                assert cert is not None
+                parts = [f"{cert.column} < {_money(cert.at_least)}"]
+                definition["below"] = {"column": cert.column, "value": cert.at_least}
+            defs.append(_StratumDef(" / ".join(parts), definition, False, frame.order[:0]))
+            codes.append(int(combo) * band_count + b)
+    certain_code = (max(codes) + 1) if codes else 0
     if cert is not None:
         label = f"certainty: {cert.column} >= {_money(cert.at_least)}"
-        positions = np.flatnonzero(certain).astype(np.int64)
         definition = {"certainty": {"column": cert.column, "at_least": cert.at_least}}
-        if positions.size == 0:
-            empty.append(label)
-        if positions.size or not design.skip_empty:
-            defs.append(_StratumDef(label, definition, True, positions))
+        defs.append(_StratumDef(label, definition, True, frame.order[:0]))
+        codes.append(certain_code)
+        code = np.where(certain, certain_code, code)
+    index = _stratum_index(code, codes)
+    ranked = index[frame.order]
+    perm = np.argsort(ranked.astype(np.uint16) if len(defs) < 65_535 else ranked, kind="stable")
+    grouped = frame.order[perm]
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(ranked, minlength=len(defs)))])
+    for i, d in enumerate(defs):
+        d.positions = grouped[bounds[i] : bounds[i + 1]]
+    empty = [d.label for d in defs if d.positions.size == 0]
     notes: list[str] = []
     if empty and design.skip_empty:
+        defs = [d for d in defs if d.positions.size]
         notes.append(
-            f"{len(empty)} stratum combinations had no units and were left out "
-            f"(skip_empty): {', '.join(empty[:10])}{' ...' if len(empty) > 10 else ''}"
+            f"{len(empty)} strata had no units and were left out (skip_empty): "
+            f"{', '.join(empty[:10])}{' ...' if len(empty) > 10 else ''}"
         )
     elif empty:
         raise SamplingError(
@@ -659,6 +793,37 @@ def _strata(plan: SamplingPlan, frame: pl.DataFrame) -> tuple[list[_StratumDef],
     return defs, notes
 
 
+def _unpack(combo: int, values_by: list[list[str]]) -> list[str]:
+    """The by-values of a mixed-radix combination code."""
+    out: list[str] = []
+    for values in reversed(values_by):
+        combo, digit = divmod(combo, len(values))
+        out.append(values[digit])
+    return out[::-1]
+
+
+def _stratum_index(
+    code: np.ndarray[Any, np.dtype[np.int64]], codes: list[int]
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Map each unit's stratum code to the index of its stratum in ``codes``."""
+    table = np.asarray(codes, dtype=np.int64)
+    if int(table.max()) < 50_000_000:
+        lookup = np.zeros(int(table.max()) + 1, dtype=np.int64)
+        lookup[table] = np.arange(len(table))
+        out: np.ndarray[Any, np.dtype[np.int64]] = lookup[code]
+        return out
+    order = np.argsort(table)
+    where = np.searchsorted(table[order], code)
+    return order[np.minimum(where, len(table) - 1)].astype(np.int64)
+
+
+def _distinct(values: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """The sorted distinct values of non-negative integer codes."""
+    if values.size and int(values.max()) < 50_000_000:
+        return np.flatnonzero(np.bincount(values)).astype(np.int64)
+    return np.unique(values)
+
+
 # -- sizes -----------------------------------------------------------------------------------
 
 
@@ -671,7 +836,7 @@ class _Sizes:
 def _sizes(
     plan: SamplingPlan,
     defs: list[_StratumDef],
-    frame: pl.DataFrame,
+    frame: _Frame,
     *,
     plan_dir: Path | None,
     probe: dict[str, Any] | None,
@@ -773,8 +938,7 @@ def _sizes(
         elif regular:
             sds: dict[str, float] | None = None
             if total.allocation.value == "neyman":
-                var = _num(plan.column_for(plan.allocation_variable() or "paid"))
-                values = frame[var].to_numpy()
+                values = frame.variables[plan.column_for(plan.allocation_variable() or "paid")]
                 sds = {d.label: _sd(values[d.positions]) for d in regular}
                 record["variable"] = plan.allocation_variable()
                 record["sd"] = sds
@@ -946,8 +1110,8 @@ def _draw(
     generator = plan.rng.generator
     used = _seed_used(generator, seed)
     frame = _build_frame(plan, universe, say)
-    defs, notes = _strata(plan, frame.data)
-    sizes = _sizes(plan, defs, frame.data, plan_dir=plan_dir, probe=probe)
+    defs, notes = _strata(plan, frame)
+    sizes = _sizes(plan, defs, frame, plan_dir=plan_dir, probe=probe)
     say(f"Drawing {sizes.record['n']:,} units from {len(defs):,} strata ({generator})")
     strata: list[Stratum] = []
     # (stratum index, position in the frame, frame number, selection order, spare)
@@ -997,8 +1161,11 @@ def _draw(
         },
         orient="row",
     )
-    chosen = frame.data.select(ROW, "__id")[table["__pos"].to_numpy()]
-    table = table.with_columns(chosen[ROW].cast(pl.UInt32).alias(ROW), chosen["__id"].alias("__id"))
+    picked = table["__pos"].to_numpy()
+    table = table.with_columns(
+        pl.Series(ROW, frame.rows[picked], dtype=pl.UInt32),
+        frame.ids.gather(picked).alias("__id"),
+    )
     labels = pl.Series([s.label for s in strata])
     weights = pl.Series([s.weight for s in strata])
     table = table.with_columns(
@@ -1073,7 +1240,7 @@ def _sampling_record(
         "universe": {**drawn.universe.describe(), "read_options": read_options},
         "frame": {
             "size": sum(s.population for s in drawn.strata),
-            "rows_read": drawn.frame.rows,
+            "rows_read": drawn.frame.file_rows,
             "excluded": drawn.frame.excluded,
             "filters": [f.describe() for f in plan.frame.filters],
         },
@@ -1286,7 +1453,7 @@ def draw_sample(
         audit_id=folder.audit_id,
         plan_name=plan.name,
         universe_file=uni.path.name,
-        universe_rows=drawn.frame.rows,
+        universe_rows=drawn.frame.file_rows,
         population=record["frame"]["size"],
         sample_size=record["sample_size"]["n"],
         spares=record["spares"]["total"],

@@ -23,6 +23,7 @@ import difflib
 import hashlib
 import io
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +48,7 @@ __all__ = [
     "parse_amounts",
     "parse_dates",
     "read_universe",
+    "repeated_ids",
     "row_problem",
     "unit_problems",
 ]
@@ -67,19 +69,40 @@ def _noop(_: str) -> None:
     pass
 
 
+@dataclass(slots=True)
+class _Pass:
+    """What one pass over a file's bytes found (run in a background thread)."""
+
+    sha256: str
+    line_starts: np.ndarray[Any, np.dtype[np.int64]] | None = None
+    end: int = 0
+    bad_utf8_line: int | None = None  # 1-based line of the first byte that is not UTF-8
+    delimiters: int = 0
+    quoted: bool = False
+
+
 @dataclass(slots=True, kw_only=True)
 class Universe:
-    """An opened universe file: what it is, its hash, its columns, and lazy access to rows."""
+    """An opened universe file: what it is, its hash, its columns, and lazy access to rows.
+
+    The SHA-256 and (for CSV) the line index and encoding check are computed by one pass over
+    the bytes in a background thread while the frame columns are read; :meth:`read` waits for
+    it and, if the bytes turn out not to be UTF-8, re-reads them as Latin-1.
+    """
 
     path: Path
     format: Format
-    sha256: str
     size_bytes: int
     columns: tuple[str, ...]
     delimiter: str | None = None
     encoding: str | None = None
     sheet: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: Data rows in the file (set when the frame is read; trailing blank lines not counted).
+    rows: int | None = None
+    #: Records the parser sees (blank lines included); maps CSV lines to rows.
+    records: int | None = None
+    requested_encoding: Encoding = "auto"
     #: CSV only: bytes read by polars (the file itself, or its UTF-8 transcoding).
     _data: bytes | None = field(default=None, repr=False)
     #: CSV only: byte offset of the start of every line (line 0 = header).
@@ -87,10 +110,107 @@ class Universe:
     _end: int = field(default=0, repr=False)
     #: XLSX only: the whole sheet, all cells as text.
     _sheet_frame: pl.DataFrame | None = field(default=None, repr=False)
-    #: Data rows in the file (set when the frame is read; trailing blank lines not counted).
-    rows: int | None = None
-    #: Records the parser sees (blank lines included); maps CSV lines to rows.
-    records: int | None = None
+    _pending: Future[_Pass] | None = field(default=None, repr=False)
+    _sha256: str = field(default="", repr=False)
+
+    # -- the background pass ---------------------------------------------------------------
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the file's bytes (waits for the background pass)."""
+        self.finish()
+        return self._sha256
+
+    def finish(self) -> bool:
+        """Wait for the pass over the bytes and act on it; True if the text must be re-read."""
+        if self._pending is None:
+            return False
+        try:
+            result = self._pending.result()
+        except OSError as exc:
+            raise InputError(
+                "Cannot read the universe file.",
+                [
+                    Problem(
+                        where=str(self.path),
+                        expected="a readable file",
+                        found=type(exc).__name__,
+                        fix="check the file and its permissions.",
+                    )
+                ],
+            ) from None
+        finally:
+            self._pending = None
+        self._sha256 = result.sha256
+        if self.format != "csv":
+            return False
+        reread = False
+        if self._data is None:
+            self._line_starts, self._end = result.line_starts, result.end
+        if result.bad_utf8_line is not None and self._data is None:
+            if self.requested_encoding == "utf-8":
+                raise InputError(
+                    "The universe file has the wrong text encoding.",
+                    [
+                        Problem(
+                            where=f"{self.path}: line {result.bad_utf8_line}",
+                            expected="UTF-8 text (as --encoding utf-8 requires)",
+                            found="a byte that is not UTF-8 (Latin-1/Windows exports look "
+                            "like this)",
+                            fix="re-run with --encoding latin-1 (or auto), or save as 'CSV UTF-8'.",
+                        )
+                    ],
+                )
+            self.notes.append(
+                f"The file is not UTF-8 (first at line {result.bad_utf8_line}); it was read as "
+                "Latin-1. If names look wrong in sample.csv, save the export as 'CSV UTF-8' "
+                "and sample again."
+            )
+            self._transcode()
+            reread = True
+        self._check_fields(result)
+        return reread
+
+    def _transcode(self) -> None:
+        self.encoding = "latin-1"
+        self._data = self.path.read_bytes().decode("latin-1").encode("utf-8")
+        newlines = np.flatnonzero(np.frombuffer(self._data, dtype=np.uint8) == 10)
+        self._line_starts = _starts([newlines.astype(np.int64)], len(self._data))
+        self._end = len(self._data)
+
+    def _check_fields(self, result: _Pass) -> None:
+        """Refuse rows with more or fewer fields than the header (a delimiter inside a field)."""
+        width = len(self.columns)
+        if width < 2:
+            return
+        if not result.quoted and self._line_starts is not None:
+            lengths = np.diff(self._line_starts, append=self._end)
+            blank = int(np.count_nonzero(lengths <= 2))  # "\n" or "\r\n" (or one character)
+            if result.delimiters == (width - 1) * (len(lengths) - blank):
+                return
+        else:
+            # Delimiters inside quotes make counting useless: let the parser count fields.
+            try:
+                self._scan_text(list(self.columns)).select(pl.all().null_count()).collect(
+                    engine="streaming"
+                )
+                return
+            except pl.exceptions.PolarsError:
+                pass
+        bad = _diagnose_csv(self._text_stream(), self.delimiter or ",", width)
+        if bad:
+            raise InputError(
+                "The universe file has rows that do not match its header.",
+                [
+                    Problem(
+                        where=f"{self.path}: {describe_rows(bad, self.row_label, count=len(bad))}",
+                        expected=f"{width} fields per row, as in the header",
+                        found=f"{len(bad)} row{'s' if len(bad) > 1 else ''} with another number "
+                        "of fields (or an unclosed quote)",
+                        fix="check the delimiter and the quoting of those rows in the export "
+                        "(a delimiter inside a value must be quoted).",
+                    )
+                ],
+            )
 
     # -- description -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
@@ -116,24 +236,53 @@ class Universe:
         return f"record {index + 1}" if self.format == "parquet" else f"row {index + 2}"
 
     # -- reading ---------------------------------------------------------------------------
+    def _scan_text(self, columns: Sequence[str], numeric: Iterable[str] = ()) -> pl.LazyFrame:
+        source: Path | bytes = self._data if self._data is not None else self.path
+        return pl.scan_csv(
+            source,
+            separator=self.delimiter or ",",
+            infer_schema=False,
+            schema_overrides={c: pl.Float64 for c in numeric} or None,
+            row_index_name=ROW,
+            encoding="utf8",
+        ).select([ROW, *dict.fromkeys(columns)])
+
     def scan(self, columns: Sequence[str]) -> pl.LazyFrame:
         """Return a lazy frame of ``ROW`` and the given columns (text for CSV and XLSX)."""
         cols = [ROW, *dict.fromkeys(columns)]
         if self.format == "csv":
-            source: Path | bytes = self._data if self._data is not None else self.path
-            lf = pl.scan_csv(
-                source,
-                separator=self.delimiter or ",",
-                infer_schema=False,
-                row_index_name=ROW,
-                encoding="utf8",
-            )
-        elif self.format == "parquet":
-            lf = pl.scan_parquet(self.path, row_index_name=ROW)
+            return self._scan_text(columns)
+        if self.format == "parquet":
+            return pl.scan_parquet(self.path, row_index_name=ROW).select(cols)
+        assert self._sheet_frame is not None
+        return self._sheet_frame.lazy().select(cols)
+
+    def read(self, columns: Sequence[str], *, numeric: Iterable[str] = ()) -> pl.DataFrame:
+        """Read ``ROW`` and the given columns of every row, all checks of the file included.
+
+        ``numeric`` columns of a CSV are parsed as numbers by the reader when every cell is a
+        plain number (fast); otherwise they stay text for :func:`parse_amounts` to judge.
+        """
+        numeric = [c for c in numeric if c in columns] if self.format == "csv" else []
+        try:
+            frame = self._read_once(columns, numeric)
+        except InputError:
+            if not self.finish():
+                raise
+            frame = self._read_once(columns, numeric)
         else:
-            assert self._sheet_frame is not None
-            lf = self._sheet_frame.lazy()
-        return lf.select(cols)
+            if self.finish():
+                frame = self._read_once(columns, numeric)
+        self.records = frame.height
+        return frame
+
+    def _read_once(self, columns: Sequence[str], numeric: list[str]) -> pl.DataFrame:
+        if numeric:
+            try:
+                return self._scan_text(columns, numeric).collect()
+            except pl.exceptions.PolarsError:
+                pass  # a cell that is not a plain number: read as text, judged cell by cell
+        return self.collect(self.scan(columns))
 
     def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
         """Collect a scan, turning parser failures into an InputError without row contents."""
@@ -143,7 +292,7 @@ class Universe:
             raise InputError("Cannot read the universe file.", self._read_problems(exc)) from None
 
     def _read_problems(self, exc: Exception) -> list[Problem]:
-        message = str(exc)
+        message = str(exc).lower()
         if self.format == "csv":
             bad = _diagnose_csv(self._text_stream(), self.delimiter or ",", len(self.columns))
             if bad:
@@ -155,7 +304,7 @@ class Universe:
                         fix="check the delimiter and the quoting of those rows in the export.",
                     )
                 ]
-            if "utf-8" in message.lower() or "utf8" in message.lower():
+            if "utf-8" in message or "utf8" in message:
                 return [
                     Problem(
                         where=str(self.path),
@@ -191,6 +340,7 @@ class Universe:
         offset when its lines map one-to-one to records, and the ids prove the mapping, else
         (quoted line breaks) by a filtered scan.
         """
+        self.finish()
         wanted = list(dict.fromkeys([id_column, *columns]))
         order = pl.DataFrame({ROW: pl.Series(list(rows), dtype=pl.UInt32)})
         fetched: pl.DataFrame | None = None
@@ -199,7 +349,8 @@ class Universe:
             if fetched is not None and fetched[id_column].cast(pl.String).to_list() != list(ids):
                 fetched = None
         if fetched is None:
-            lf = self.scan(wanted).filter(pl.col(ROW).is_in(pl.Series(list(rows), dtype=pl.UInt32)))
+            wanted_rows = pl.Series(list(rows), dtype=pl.UInt32)
+            lf = self.scan(wanted).filter(pl.col(ROW).cast(pl.UInt32).is_in(wanted_rows.implode()))
             fetched = self.collect(lf)
             fetched = order.join(fetched.with_columns(pl.col(ROW).cast(pl.UInt32)), on=ROW)
         return fetched.select([ROW, *dict.fromkeys(columns)])
@@ -241,6 +392,8 @@ def _line_end(starts: np.ndarray[Any, np.dtype[np.int64]], line: int, end: int) 
 
 # -- opening ---------------------------------------------------------------------------------
 
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="audit-kit-pass")
+
 
 def open_universe(
     path: Path,
@@ -250,7 +403,11 @@ def open_universe(
     sheet: str | None = None,
     progress: Progress | None = None,
 ) -> Universe:
-    """Identify, hash and open a universe file; refuse what cannot be read, with a hint."""
+    """Identify and open a universe file; refuse what cannot be read, with a hint.
+
+    The file's SHA-256 (and, for CSV, its line index and encoding check) is computed in the
+    background; :attr:`Universe.sha256` and :meth:`Universe.read` wait for it.
+    """
     say = progress or _noop
     path = Path(path)
     where = str(path)
@@ -291,10 +448,10 @@ def open_universe(
     say(f"Reading {path.name} ({_human_bytes(size)}, {fmt.upper()})")
     if fmt == "csv":
         return _open_csv(path, head, size, encoding, delimiter)
-    sha = _hash_file(path)
+    pending = _POOL.submit(_byte_pass, path, None)
     if fmt == "parquet":
-        return _open_parquet(path, size, sha)
-    return _open_xlsx(path, size, sha, sheet)
+        return _open_parquet(path, size, pending)
+    return _open_xlsx(path, size, pending, sheet)
 
 
 def _human_bytes(size: int) -> str:
@@ -353,47 +510,54 @@ def _sniff_format(path: Path, head: bytes) -> Format:
     return "csv"
 
 
-def _hash_file(path: Path) -> str:
+def _byte_pass(path: Path, text: tuple[bytes, bool] | None) -> _Pass:
+    """One pass over a file: SHA-256 and, for text (``(delimiter, check_utf8)``), where every
+    line starts, the first byte that is not UTF-8, and the delimiter count."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-@dataclass(slots=True)
-class _CsvPass:
-    sha256: str
-    line_starts: np.ndarray[Any, np.dtype[np.int64]]
-    end: int
-    bad_utf8_line: int | None  # 1-based line of the first byte that is not UTF-8
-
-
-def _csv_pass(path: Path, *, check_utf8: bool) -> _CsvPass:
-    """One pass over the bytes: SHA-256, UTF-8 check, and where every line starts."""
-    digest = hashlib.sha256()
+    if text is None:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+        return _Pass(digest.hexdigest())
+    delimiter, check_utf8 = text
     decoder = codecs.getincrementaldecoder("utf-8")()
+    buffer = np.empty(_CHUNK, dtype=bool)
     newlines: list[np.ndarray[Any, np.dtype[np.int64]]] = []
-    base = 0
+    base = delimiters = 0
+    quoted = False
     bad_line: int | None = None
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
-            found = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10).astype(np.int64)
-            newlines.append(found + base)
-            if check_utf8 and bad_line is None:
+            array = np.frombuffer(chunk, dtype=np.uint8)
+            mask = buffer[: len(chunk)]
+            found = np.flatnonzero(np.equal(array, 10, out=mask))
+            found += base
+            newlines.append(found)
+            delimiters += int(np.count_nonzero(np.equal(array, delimiter[0], out=mask)))
+            quoted = quoted or chunk.find(b'"') >= 0
+            if check_utf8 and bad_line is None and not (chunk.isascii() and _idle(decoder)):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
                     offset = base + exc.start
                     bad_line = int(sum(int((n < offset).sum()) for n in newlines)) + 1
             base += len(chunk)
-    if check_utf8 and bad_line is None:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            bad_line = int(sum(len(n) for n in newlines)) + 1
-    return _CsvPass(digest.hexdigest(), _starts(newlines, base), base, bad_line)
+    if check_utf8 and bad_line is None and not _idle(decoder):
+        bad_line = int(sum(len(n) for n in newlines)) + 1  # the file ends inside a character
+    return _Pass(
+        digest.hexdigest(),
+        line_starts=_starts(newlines, base),
+        end=base,
+        bad_utf8_line=bad_line,
+        delimiters=delimiters,
+        quoted=quoted,
+    )
+
+
+def _idle(decoder: codecs.IncrementalDecoder) -> bool:
+    """True when the decoder holds no partial character."""
+    return not decoder.getstate()[0]
 
 
 def _starts(
@@ -407,52 +571,12 @@ def _starts(
 def _open_csv(
     path: Path, head: bytes, size: int, encoding: Encoding, delimiter: str | None
 ) -> Universe:
-    scan = _csv_pass(path, check_utf8=encoding != "latin-1")
-    notes: list[str] = []
-    data: bytes | None = None
-    used = "utf-8"
-    starts, end = scan.line_starts, scan.end
-    if scan.bad_utf8_line is not None and encoding == "utf-8":
-        raise InputError(
-            "The universe file has the wrong text encoding.",
-            [
-                Problem(
-                    where=f"{path}: line {scan.bad_utf8_line}",
-                    expected="UTF-8 text (as --encoding utf-8 requires)",
-                    found="a byte that is not UTF-8 (Latin-1/Windows exports look like this)",
-                    fix="re-run with --encoding latin-1 (or auto), or save as 'CSV UTF-8'.",
-                )
-            ],
-        )
-    if encoding == "latin-1" or scan.bad_utf8_line is not None:
-        used = "latin-1"
-        if encoding == "auto":
-            notes.append(
-                f"The file is not UTF-8 (first at line {scan.bad_utf8_line}); it was read as "
-                "Latin-1. If names look wrong in sample.csv, save the export as 'CSV UTF-8' "
-                "and sample again."
-            )
-        data = path.read_bytes().decode("latin-1").encode("utf-8")
-        newlines = [np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10).astype(np.int64)]
-        starts, end = _starts(newlines, len(data)), len(data)
-        head = data[: 1 << 16]
     text_head = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    if encoding == "latin-1":
+        text_head = head.decode("latin-1").removeprefix("\ufeff")
     sep = delimiter or _sniff_delimiter(text_head)
-    header_line = text_head.splitlines()[0] if text_head.splitlines() else ""
-    columns = next(csv.reader([header_line], delimiter=sep), [])
-    universe = Universe(
-        path=path,
-        format="csv",
-        sha256=scan.sha256,
-        size_bytes=size,
-        columns=tuple(columns),
-        delimiter=sep,
-        encoding=used,
-        notes=notes,
-        _data=data,
-        _line_starts=starts,
-        _end=end,
-    )
+    lines = text_head.splitlines()
+    header_line = lines[0] if lines else ""
     if not header_line.strip():
         raise InputError(
             "The universe file has no header row.",
@@ -465,6 +589,20 @@ def _open_csv(
                 )
             ],
         )
+    columns = next(csv.reader([header_line], delimiter=sep), [])
+    universe = Universe(
+        path=path,
+        format="csv",
+        size_bytes=size,
+        columns=tuple(columns),
+        delimiter=sep,
+        encoding="utf-8",
+        requested_encoding=encoding,
+    )
+    if encoding == "latin-1":
+        universe._transcode()
+    check_utf8 = encoding != "latin-1"
+    universe._pending = _POOL.submit(_byte_pass, path, (sep.encode(), check_utf8))
     return universe
 
 
@@ -485,12 +623,13 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _open_parquet(path: Path, size: int, sha: str) -> Universe:
+def _open_parquet(path: Path, size: int, pending: Future[_Pass]) -> Universe:
     try:
         lf = pl.scan_parquet(path)
         columns = tuple(lf.collect_schema().names())
         rows = int(lf.select(pl.len()).collect().item())
     except (pl.exceptions.PolarsError, OSError) as exc:
+        pending.cancel()
         raise InputError(
             "Cannot read the universe file.",
             [
@@ -503,16 +642,23 @@ def _open_parquet(path: Path, size: int, sha: str) -> Universe:
             ],
         ) from None
     return Universe(
-        path=path, format="parquet", sha256=sha, size_bytes=size, columns=columns, rows=rows
+        path=path,
+        format="parquet",
+        size_bytes=size,
+        columns=columns,
+        rows=rows,
+        records=rows,
+        _pending=pending,
     )
 
 
-def _open_xlsx(path: Path, size: int, sha: str, sheet: str | None) -> Universe:
+def _open_xlsx(path: Path, size: int, pending: Future[_Pass], sheet: str | None) -> Universe:
     try:
         import fastexcel
 
         sheets = list(fastexcel.read_excel(path).sheet_names)
     except Exception as exc:  # fastexcel raises its own exception types
+        pending.cancel()
         raise InputError(
             "Cannot read the universe file.",
             [
@@ -563,22 +709,22 @@ def _open_xlsx(path: Path, size: int, sha: str, sheet: str | None) -> Universe:
     data_cols = [c for c in frame.columns if c != ROW]
     blank = frame.select(
         pl.all_horizontal(pl.col(data_cols).is_null()) if data_cols else pl.lit(True)
-    )
-    blank_rows = int(blank.to_series().sum())
+    ).to_series()
     notes = []
-    if blank_rows:
-        frame = frame.filter(~blank.to_series())
-        notes.append(f"{blank_rows} empty worksheet rows were ignored.")
+    if int(blank.sum()):
+        frame = frame.filter(~blank)
+        notes.append(f"{int(blank.sum())} empty worksheet rows were ignored.")
     return Universe(
         path=path,
         format="xlsx",
-        sha256=sha,
         size_bytes=size,
         columns=tuple(data_cols),
         sheet=name,
         notes=notes,
-        _sheet_frame=frame,
         rows=frame.height,
+        records=frame.height,
+        _sheet_frame=frame,
+        _pending=pending,
     )
 
 
@@ -628,9 +774,9 @@ def missing_column_problems(
     for key, column in wanted.items():
         if column in available:
             continue
-        close = difflib.get_close_matches(column, available, n=3, cutoff=0.6)
-        folded = [c for c in available if c.strip().lower() == column.strip().lower()]
-        hint = close or folded
+        folded = {c.strip().lower(): c for c in available}
+        close = difflib.get_close_matches(column.strip().lower(), list(folded), n=3, cutoff=0.6)
+        hint = [folded[c] for c in close]
         fix = (
             f"did you mean {' or '.join(repr(c) for c in hint)}? Edit {key} in the plan."
             if hint
@@ -832,8 +978,8 @@ def read_universe(
     problems = missing_column_problems(universe, wanted)
     if problems:
         raise InputError(f"The universe file has {len(problems)} problem(s).", problems)
-    frame = universe.collect(universe.scan(plan.columns.all_columns()))
-    universe.rows = universe.records = frame.height
+    frame = universe.read(plan.columns.all_columns())
+    universe.rows = frame.height
     problems = unit_problems(universe, frame, plan)
     if problems:
         raise InputError(f"The universe file has {len(problems)} problem(s).", problems)
@@ -858,7 +1004,7 @@ def unit_problems(universe: Universe, frame: pl.DataFrame, plan: SamplingPlan) -
             fix="fill in the ids, or delete those rows (blank lines count too).",
         )
     )
-    problems.append(duplicate_problem(universe, frame.filter(~empty), id_col))
+    problems.append(duplicate_problem(universe, repeated_ids(frame.filter(~empty), id_col), id_col))
     for name in AMOUNT_FIELDS:
         cols = plan.columns.columns_for(name)
         if len(cols) != 1 or cols[0] not in frame.columns:
@@ -906,13 +1052,21 @@ def row_problem(
 
 
 def negative_problem(
-    universe: Universe, frame: pl.DataFrame, values: pl.Series, *, column: str, role: str
+    universe: Universe,
+    frame: pl.DataFrame,
+    values: pl.Series,
+    *,
+    column: str,
+    role: str,
+    within: pl.Series | None = None,
 ) -> Problem | None:
-    """The problem of negative amounts in ``values`` (aligned with ``frame``), or None."""
+    """The problem of negative amounts in ``values`` (aligned with ``frame``; only the rows
+    ``within`` marks, if given), or None."""
+    negative = (values < 0).fill_null(False)
     return row_problem(
         universe,
         frame,
-        (values < 0).fill_null(False),
+        negative if within is None else negative & within,
         column=column,
         role=role,
         expected="an amount >= 0",
@@ -922,26 +1076,33 @@ def negative_problem(
     )
 
 
-def duplicate_problem(universe: Universe, frame: pl.DataFrame, id_col: str) -> Problem | None:
-    """One problem naming the count of duplicated unit ids and a few of them with their rows."""
-    ids = frame.select(pl.col(id_col).cast(pl.String), pl.col(ROW))
-    dup = ids.filter(pl.col(id_col).is_duplicated())
-    if dup.is_empty():
+def duplicate_problem(
+    universe: Universe, groups: Sequence[tuple[str, Sequence[int]]], id_col: str
+) -> Problem | None:
+    """One problem naming the count of repeated unit ids and a few, with their rows.
+
+    ``groups`` are (unit id, 0-based data rows) for every id found on more than one row.
+    """
+    if not groups:
         return None
-    groups = (
-        dup.group_by(id_col, maintain_order=True)
-        .agg(pl.col(ROW).sort())
-        .sort(pl.col(ROW).list.first())
-    )
-    examples = []
-    for unit, rows in groups.head(3).iter_rows():
-        shown = describe_rows(rows, universe.row_label, count=len(rows))
-        examples.append(f"{unit} ({shown})")
+    ordered = sorted((sorted(rows), unit) for unit, rows in groups)
+    examples = [
+        f"{unit} ({describe_rows(rows, universe.row_label, count=len(rows))})"
+        for rows, unit in ordered[:3]
+    ]
     return Problem(
         where=f"{universe.path}: column '{id_col}' (unit_id)",
         expected="each unit id once (one row per sampling unit)",
-        found=f"{groups.height} ids on more than one row ({dup.height} rows), e.g. "
-        + "; ".join(examples),
+        found=f"{len(ordered)} ids on more than one row ({sum(len(r) for r, _ in ordered)} rows), "
+        "e.g. " + "; ".join(examples),
         fix="remove the repeated rows, or sample another unit (e.g. claim lines need a line id "
         "as unit_id).",
     )
+
+
+def repeated_ids(frame: pl.DataFrame, id_col: str) -> list[tuple[str, list[int]]]:
+    """(unit id, rows) for every id on more than one row of ``frame`` (with ``ROW``)."""
+    ids = frame.select(pl.col(id_col).cast(pl.String), pl.col(ROW))
+    dup = ids.filter(pl.col(id_col).is_duplicated())
+    grouped = dup.group_by(id_col).agg(pl.col(ROW))
+    return [(str(unit), list(rows)) for unit, rows in grouped.iter_rows()]
