@@ -1,0 +1,271 @@
+"""Universe input: formats, delimiters, encodings, validation messages, canonical units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from conftest import PLAN_COLUMNS, plan_dict, universe_rows, write_csv
+
+from audit_kit.errors import InputError
+from audit_kit.plan import parse_plan
+from audit_kit.universe import (
+    ROW,
+    canonical_units,
+    open_universe,
+    parse_amounts,
+    parse_dates,
+    read_universe,
+)
+
+HEADER = "encounter_id,coder_id,patient_name,paid_amount\n"
+
+
+def test_delimiters_are_sniffed(tmp_path: Path) -> None:
+    for sep in (",", ";", "\t", "|"):
+        path = tmp_path / "u.csv"
+        rows = universe_rows(5)
+        write_csv(path, rows, delimiter=sep)
+        universe = open_universe(path)
+        assert universe.delimiter == sep
+        frame = universe.read(["encounter_id", "paid_amount"])
+        assert frame["encounter_id"].to_list() == [r["encounter_id"] for r in rows]
+
+
+def test_utf8_bom_and_values_read_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"007,C1,Testpatient A,1.50\n")
+    universe = open_universe(path)
+    assert universe.columns[0] == "encounter_id"
+    frame = universe.read(["encounter_id", "paid_amount"])
+    assert frame.row(0) == (0, "007", "1.50")
+
+
+def test_latin1_is_read_with_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes((HEADER + "E1,C1,Testpatient Jos\xe9,10\n").encode("latin-1"))
+    universe = open_universe(path)
+    frame = universe.read(["patient_name"])
+    assert frame["patient_name"].to_list() == ["Testpatient José"]
+    assert universe.encoding == "latin-1"
+    assert "line 2" in universe.notes[0] and "Latin-1" in universe.notes[0]
+    explicit = open_universe(path, encoding="latin-1")
+    assert explicit.read(["patient_name"])["patient_name"].to_list() == ["Testpatient José"]
+    assert explicit.notes == [] and explicit.sha256 == universe.sha256
+
+
+def test_wrong_encoding_is_refused_with_line_and_hint(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(
+        (HEADER + "E1,C1,Testpatient A,10\nE2,C1,Testpatient \xc9,5\n").encode("latin-1")
+    )
+    with pytest.raises(InputError) as info:
+        open_universe(path, encoding="utf-8").read(["encounter_id"])
+    problem = info.value.problems[0]
+    assert problem.where == f"{path}: line 3"
+    assert "--encoding latin-1" in problem.fix
+    assert "Testpatient" not in info.value.render()
+
+
+@pytest.mark.parametrize(
+    ("data", "summary"),
+    [
+        (b"", "The universe file is empty."),
+        ("encounter_id,paid\n".encode("utf-16"), "The universe file has the wrong text encoding."),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "legacy or password-protected"),
+        (b"\x00\x01\x02binary\x00\xff" * 20, "not a table audit-kit can read"),
+        (b"PK\x03\x04not really a zip", "Cannot read the universe file."),
+        (b"PAR1 garbage", "Cannot read the universe file."),
+    ],
+)
+def test_unreadable_files_get_a_clear_error(tmp_path: Path, data: bytes, summary: str) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=summary):
+        open_universe(path)
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        open_universe(tmp_path / "nope.csv")
+    assert info.value.problems[0].found == "no such file"
+    with pytest.raises(InputError) as info:
+        open_universe(tmp_path)
+    assert info.value.problems[0].found == "a folder"
+
+
+def test_read_universe_reports_every_problem_without_row_contents(tmp_path: Path) -> None:
+    rows = universe_rows(8)
+    rows[1]["paid_amount"] = "n/a"
+    rows[2]["paid_amount"] = "-12.00"
+    rows[3]["encounter_id"] = rows[0]["encounter_id"]
+    rows[5]["encounter_id"] = ""
+    path = write_csv(tmp_path / "u.csv", rows)
+    with pytest.raises(InputError) as info:
+        read_universe(path, parse_plan(plan_dict()))
+    text = info.value.render()
+    assert info.value.summary == "The universe file has 4 problem(s)."
+    assert "column 'encounter_id' (unit_id), row 7" in text
+    assert "1 ids on more than one row (2 rows), e.g. E00001 (rows 2, 5)" in text
+    assert "column 'paid_amount' (paid), row 3: expected a number" in text
+    assert "column 'paid_amount' (paid), row 4: expected an amount >= 0" in text
+    for row in rows:
+        assert row["patient_name"] not in text
+    assert "n/a" not in text and "-12.00" not in text
+
+
+def test_missing_mapped_columns_are_listed_with_suggestions(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "u.csv", universe_rows(3))
+    columns = dict(PLAN_COLUMNS, paid="paid_amt", coder="CODER")
+    with pytest.raises(InputError) as info:
+        read_universe(path, parse_plan(plan_dict(columns=columns)))
+    problems = {p.where: p for p in info.value.problems}
+    paid = problems[f"{path}: column 'paid_amt' (plan columns.paid)"]
+    assert "encounter_id, coder_id" in paid.expected
+    assert paid.fix.startswith("did you mean 'paid_amount'")
+    assert problems[f"{path}: column 'CODER' (plan columns.coder)"].fix.startswith(
+        "did you mean 'coder_id'"
+    )
+
+
+def test_ragged_rows_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_text(HEADER + "E1,C1,Testpatient A,1\nE2,C1,Testpatient B,2,extra\nE3,C2,X,3\n")
+    with pytest.raises(InputError) as info:
+        open_universe(path).read(["encounter_id"])
+    problem = info.value.problems[0]
+    assert problem.where == f"{path}: row 3"
+    assert problem.expected == "4 fields per row, as in the header"
+    assert "Testpatient" not in info.value.render()
+
+
+def test_ragged_rows_in_a_quoted_file_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_text(HEADER + 'E1,C1,"Testpatient, A",1\nE2,C1,Testpatient, B,2\nE3,C2,"X",3\n')
+    with pytest.raises(InputError) as info:
+        open_universe(path).read(["encounter_id"])
+    assert info.value.problems[0].where == f"{path}: row 3"
+
+
+def test_parquet_and_xlsx_read_like_csv(tmp_path: Path) -> None:
+    rows = universe_rows(6)
+    csv_path = write_csv(tmp_path / "u.csv", rows)
+    frame = pl.read_csv(csv_path, infer_schema=False)
+    frame.write_parquet(tmp_path / "u.parquet")
+    write_xlsx(tmp_path / "u.xlsx", rows)
+    results = []
+    for name in ("u.csv", "u.parquet", "u.xlsx"):
+        universe = open_universe(tmp_path / name)
+        results.append(universe.read(["encounter_id", "coder_id"]))
+        assert len(universe.sha256) == 64
+    assert results[0].equals(results[1].with_columns(pl.col(ROW).cast(pl.UInt32)))
+    assert results[0].equals(results[2])
+    assert open_universe(tmp_path / "u.parquet").row_label(0) == "record 1"
+    assert open_universe(tmp_path / "u.xlsx").row_label(0) == "row 2"
+
+
+def write_xlsx(path: Path, rows: list[dict[str, str]], *, sheet: str = "Sheet") -> Path:
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    assert ws is not None
+    ws.title = sheet
+    ws.append(list(rows[0]))
+    for row in rows:
+        ws.append(list(row.values()))
+    workbook.save(path)
+    return path
+
+
+def test_xlsx_unknown_sheet(tmp_path: Path) -> None:
+    write_xlsx(tmp_path / "u.xlsx", universe_rows(2), sheet="Data")
+    with pytest.raises(InputError) as info:
+        open_universe(tmp_path / "u.xlsx", sheet="Claims")
+    assert info.value.problems[0].found == "sheets: Data"
+
+
+def test_fetch_by_offset_and_with_quoted_line_breaks(tmp_path: Path) -> None:
+    rows = universe_rows(30)
+    rows[4]["patient_name"] = "Testpatient\nwith a line break"
+    for data in (universe_rows(30), rows):
+        path = write_csv(tmp_path / "u.csv", data)
+        universe = open_universe(path)
+        universe.read(["encounter_id"])
+        picks = [2, 4, 17, 29]
+        ids = [data[i]["encounter_id"] for i in picks]
+        got = universe.fetch(
+            picks, ["patient_name", "paid_amount"], id_column="encounter_id", ids=ids
+        )
+        assert got[ROW].to_list() == picks
+        assert got["patient_name"].to_list() == [data[i]["patient_name"] for i in picks]
+        assert got["paid_amount"].to_list() == [data[i]["paid_amount"] for i in picks]
+
+
+def test_parse_amounts() -> None:
+    values, bad = parse_amounts(
+        pl.Series(["1234.5", "$1,234.56", " 7 ", "", None, "n/a", "1,23", "inf"])
+    )
+    assert values.to_list()[:5] == [1234.5, 1234.56, 7.0, None, None]
+    assert bad.to_list() == [False, False, False, False, False, True, True, True]
+
+
+def test_parse_dates() -> None:
+    values, bad = parse_dates(
+        pl.Series(["2026-07-01", "07/02/2026", "20260703", "2026-07-04 00:00:00", "soon", None])
+    )
+    assert [str(v) for v in values.to_list()[:4]] == [
+        "2026-07-01",
+        "2026-07-02",
+        "2026-07-03",
+        "2026-07-04",
+    ]
+    assert bad.to_list() == [False, False, False, False, True, False]
+
+
+def test_canonical_units() -> None:
+    plan = parse_plan(
+        plan_dict(
+            columns={
+                "unit_id": "id",
+                "coder": "coder",
+                "dx": ["DX1", "DX2", "DX3"],
+                "cpt": "cpt",
+                "drg": "drg",
+                "paid": "paid",
+                "service_date": "dos",
+                "patient": "name",
+            }
+        )
+    )
+    sample = pl.DataFrame(
+        {
+            "id": ["007", "008"],
+            "coder": [" C1", "C2"],
+            "name": ["Testpatient A", "Testpatient B"],
+            "DX1": ["E11.9", "J18.9"],
+            "DX2": ["I10", None],
+            "DX3": [None, "N18.3;E87.1"],
+            "cpt": ["99214-25;93000", None],
+            "drg": ["65", "291"],
+            "paid": ["$1,000.00", "12"],
+            "dos": ["07/01/2026", "2026-07-02"],
+            "stratum": ["all", "all"],
+            "frame_number": ["3", "9"],
+            "selection_order": ["2", "1"],
+            "spare": ["false", "true"],
+            "weight": ["50.0", "50.0"],
+        }
+    )
+    units = canonical_units(sample, plan)
+    assert units["unit_id"].to_list() == ["007", "008"]
+    assert units["coder"].to_list() == ["C1", "C2"]
+    assert units["dx"].to_list() == [["E11.9", "I10"], ["J18.9", "N18.3", "E87.1"]]
+    assert units["cpt"].to_list() == [["99214-25", "93000"], []]
+    assert units["drg"].to_list() == ["065", "291"]
+    assert units["paid"].to_list() == [1000.0, 12.0]
+    assert units["service_date"].to_list() == ["2026-07-01", "2026-07-02"]
+    assert units["spare"].to_list() == [False, True]
+    assert units["frame_number"].dtype == pl.Int64
+    assert units["provider"].to_list() == [None, None]
+    assert "patient" not in units.columns and "name" not in units.columns
