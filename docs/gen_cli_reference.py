@@ -33,13 +33,14 @@ program.
 
 
 def _context(command: click.Command, name: str, parent: click.Context | None) -> click.Context:
-    return click.Context(
-        command,
-        info_name=name,
-        parent=parent,
-        terminal_width=WIDTH,
-        max_content_width=WIDTH,
-    )
+    # The command's own context_settings (help option names...) as a real invocation uses them:
+    # click caches each command's help option from the first context that asks for it.
+    settings = {
+        **command.context_settings,
+        "terminal_width": WIDTH,
+        "max_content_width": WIDTH,
+    }
+    return click.Context(command, info_name=name, parent=parent, **settings)
 
 
 def _walk(
