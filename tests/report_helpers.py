@@ -387,6 +387,18 @@ def make_results(
         for name in [s["stratum"]]
     ]
     errors = [u for u in units if u["error"]]
+    if errors:  # one record the auditor could not get: an error with every code deleted
+        missing = errors[-1]
+        missing["status"] = "record missing"
+        missing["audited"] = {"dx": [], "px": [], "cpt": [], "drg": None}
+        missing["changes"] = {
+            "added": [],
+            "deleted": missing["original"]["dx"] + missing["original"]["cpt"],
+            "revised": [],
+            "principal_dx_changed": False,
+            "sequencing_changed": False,
+        }
+        missing["rationale"] = "Record not provided after two requests."
     cats = []
     cumulative = 0
     total_errors = len(errors) or 1
@@ -456,7 +468,7 @@ def make_results(
                 "provider": e["provider"],
                 "auditor": e["auditor"],
                 "stratum": e["stratum"],
-                "status": "reviewed",
+                "status": e.get("status", "reviewed"),
                 "category": e["category"],
                 "original": e["original"],
                 "audited": e["audited"],

@@ -128,6 +128,7 @@ def test_executive_numbers_equal_results(rendered: dict[str, Any]) -> None:
     assert "20261127" in text
     assert "22684, 11141, 1666" in text
     assert "Lower limit of the one-sided 90% confidence interval" in text
+    assert "(record missing)" in text and "record missing: no code is supported" in text
 
 
 def test_footer_on_every_page(rendered: dict[str, Any]) -> None:

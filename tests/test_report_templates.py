@@ -15,6 +15,7 @@ import audit_kit.reporting as reporting
 from audit_kit.audit import AuditFolder
 from audit_kit.errors import InputError
 from audit_kit.reporting import charts, render_reports
+from audit_kit.reporting import context as context_module
 from audit_kit.reporting.context import (
     check_results,
     executive_context,
@@ -268,3 +269,62 @@ def test_optional_sections_are_omitted_when_absent() -> None:
     ):
         assert absent not in html, absent
     assert "2. Accuracy per coder" in html and "6. Findings with errors" in html
+
+
+def test_printouts_follow_the_scoring_shapes() -> None:
+    """scoring.py nests the appraisal statistics and, when stratified, the error-rate strata."""
+    ex = {
+        "measure": "difference",
+        "population": 19375,
+        "sample": 357,
+        "point_estimate": 567962.98,
+        "se_total": 890809.35,
+        "limits": {
+            "80": {
+                "lower": -573655.13,
+                "upper": 1709581.10,
+                "precision": 1141618.12,
+                "precision_percent": 201.0022,
+                "critical_value": 1.2815515655446004,
+            },
+        },
+        "demand_rule": "cms_one_sided_90",
+        "demand_amount": 0.0,
+        "skewness": None,
+        "strata_skewness": {"C01": None, "C02": -3.4263},
+        "appraisal": {"total": 16611.55, "notes": ["C01: zero_variance", "odd_flag"]},
+        "error_rate": {
+            "strata": [
+                {"stratum": "C01", "population": 815, "sample": 30, "errors": 0, "rate": 0.0}
+            ],
+            "overall": {
+                "population": 19375,
+                "sample": 357,
+                "errors": 41,
+                "rate": 0.11278,
+                "quantity": 2185.1,
+                "limits": {
+                    "90": {
+                        "lower": 1686.7,
+                        "upper": 2683.5,
+                        "lower_rate": 0.08706,
+                        "upper_rate": 0.13851,
+                    }
+                },
+            },
+        },
+    }
+    view = context_module._extrapolation(ex, {})
+    assert view is not None
+    assert "201.00%" in view["printout"] and "1.281551565545" in view["printout"]
+    assert "SAMPLE TOTAL:" in view["printout"] and "16,611.55" in view["printout"]
+    assert "(STRATIFIED)" in view["attribute_printout"]
+    assert "C01" in view["attribute_printout"] and "11.278%" in view["attribute_printout"]
+    assert view["limits"][0]["precision_percent"] == "201.00%"
+    assert view["strata_skewness"] == [
+        {"stratum": "C01", "skewness": "n/a"},
+        {"stratum": "C02", "skewness": "-3.4263"},
+    ]
+    assert view["notes"][0].startswith("C01: standard deviation 0")
+    assert view["notes"][1] == "odd flag"
+    assert view["demand_amount"] == "$0"

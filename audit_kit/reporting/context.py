@@ -554,7 +554,8 @@ def _finding(err: Mapping[str, Any]) -> dict[str, Any]:
         "status": status,
         "category": text(err.get("category")) or ("record missing" if "missing" in status else ""),
         "original": _codes(err.get("original")),
-        "audited": _codes(err.get("audited")),
+        "audited": _codes(err.get("audited"))
+        or (["record missing: no code is supported"] if "missing" in status else []),
         "changes": _changes(err.get("changes")),
         "examined": money(err.get("examined")) if _finite(err.get("examined")) is not None else "",
         "audited_amount": money(err.get("audited_amount"))
