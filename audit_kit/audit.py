@@ -297,11 +297,16 @@ class AuditFolder:
     def _roll_forward(self) -> None:
         journal_path = self.path / JOURNAL
         journal = json.loads(journal_path.read_text("utf-8"))
+        touched: set[Path] = set()
         for tmp_rel, rel in journal["renames"]:
             tmp = self.path / tmp_rel
             if tmp.exists():
                 os.replace(tmp, self.path / rel)
-                _fsync_dir((self.path / rel).parent)
+                touched.add((self.path / rel).parent)
+        # One directory fsync per folder, not per file: the journal already makes this durable
+        # step repeatable, so it only has to be done before the manifest is replaced.
+        for folder in sorted(touched):
+            _fsync_dir(folder)
         atomic_write_bytes(self.path / MANIFEST, _json_bytes(journal["manifest"]))
         self.manifest = journal["manifest"]
         journal_path.unlink()
