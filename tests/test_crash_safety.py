@@ -67,8 +67,6 @@ class Prepared:
     new_findings: list[dict[str, str]]
     baseline_findings_sha: str
     new_findings_sha: str
-    collect_seconds: float
-    score_seconds: float
     calls: dict[str, dict[str, int]]  # command -> os call -> how many in one run
 
 
@@ -124,15 +122,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
     scoring.score_audit(baseline)
 
     collected = copy_audit(baseline, base / "collected")
-    started = time.perf_counter()
     summary = findings.collect(collected, [second_ann])
-    collect_seconds = time.perf_counter() - started
     assert summary.files[0].status == "accepted" and summary.superseded
-
-    timing = copy_audit(collected, base / "timing")
-    started = time.perf_counter()
-    scoring.score_audit(timing)
-    score_seconds = time.perf_counter() - started
 
     calls = {
         "collect": _count_calls(
@@ -152,8 +143,6 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
         new_findings=findings_state(collected),
         baseline_findings_sha=file_sha256(baseline / "findings.csv"),
         new_findings_sha=file_sha256(collected / "findings.csv"),
-        collect_seconds=collect_seconds,
-        score_seconds=score_seconds,
         calls=calls,
     )
     # The scenario is worth testing: the second return adds units and changes others.
@@ -252,17 +241,21 @@ def _sigkill_all(
     command: str,
     source: Path,
     args: list[str],
-    seconds: float,
     prep: Prepared,
     tmp: Path,
     zygote: Zygote,
 ) -> tuple[list[tuple[Path, KillResult]], dict[str, list[Path]]]:
     """Kill the command on copies of ``source``: (1) ``python -m audit_kit`` at random times
-    from its start, (2) forked children at random times (seeded) over the command's own run,
-    (3) forked children just before each os.replace of the run (every step of the commit:
-    journal, each rename, manifest)."""
+    from its start, (2) forked children at random times (seeded) spread over the time an
+    uninterrupted forked run takes (measured first, on another copy), (3) forked children just
+    before each os.replace of the run (every step of the commit: journal, each rename,
+    manifest)."""
     rnd = random.Random(f"{command}-8")
-    runs: list[tuple[Path, KillResult]] = []
+    whole = copy_audit(source, tmp / "uninterrupted")
+    started_at = time.perf_counter()
+    runs: list[tuple[Path, KillResult]] = [(whole, zygote.run([command, whole, *args]))]
+    seconds = time.perf_counter() - started_at
+    assert runs[0][1].returncode == 0, runs[0][1].stderr
     exact: dict[str, list[Path]] = {"replace": []}  # os.fsync: every k in-process, below
     plain = [copy_audit(source, tmp / f"plain-{i}") for i in range(PLAIN_KILLS)]
     delays = [rnd.uniform(0.5, 3.0) for _ in plain]
@@ -273,7 +266,9 @@ def _sigkill_all(
         ]
         for i in range(RANDOM_KILLS):
             audit = copy_audit(source, tmp / f"random-{i}")
-            delay = rnd.uniform(0.0, 1.5 * seconds)
+            # over the whole run, and (half of them) over its end, where the commit is; the
+            # run time varies from run to run, so some of these land after it ended
+            delay = rnd.uniform(0.0 if i % 2 else 0.75 * seconds, 1.5 * seconds)
             runs.append((audit, zygote.run([command, audit, *args], kill_after=delay)))
         for call, paths in exact.items():
             for k in range(1, prep.calls[command][call] + 1):
@@ -295,9 +290,7 @@ def _assert_straddles(outcomes: dict[Path, str], exact: dict[str, list[Path]]) -
 def test_collect_survives_sigkill(prepared: Prepared, tmp_path: Path, zygote: Zygote) -> None:
     prep = prepared
     args = [str(prep.second_return)]
-    runs, exact = _sigkill_all(
-        "collect", prep.baseline, args, prep.collect_seconds, prep, tmp_path, zygote
-    )
+    runs, exact = _sigkill_all("collect", prep.baseline, args, prep, tmp_path, zygote)
     outcomes = {}
     for audit, result in runs:
         _assert_ended(result)
@@ -310,9 +303,7 @@ def test_collect_survives_sigkill(prepared: Prepared, tmp_path: Path, zygote: Zy
 
 def test_score_survives_sigkill(prepared: Prepared, tmp_path: Path, zygote: Zygote) -> None:
     prep = prepared
-    runs, exact = _sigkill_all(
-        "score", prep.collected, [], prep.score_seconds, prep, tmp_path, zygote
-    )
+    runs, exact = _sigkill_all("score", prep.collected, [], prep, tmp_path, zygote)
     outcomes = {}
     for audit, result in runs:
         _assert_ended(result)
