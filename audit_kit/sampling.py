@@ -248,7 +248,6 @@ class _Frame:
     file_rows: int  # data rows in the file
     excluded: list[dict[str, Any]]
     order_rule: str
-    notes: list[str]
 
     @property
     def size(self) -> int:
@@ -488,7 +487,7 @@ def _build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> _Fram
     needed = [c for c in dict.fromkeys(needed) if c in present]
 
     say(f"Reading the frame columns: {', '.join(needed)}")
-    raw = universe.read(needed, numeric=numeric)
+    raw = universe.read(needed, numeric=numeric, wait=False)
     if needed and raw.height and universe.format == "csv":
         blank = raw.select(pl.all_horizontal(pl.col(needed).is_null())).to_series()
         if bool(blank[-1]):
@@ -654,7 +653,6 @@ def _build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> _Fram
         file_rows=raw.height,
         excluded=excluded,
         order_rule=rule,
-        notes=list(universe.notes),
     )
 
 
@@ -719,13 +717,13 @@ def _strata(plan: SamplingPlan, frame: _Frame) -> tuple[list[_StratumDef], list[
         return [_StratumDef(SIMPLE_LABEL, {}, False, frame.order)], []
     n = frame.size
     values_by = frame.by_values
-    code = frame.by_code.copy()
     bands = design.dollar_bands
     band_count = len(bands.edges) if bands is not None else 1
+    code = frame.by_code * band_count if band_count > 1 else frame.by_code.copy()
     if bands is not None:
         amounts = frame.variables[plan.column_for(bands.column)]
-        band = np.searchsorted(np.asarray(bands.edges), amounts, side="right") - 1
-        code = code * band_count + band
+        for edge in bands.edges[1:]:  # band index = number of upper edges reached
+            code += amounts >= edge
     cert = design.certainty
     certain = np.zeros(n, dtype=bool)
     if cert is not None:
@@ -761,9 +759,8 @@ def _strata(plan: SamplingPlan, frame: _Frame) -> tuple[list[_StratumDef], list[
         defs.append(_StratumDef(label, definition, True, frame.order[:0]))
         codes.append(certain_code)
         code = np.where(certain, certain_code, code)
-    index = _stratum_index(code, codes)
-    ranked = index[frame.order]
-    perm = np.argsort(ranked.astype(np.uint16) if len(defs) < 65_535 else ranked, kind="stable")
+    ranked = _stratum_index(code, codes)[frame.order]
+    perm = np.argsort(ranked, kind="stable")  # a radix sort for 16-bit stratum indexes
     grouped = frame.order[perm]
     bounds = np.concatenate([[0], np.cumsum(np.bincount(ranked, minlength=len(defs)))])
     for i, d in enumerate(defs):
@@ -807,8 +804,9 @@ def _stratum_index(
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Map each unit's stratum code to the index of its stratum in ``codes``."""
     table = np.asarray(codes, dtype=np.int64)
+    small = np.uint16 if len(table) < 65_535 else np.int64
     if int(table.max()) < 50_000_000:
-        lookup = np.zeros(int(table.max()) + 1, dtype=np.int64)
+        lookup = np.zeros(int(table.max()) + 1, dtype=small)
         lookup[table] = np.arange(len(table))
         out: np.ndarray[Any, np.dtype[np.int64]] = lookup[code]
         return out
@@ -1112,6 +1110,8 @@ def _draw(
     frame = _build_frame(plan, universe, say)
     defs, notes = _strata(plan, frame)
     sizes = _sizes(plan, defs, frame, plan_dir=plan_dir, probe=probe)
+    if universe.finish():  # the bytes were not UTF-8: the frame is read again as Latin-1
+        return _draw(plan, universe, seed, say=say, plan_dir=plan_dir, probe=probe)
     say(f"Drawing {sizes.record['n']:,} units from {len(defs):,} strata ({generator})")
     strata: list[Stratum] = []
     # (stratum index, position in the frame, frame number, selection order, spare)
@@ -1269,7 +1269,7 @@ def _sampling_record(
             "method": "HMAC-SHA256, key outside the audit folder" if plan.pseudonymise else None,
             "key_fingerprint": fingerprint,
         },
-        "notes": drawn.notes + drawn.frame.notes,
+        "notes": drawn.notes + drawn.universe.notes,
         "tool_version": __version__,
         "created_at": created_at,
     }

@@ -257,11 +257,16 @@ class Universe:
         assert self._sheet_frame is not None
         return self._sheet_frame.lazy().select(cols)
 
-    def read(self, columns: Sequence[str], *, numeric: Iterable[str] = ()) -> pl.DataFrame:
-        """Read ``ROW`` and the given columns of every row, all checks of the file included.
+    def read(
+        self, columns: Sequence[str], *, numeric: Iterable[str] = (), wait: bool = True
+    ) -> pl.DataFrame:
+        """Read ``ROW`` and the given columns of every row.
 
         ``numeric`` columns of a CSV are parsed as numbers by the reader when every cell is a
         plain number (fast); otherwise they stay text for :func:`parse_amounts` to judge.
+        With ``wait`` (the default) the checks of the whole file (encoding, field counts) are
+        done first; without, the caller must call :meth:`finish` before trusting the result,
+        and read again if it returns True (the file turned out to be Latin-1).
         """
         numeric = [c for c in numeric if c in columns] if self.format == "csv" else []
         try:
@@ -271,7 +276,7 @@ class Universe:
                 raise
             frame = self._read_once(columns, numeric)
         else:
-            if self.finish():
+            if wait and self.finish():
                 frame = self._read_once(columns, numeric)
         self.records = frame.height
         return frame
