@@ -198,7 +198,12 @@ class AuditFolder:
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
     def create(cls, path: Path, *, name: str, force: bool = False) -> AuditFolder:
-        """Start a new audit in an empty (or absent) folder; a non-empty one is refused."""
+        """Start a new audit in an empty (or absent) folder; a non-empty one is refused.
+
+        A folder left by a creation killed before its first commit (a manifest without
+        artifacts or events, staged temporaries) holds no audit and counts as empty, so that the
+        interrupted command can simply be run again.
+        """
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise AuditError(
@@ -212,6 +217,9 @@ class AuditFolder:
                     )
                 ],
             )
+        if path.exists() and any(path.iterdir()) and _abandoned_creation(path):
+            # A creation killed before its first commit left nothing of value behind.
+            _remove_audit_tree(path)
         if path.exists() and any(path.iterdir()):
             if not force:
                 raise AuditError(
@@ -436,6 +444,34 @@ def _next_step_hint(rel: str) -> str:
         "results.json": "run `audit-kit score AUDIT_DIR` first.",
     }
     return steps.get(rel, "run the earlier steps of the audit first (see `audit-kit status`).")
+
+
+def _abandoned_creation(path: Path) -> bool:
+    """True for a folder left by a creation killed before its first commit.
+
+    That is: a manifest with no artifact and no event (or only the manifest's own temporary
+    file, when the kill came before it was renamed), no journal, and otherwise only audit-kit's
+    staged temporaries. Such a folder holds no audit, so a new one may be created in it; anything
+    else (a journal, a recorded artifact, an event, any other file or folder) keeps it refused.
+    """
+    try:
+        entries = list(path.iterdir())
+        if any(not p.is_file() or p.is_symlink() for p in entries):
+            return False
+        names = {p.name for p in entries}
+        if any(n != MANIFEST and not n.startswith(TEMP_PREFIX) for n in names):
+            return False
+        if MANIFEST not in names:
+            return all(n.endswith("-" + MANIFEST) for n in names)
+        manifest = json.loads((path / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(manifest, dict)
+        and manifest.get("format") == FORMAT
+        and manifest.get("artifacts") == {}
+        and manifest.get("events") == []
+    )
 
 
 def _remove_audit_tree(path: Path) -> None:

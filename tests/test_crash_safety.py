@@ -5,11 +5,15 @@ is collected once: the baseline. Then a second, later return of one workbook (wh
 that auditor's units and adds the ones missing from the first return) is collected, and the
 audit scored, while the command is killed:
 
-* ``python -m audit_kit collect|score`` subprocesses get SIGKILL at random times after their
-  imports (seeded), at random times from their start, and exactly before the k-th ``os.replace``
-  of the run (the child kills itself there), for every k;
+* ``python -m audit_kit collect|score`` gets SIGKILL: fresh processes at random times from their
+  start; children forked from a process that has already imported audit-kit (so that the kill
+  lands in the command's own work) at seeded random times over a measured run, and exactly
+  before the k-th ``os.replace`` of the run (the child kills itself there), for every k;
 * in-process, ``os.replace`` and ``os.fsync`` raise at their k-th call for every k, and a second
   fault hits the recovery itself.
+
+`sample` is killed the same way: before its commit it leaves nothing in the way of running it
+again; after it, a complete audit.
 
 After every kill the invariants are the same, wherever the kill landed: the folder opens and
 verifies clean (no missing, changed or stray file), findings.csv is exactly the previous or the
@@ -19,6 +23,7 @@ command are all there or none is, and re-running the command completes to the ne
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -49,6 +54,7 @@ from crash_helpers import (
 
 from audit_kit import findings, sampling, scoring, workbook
 from audit_kit.audit import JOURNAL, TEMP_PREFIX, AuditFolder, file_sha256
+from audit_kit.errors import AuditError
 from audit_kit.example_data import write_universe
 from audit_kit.simulation import fill_workbooks
 
@@ -322,6 +328,95 @@ def test_uninterrupted_cli_run_reaches_the_new_state(prepared: Prepared, tmp_pat
     assert "accepted" in result.stdout and "superseded: unit" in result.stdout
     assert findings_state(audit) == prepared.new_findings
     _assert_clean(audit)
+
+
+def _sample_outcome(out: Path) -> str:
+    """'new' when the killed sample committed (a journal, or recorded artifacts), else 'old';
+    looks at the files without opening the audit (a user just runs `sample` again)."""
+    if (out / JOURNAL).is_file():
+        return "new"
+    manifest = out / "audit.json"
+    return "new" if manifest.is_file() and json.loads(manifest.read_text())["artifacts"] else "old"
+
+
+def test_sample_killed_anywhere_can_be_run_again_or_is_complete(
+    tmp_path: Path, zygote: Zygote
+) -> None:
+    """A `sample` killed before its commit leaves no audit in the way: running it again (without
+    --force) completes. Killed after its commit, the audit is complete and kept."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(demo_plan_text(per_stratum=2), "utf-8")
+    universe = tmp_path / "universe.csv"
+    write_universe(universe, rows=150, seed=3)
+
+    def args(out: Path) -> list[Any]:
+        return ["sample", "--plan", plan, "--universe", universe, "--out", out, "--quiet"]
+
+    replaces = _count_calls(partial(sampling.draw_sample, plan, universe, tmp_path / "counted"))[
+        "replace"
+    ]
+    started_at = time.perf_counter()
+    assert zygote.run(args(tmp_path / "whole")).returncode == 0
+    seconds = time.perf_counter() - started_at
+    rnd = random.Random("sample-8")
+    runs = [(tmp_path / f"random-{i}", rnd.uniform(0.0, 1.5 * seconds), None) for i in range(4)] + [
+        (tmp_path / f"replace-{k}", None, f"os.replace:{k}") for k in range(1, replaces + 1)
+    ]
+    sequence = []
+    for out, delay, die in runs:
+        result = zygote.run(args(out), kill_after=delay, die=die)
+        _assert_ended(result)
+        outcome = _sample_outcome(out)
+        if die is not None:
+            assert result.killed
+            sequence.append(outcome)
+        again = run_main(args(out))
+        assert again == (1 if outcome == "new" else 0)  # an audit is never replaced
+        folder = _assert_clean(out)
+        assert set(folder.artifacts()) == {"plan.yaml", "sampling.json", "sampling.txt",
+                                           "sample.csv"}  # fmt: skip
+        assert [e["command"] for e in folder.events] == ["sample"]
+        assert folder.read_csv("sample.csv").equals(
+            AuditFolder.open(tmp_path / "whole").read_csv("sample.csv")
+        )
+    assert sequence == sorted(sequence, key=["old", "new"].index)
+    assert set(sequence) == {"old", "new"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "replaced"),
+    [
+        ({}, True),  # killed between writing the manifest and the first commit
+        ({".tmp-abc123-sample.csv": "staged"}, True),  # killed while staging
+        ({"notes.txt": "mine"}, False),  # a user's file is never removed
+        ({JOURNAL: "{}"}, False),  # a commit in flight: opening the audit completes it
+    ],
+)
+def test_only_an_abandoned_creation_is_replaced_without_force(
+    tmp_path: Path, extra: dict[str, str], replaced: bool
+) -> None:
+    folder = tmp_path / "a"
+    first = AuditFolder.create(folder, name="first")
+    for name, text in extra.items():
+        (folder / name).write_text(text)
+    if replaced:
+        second = AuditFolder.create(folder, name="second")
+        assert second.audit_id != first.audit_id
+        assert [p.name for p in folder.iterdir()] == ["audit.json"]
+    else:
+        with pytest.raises(AuditError, match="non-empty folder"):
+            AuditFolder.create(folder, name="second")
+        assert json.loads((folder / "audit.json").read_text())["audit_id"] == first.audit_id
+        assert all((folder / name).read_text() == text for name, text in extra.items())
+
+
+def test_a_committed_audit_is_never_replaced_without_force(tmp_path: Path) -> None:
+    first = AuditFolder.create(tmp_path / "a", name="first")
+    with first.transaction("sample") as tx:
+        tx.write_text("sample.csv", "unit_id\nE1\n")
+    with pytest.raises(AuditError, match="non-empty folder"):
+        AuditFolder.create(tmp_path / "a", name="second")
+    assert AuditFolder.open(tmp_path / "a").has("sample.csv")
 
 
 # -- faults injected in-process at every commit step -----------------------------------------
