@@ -181,6 +181,13 @@ _MORE_SPECIFIC = {
     "E66.9": "E66.811",
     "J45.909": "J45.901",
 }
+_LEVEL_OF_DETAIL = "ICD-10-CM Official Guidelines I.B.2 (level of detail in coding)"
+_SPECIFICITY_REFERENCE = {
+    "E11": "ICD-10-CM Official Guidelines I.C.4.a (diabetes mellitus)",
+    "N18": "ICD-10-CM Official Guidelines I.C.14.a (chronic kidney disease)",
+    "J44": "ICD-10-CM Official Guidelines I.C.10.a (COPD and asthma)",
+    "J45": "ICD-10-CM Official Guidelines I.C.10.a (COPD and asthma)",
+}
 _LESS_ACUTE = {"I50.23": "I50.22", "I50.33": "I50.32", "N17.0": "N17.9", "J96.01": "J96.00"}
 _DOCUMENTED_CC = ("E87.1", "D62", "N17.9", "E44.0", "E87.0")
 _UNSUPPORTED = ("G93.41", "E43", "J96.01", "E44.0", "L89.154", "N17.0", "D62", "E87.0", "E87.1")
@@ -253,7 +260,7 @@ def _specificity(unit: _Unit, rng: np.random.Generator) -> _Change | None:
                 unit.cpt,
                 "coding",
                 f"Documentation supports a more specific code: {code} -> {new}.",
-                "ICD-10-CM Official Guidelines I.B.2 (level of detail in coding)",
+                _SPECIFICITY_REFERENCE.get(code[:3], _LEVEL_OF_DETAIL),
             )
     return None
 
