@@ -72,6 +72,7 @@ from audit_kit.stats import (
     appraise_variable,
     appraise_variable_stratified,
     cia_full_sample_size,
+    clopper_pearson,
     demand_amount,
     demand_reason,
     proportion_interval,
@@ -611,6 +612,25 @@ def _code_accuracy(
     method = est.method
     if ctx.stratified and len({u.stratum for u in units}) > 1:
         method += "; units weighted N_h/n_h, variance ignores the stratification"
+    if est.se is not None and est.se == 0.0:
+        # Every unit has the same ratio (typically: no errors at all). The linearised variance
+        # is then 0 and the interval [R, R] would claim certainty from any sample size, so a
+        # group of 2 error-free units would "meet" the target. Use the exact binomial
+        # (Clopper-Pearson) limits of the unweighted code counts instead: conservative for
+        # small groups, and what a reader expects for "x of y codes correct".
+        comps = [u.comparison for u in units if u.comparison is not None]
+        correct = round(sum(c.correct for c in comps))
+        reviewed = max(round(sum(c.correct + c.weighted_errors for c in comps)), correct)
+        if reviewed > 0:
+            lower, upper = clopper_pearson(correct, reviewed, ctx.confidence)
+            return _interval(
+                est.value,
+                min(lower, est.value),
+                max(upper, est.value),
+                ctx.confidence,
+                "exact binomial (Clopper-Pearson) on code counts: every unit has the same "
+                "accuracy, so the ratio estimator's variance is 0",
+            )
     return _interval(est.value, est.lower, est.upper, ctx.confidence, method)
 
 

@@ -405,3 +405,20 @@ def test_bad_audited_amount_is_named(tmp_path: Path) -> None:
     assert [p.where for p in info.value.problems] == [
         "findings.csv row 2 (unit U1): audited_amount"
     ]
+
+
+def test_error_free_group_gets_exact_code_limits_not_certainty(tmp_path: Path) -> None:
+    # Two units, four codes, no errors: the ratio estimator's variance is 0 and its interval
+    # would be [1, 1], a "meets" verdict from two records. The exact binomial limits on 4 of 4
+    # codes are used instead: lower = (alpha/2)^(1/4) at 90% two-sided (closed form).
+    sample = [unit("U1", dx="I50.20;E11.9"), unit("U2", dx="I10;E78.5")]
+    findings = [finding(sample[0], amount=100.0), finding(sample[1], amount=100.0)]
+    path = make_audit(
+        tmp_path / "a", plan=PLAN, populations={"all": 50}, sample=sample, findings=findings
+    )
+    code = score_audit(path)["overall"]["code_accuracy"]
+    assert code["value"] == 1.0
+    assert code["lower"] == pytest.approx(0.05 ** (1 / 4), rel=1e-9)
+    assert code["upper"] == 1.0
+    assert "Clopper-Pearson" in code["method"]
+    assert score_audit(path)["overall"]["verdict"] == "inconclusive"
