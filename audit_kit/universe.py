@@ -33,7 +33,7 @@ import polars as pl
 
 from audit_kit.codes import split_codes
 from audit_kit.errors import InputError, Problem
-from audit_kit.plan import AMOUNT_FIELDS, CODE_FIELDS, SamplingPlan
+from audit_kit.plan import CODE_FIELDS, SamplingPlan
 
 __all__ = [
     "ROW",
@@ -47,10 +47,7 @@ __all__ = [
     "open_universe",
     "parse_amounts",
     "parse_dates",
-    "read_universe",
-    "repeated_ids",
     "row_problem",
-    "unit_problems",
 ]
 
 #: Name of the column holding each row's 0-based position among the file's data rows.
@@ -752,7 +749,7 @@ def _diagnose_csv(stream: io.TextIOBase, delimiter: str, width: int) -> list[int
     return bad
 
 
-# -- validation helpers (used by sampling.py; every problem collected) -------------------------
+# -- validation helpers (used by sampling; every problem collected) -------------------------
 
 
 def describe_rows(rows: Iterable[int], label: Callable[[int], str], *, count: int) -> str:
@@ -843,6 +840,80 @@ def parse_dates(series: pl.Series) -> tuple[pl.Series, pl.Series]:
     ).to_series()
     present = text.is_not_null() & (text != "")
     return parsed.rename(series.name), present & parsed.is_null()
+
+
+def row_problem(
+    universe: Universe,
+    frame: pl.DataFrame,
+    mask: pl.Series,
+    *,
+    column: str,
+    role: str,
+    expected: str,
+    found: str,
+    fix: str,
+) -> Problem | None:
+    """One problem for the rows of ``frame`` (with ``ROW``) where ``mask`` is true, or None."""
+    count = int(mask.sum())
+    if not count:
+        return None
+    rows = frame.filter(mask)[ROW].head(_MAX_EXAMPLES).to_list()
+    return Problem(
+        where=f"{universe.path}: column '{column}' ({role}), "
+        + describe_rows(rows, universe.row_label, count=count),
+        expected=expected,
+        found=f"{found} in {count} row{'s' if count > 1 else ''}",
+        fix=fix,
+    )
+
+
+def negative_problem(
+    universe: Universe,
+    frame: pl.DataFrame,
+    values: pl.Series,
+    *,
+    column: str,
+    role: str,
+    within: pl.Series | None = None,
+) -> Problem | None:
+    """The problem of negative amounts in ``values`` (aligned with ``frame``; only the rows
+    ``within`` marks, if given), or None."""
+    negative = (values < 0).fill_null(False)
+    return row_problem(
+        universe,
+        frame,
+        negative if within is None else negative & within,
+        column=column,
+        role=role,
+        expected="an amount >= 0",
+        found="a negative amount",
+        fix=f"exclude adjustments with a frame filter, e.g. {{column: {role}, op: '>=', "
+        "value: 0}.",
+    )
+
+
+def duplicate_problem(
+    universe: Universe, groups: Sequence[tuple[str, Sequence[int]]], id_col: str
+) -> Problem | None:
+    """One problem naming the count of repeated unit ids and a few, with their rows.
+
+    ``groups`` are (unit id, 0-based data rows) for every id found on more than one row.
+    """
+    if not groups:
+        return None
+    ordered = sorted((sorted(rows), unit) for unit, rows in groups)
+    examples = [
+        f"{unit} ({describe_rows(rows, universe.row_label, count=len(rows))})"
+        for rows, unit in ordered[:3]
+    ]
+    return Problem(
+        where=f"{universe.path}: column '{id_col}' (unit_id)",
+        expected="each unit id once (one row per sampling unit)",
+        found=f"{len(ordered)} ids on more than one row ({sum(len(r) for r, _ in ordered)} rows), "
+        "e.g. " + "; ".join(examples),
+        fix="remove the repeated rows, or sample another unit (e.g. claim lines need a line id "
+        "as unit_id).",
+    )
 
 
 # -- canonical units -------------------------------------------------------------------------
@@ -960,154 +1031,3 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
         *DESIGN_COLUMNS,
     ]
     return pl.DataFrame([out[name] for name in order])
-
-
-# -- convenience -----------------------------------------------------------------------------
-
-
-def read_universe(
-    path: Path,
-    plan: SamplingPlan,
-    *,
-    encoding: Encoding = "auto",
-    sheet: str | None = None,
-) -> pl.DataFrame:
-    """Read the plan's columns of a whole universe (for small files and tools), validated.
-
-    Checks every mapped column exists, unit ids are present and unique, amounts are numbers
-    >= 0; returns the columns as read (text for CSV/XLSX), in file order, plus ``ROW``.
-    """
-    universe = open_universe(path, encoding=encoding, sheet=sheet)
-    wanted = {f"columns.{k}": c for k, cs in plan.columns.mapped().items() for c in cs}
-    wanted.update({f"columns.keep[{i}]": c for i, c in enumerate(plan.columns.keep)})
-    problems = missing_column_problems(universe, wanted)
-    if problems:
-        raise InputError(f"The universe file has {len(problems)} problem(s).", problems)
-    frame = universe.read(plan.columns.all_columns())
-    universe.rows = frame.height
-    problems = unit_problems(universe, frame, plan)
-    if problems:
-        raise InputError(f"The universe file has {len(problems)} problem(s).", problems)
-    return frame
-
-
-def unit_problems(universe: Universe, frame: pl.DataFrame, plan: SamplingPlan) -> list[Problem]:
-    """Problems of unit ids (empty, duplicated) and amounts (not numbers, negative)."""
-    problems: list[Problem | None] = []
-    id_col = plan.columns.unit_id
-    ids = frame[id_col].cast(pl.String)
-    empty = ids.is_null() | (ids.str.strip_chars() == "")
-    problems.append(
-        row_problem(
-            universe,
-            frame,
-            empty,
-            column=id_col,
-            role="unit_id",
-            expected="a unit id in every row",
-            found="an empty unit id",
-            fix="fill in the ids, or delete those rows (blank lines count too).",
-        )
-    )
-    problems.append(duplicate_problem(universe, repeated_ids(frame.filter(~empty), id_col), id_col))
-    for name in AMOUNT_FIELDS:
-        cols = plan.columns.columns_for(name)
-        if len(cols) != 1 or cols[0] not in frame.columns:
-            continue
-        values, bad = parse_amounts(frame[cols[0]])
-        problems.append(
-            row_problem(
-                universe,
-                frame,
-                bad,
-                column=cols[0],
-                role=name,
-                expected="a number (e.g. 1234.56)",
-                found="a value that is not a number",
-                fix="correct those cells in the export.",
-            )
-        )
-        problems.append(negative_problem(universe, frame, values, column=cols[0], role=name))
-    return [p for p in problems if p is not None]
-
-
-def row_problem(
-    universe: Universe,
-    frame: pl.DataFrame,
-    mask: pl.Series,
-    *,
-    column: str,
-    role: str,
-    expected: str,
-    found: str,
-    fix: str,
-) -> Problem | None:
-    """One problem for the rows of ``frame`` (with ``ROW``) where ``mask`` is true, or None."""
-    count = int(mask.sum())
-    if not count:
-        return None
-    rows = frame.filter(mask)[ROW].head(_MAX_EXAMPLES).to_list()
-    return Problem(
-        where=f"{universe.path}: column '{column}' ({role}), "
-        + describe_rows(rows, universe.row_label, count=count),
-        expected=expected,
-        found=f"{found} in {count} row{'s' if count > 1 else ''}",
-        fix=fix,
-    )
-
-
-def negative_problem(
-    universe: Universe,
-    frame: pl.DataFrame,
-    values: pl.Series,
-    *,
-    column: str,
-    role: str,
-    within: pl.Series | None = None,
-) -> Problem | None:
-    """The problem of negative amounts in ``values`` (aligned with ``frame``; only the rows
-    ``within`` marks, if given), or None."""
-    negative = (values < 0).fill_null(False)
-    return row_problem(
-        universe,
-        frame,
-        negative if within is None else negative & within,
-        column=column,
-        role=role,
-        expected="an amount >= 0",
-        found="a negative amount",
-        fix=f"exclude adjustments with a frame filter, e.g. {{column: {role}, op: '>=', "
-        "value: 0}.",
-    )
-
-
-def duplicate_problem(
-    universe: Universe, groups: Sequence[tuple[str, Sequence[int]]], id_col: str
-) -> Problem | None:
-    """One problem naming the count of repeated unit ids and a few, with their rows.
-
-    ``groups`` are (unit id, 0-based data rows) for every id found on more than one row.
-    """
-    if not groups:
-        return None
-    ordered = sorted((sorted(rows), unit) for unit, rows in groups)
-    examples = [
-        f"{unit} ({describe_rows(rows, universe.row_label, count=len(rows))})"
-        for rows, unit in ordered[:3]
-    ]
-    return Problem(
-        where=f"{universe.path}: column '{id_col}' (unit_id)",
-        expected="each unit id once (one row per sampling unit)",
-        found=f"{len(ordered)} ids on more than one row ({sum(len(r) for r, _ in ordered)} rows), "
-        "e.g. " + "; ".join(examples),
-        fix="remove the repeated rows, or sample another unit (e.g. claim lines need a line id "
-        "as unit_id).",
-    )
-
-
-def repeated_ids(frame: pl.DataFrame, id_col: str) -> list[tuple[str, list[int]]]:
-    """(unit id, rows) for every id on more than one row of ``frame`` (with ``ROW``)."""
-    ids = frame.select(pl.col(id_col).cast(pl.String), pl.col(ROW))
-    dup = ids.filter(pl.col(id_col).is_duplicated())
-    grouped = dup.group_by(id_col).agg(pl.col(ROW))
-    return [(str(unit), list(rows)) for unit, rows in grouped.iter_rows()]

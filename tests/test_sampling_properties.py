@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from audit_kit import sampling
 from audit_kit.plan import parse_plan
 from audit_kit.sampling import draw_sample, read_sample
+from audit_kit.sampling._select import draw_units
 from audit_kit.universe import open_universe
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -178,9 +178,7 @@ def selection_counts(generator: str, seeds: list[float], design: str) -> dict[st
         counts: dict[str, list[int]] = {}
         for seed in seeds:
             plan = parse_plan({**base, "rng": {"generator": generator, "seed": seed}})
-            drawn = sampling._draw(
-                plan, open_universe(path), seed, say=lambda _: None, plan_dir=None
-            )
+            drawn = draw_units(plan, open_universe(path), seed, say=lambda _: None, plan_dir=None)
             for stratum in drawn.strata:
                 cells = counts.setdefault(stratum.label, [0] * stratum.population)
                 for number in stratum.frame_numbers[: stratum.sample]:

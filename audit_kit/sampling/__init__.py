@@ -1,0 +1,345 @@
+"""Frame -> strata -> sizes -> draw -> sample.csv and the sampling record; re-draw for verify.
+
+The steps, in the order they are applied (SPEC 4):
+
+1. **Frame.** The universe's frame columns are read (unit id, strata, sampling variable, filter
+   columns); the plan's filters are applied in order, each exclusion counted. Unit ids must be
+   present and unique; amounts numbers >= 0.
+2. **Order.** The frame is sorted by unit id -- as whole numbers when every id is a number,
+   otherwise as text in Unicode code-point order -- so the sample never depends on the order of
+   the export. Units are numbered 1..N_h in that order within each stratum.
+3. **Strata.** By the values of ``strata.by`` columns, by dollar bands ``[e_i, e_i+1)`` of a
+   numeric column (the last band open-ended), or both (every combination); units at or above the
+   ``certainty`` threshold form one certainty stratum taken in full. An empty stratum is an error
+   naming it (unless ``skip_empty``).
+4. **Sizes.** ``n`` (simple), ``per_stratum`` (a number or one per stratum), ``total`` with
+   proportional / Neyman / equal allocation (:func:`audit_kit.stats.allocate`; Neyman uses the
+   frame's SD of the sampling variable per stratum), or ``target`` (confidence and precision with
+   a probe sample, :mod:`audit_kit.stats`). A stratum with N_h <= n_h is taken in full (census).
+5. **Draw.** A simple design draws frame numbers 1..N from the audit seed itself, so with the
+   ``ratstats`` generator they are exactly what RAT-STATS single-stage prints for that seed.
+   A stratified design gives each stratum its own stream, seeded by
+   :func:`audit_kit.rng.stratum_seed` (SHA-256 of ``"<seed>|<stratum label>"``), so adding a
+   stratum never changes another. Spares follow the sample in the order drawn.
+6. **Record.** plan.yaml (as used, seed filled in), sampling.json, sampling.txt and sample.csv
+   are written in one audit-folder transaction.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import polars as pl
+
+from audit_kit import rng as rng_mod
+from audit_kit.audit import AuditFolder, now_iso, sha256_bytes
+from audit_kit.errors import AuditError, IntegrityError, PlanError, Problem
+from audit_kit.plan import SamplingPlan, load_plan_text, parse_plan_text, with_seed
+from audit_kit.pseudonym import key_fingerprint, load_key, pseudonymise
+from audit_kit.sampling._record import (
+    DESIGN_COLUMNS,
+    RATSTATS_CAVEAT,
+    Progress,
+    SampleSummary,
+    Stratum,
+    VerifyReport,
+    csv_bytes,
+    sampling_record,
+    sampling_statement,
+)
+from audit_kit.sampling._select import draw_units
+from audit_kit.universe import Encoding, open_universe
+
+__all__ = [
+    "DESIGN_COLUMNS",
+    "RATSTATS_CAVEAT",
+    "SampleSummary",
+    "Stratum",
+    "VerifyReport",
+    "draw_sample",
+    "read_sample",
+    "verify_audit",
+]
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+# -- entry points ----------------------------------------------------------------------------
+
+
+def draw_sample(
+    plan_path: Path | str,
+    universe: Path,
+    out: Path,
+    *,
+    seed: float | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    key_file: Path | None = None,
+    encoding: Encoding = "auto",
+    sheet: str | None = None,
+) -> SampleSummary:
+    """Draw the plan's sample from the universe and create the audit folder ``out``.
+
+    Writes plan.yaml (the plan text as used, seed filled in when generated or given here),
+    sampling.json, sampling.txt and sample.csv in one transaction; nothing is written if any
+    check fails. ``seed`` overrides a plan without a seed (a different plan seed is refused);
+    ``key_file`` is required when the plan sets ``pseudonymise: true``.
+    """
+    say = progress or _noop
+    out = Path(out)
+    plan, text, resolved = load_plan_text(plan_path)
+    if out.exists() and out.is_dir() and any(out.iterdir()) and not force:
+        AuditFolder.create(out, name=plan.name)  # raises the "non-empty folder" error
+    key = _key_for(plan, key_file, out)
+    entered = plan.rng.seed
+    if seed is not None and entered is not None and float(seed) != float(entered):
+        raise PlanError(
+            "Two different seeds.",
+            [
+                Problem(
+                    where=f"{resolved}: rng.seed",
+                    expected=f"the same seed as --seed {seed}, or no seed in the plan",
+                    found=str(entered),
+                    fix="drop --seed, or remove rng.seed from the plan.",
+                )
+            ],
+        )
+    seed_entered = entered if entered is not None else seed
+    seed_value = seed_entered if seed_entered is not None else rng_mod.new_seed()
+    if seed_value != entered:
+        text = with_seed(text, seed_value)
+    uni = open_universe(universe, encoding=encoding, sheet=sheet, progress=say)
+    drawn = draw_units(plan, uni, seed_value, say=say, plan_dir=resolved.parent)
+    sample = drawn.sample
+    fingerprint = None
+    if plan.pseudonymise:
+        assert key is not None
+        sample = pseudonymise(sample, plan.columns.phi_columns(), key)
+        fingerprint = key_fingerprint(key)
+    read_options = {"encoding": encoding, "delimiter": uni.delimiter, "sheet": uni.sheet}
+    say(f"Writing the audit folder {out}")
+    folder = AuditFolder.create(out, name=plan.name, force=force)
+    record = sampling_record(
+        plan,
+        drawn,
+        audit_id=folder.audit_id,
+        seed=seed_value,
+        generated=seed_entered is None,
+        plan_sha=sha256_bytes(text.encode("utf-8")),
+        fingerprint=fingerprint,
+        read_options=read_options,
+        created_at=now_iso(),
+    )
+    statement = sampling_statement(plan, record, drawn)
+    details = {
+        "population": record["frame"]["size"],
+        "sample": record["sample_size"]["n"],
+        "spares": record["spares"]["total"],
+        "strata": len(drawn.strata),
+        "generator": plan.rng.generator,
+        "seed": record["generator"]["seed"],
+    }
+    inputs = {uni.path.name: uni.sha256, "plan": sha256_bytes(resolved.read_bytes())}
+    with folder.transaction("sample", inputs=inputs, details=details) as tx:
+        tx.write_text("plan.yaml", text)
+        tx.write_json("sampling.json", record)
+        tx.write_text("sampling.txt", statement)
+        tx.write_bytes("sample.csv", csv_bytes(sample))
+    return SampleSummary(
+        audit_dir=out,
+        audit_id=folder.audit_id,
+        plan_name=plan.name,
+        universe_file=uni.path.name,
+        universe_rows=drawn.frame.file_rows,
+        population=record["frame"]["size"],
+        sample_size=record["sample_size"]["n"],
+        spares=record["spares"]["total"],
+        strata=tuple(drawn.strata),
+        generator=plan.rng.generator,
+        seed=record["generator"]["seed"],
+        seed_generated=seed_entered is None,
+        excluded=tuple((e["filter"], e["rows"]) for e in drawn.frame.excluded),
+        files=("plan.yaml", "sampling.json", "sampling.txt", "sample.csv"),
+        notes=tuple(record["notes"]),
+    )
+
+
+def _key_for(plan: SamplingPlan, key_file: Path | None, out: Path) -> bytes | None:
+    if plan.pseudonymise and key_file is None:
+        raise AuditError(
+            "This plan pseudonymises patient identifiers and needs a key.",
+            [
+                Problem(
+                    where="--key-file",
+                    expected="the path of your pseudonymisation key (outside the audit folder)",
+                    found="none",
+                    fix='make one once: python -c "import secrets; print(secrets.token_hex(32))" '
+                    "> ~/.audit-kit/pseudonym.key, then pass --key-file with that path.",
+                )
+            ],
+        )
+    if key_file is not None and not plan.pseudonymise:
+        raise AuditError(
+            "A key file was given but the plan does not pseudonymise.",
+            [
+                Problem(
+                    where="--key-file",
+                    expected="pseudonymise: true in the plan",
+                    found="pseudonymise: false",
+                    fix="add pseudonymise: true to the plan, or drop --key-file.",
+                )
+            ],
+        )
+    return load_key(key_file, audit_dir=out) if key_file is not None else None
+
+
+def read_sample(audit: Path | AuditFolder) -> pl.DataFrame:
+    """Read sample.csv (hash-checked): universe columns as text, design columns typed."""
+    folder = audit if isinstance(audit, AuditFolder) else AuditFolder.open(Path(audit))
+    data = folder.read_bytes("sample.csv")
+    types = {
+        "frame_number": pl.Int64,
+        "selection_order": pl.Int64,
+        "spare": pl.Boolean,
+        "weight": pl.Float64,
+    }
+    frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
+    return frame.with_columns(
+        (pl.col(c).str.to_lowercase() == "true").alias(c) if t == pl.Boolean else pl.col(c).cast(t)
+        for c, t in types.items()
+        if c in frame.columns
+    )
+
+
+def verify_audit(
+    audit_dir: Path,
+    universe: Path | None = None,
+    *,
+    key_file: Path | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Check every artifact's SHA-256; with the universe, re-draw and prove sample.csv identical.
+
+    Raises :class:`IntegrityError` naming every failing file. Patient columns pseudonymised in
+    sample.csv are compared only when ``key_file`` is given (the key is not in the folder).
+    """
+    say = progress or _noop
+    folder = AuditFolder.open(Path(audit_dir))
+    problems = folder.verify_hashes()
+    files = len(folder.artifacts())
+    notes: list[str] = []
+    if universe is None:
+        if problems:
+            raise IntegrityError(_integrity_summary(problems), problems)
+        return VerifyReport(
+            audit_dir=folder.path, audit_id=folder.audit_id, files_checked=files, redrawn=False
+        )
+    changed = {Path(p.where).name for p in problems}
+    if changed & {"plan.yaml", "sampling.json"}:
+        raise IntegrityError(_integrity_summary(problems), problems)
+    record = folder.read_json("sampling.json")
+    text = folder.read_bytes("plan.yaml").decode("utf-8")
+    plan = parse_plan_text(text, source=str(folder.file("plan.yaml")))
+    options = record.get("universe", {}).get("read_options", {})
+    uni = open_universe(
+        universe,
+        encoding=options.get("encoding", "auto"),
+        delimiter=options.get("delimiter"),
+        sheet=options.get("sheet"),
+        progress=say,
+    )
+    if uni.sha256 != record["universe"]["sha256"]:
+        problems.append(
+            Problem(
+                where=str(uni.path),
+                expected=f"the universe sampled: {record['universe']['file']}, SHA-256 "
+                f"{record['universe']['sha256']}",
+                found=f"SHA-256 {uni.sha256}",
+                fix="pass the universe file the sample was drawn from (archive it with the audit).",
+            )
+        )
+    seed = plan.rng.seed if plan.rng.seed is not None else record["generator"]["seed"]
+    probe = record.get("sample_size", {}).get("probe")
+    drawn = draw_units(plan, uni, seed, say=say, plan_dir=None, probe=probe)
+    expected = drawn.sample
+    phi = plan.columns.phi_columns() if plan.pseudonymise else []
+    if phi and key_file is not None:
+        key = load_key(key_file, audit_dir=folder.path)
+        fingerprint = record.get("pseudonymisation", {}).get("key_fingerprint")
+        if key_fingerprint(key) != fingerprint:
+            problems.append(
+                Problem(
+                    where=str(key_file),
+                    expected=f"the key used for this audit (fingerprint {fingerprint})",
+                    found=f"another key (fingerprint {key_fingerprint(key)})",
+                    fix="pass the key file used when sampling.",
+                )
+            )
+        else:
+            expected = pseudonymise(expected, phi, key)
+            phi = []
+    elif phi:
+        notes.append(
+            "Pseudonymised columns (" + ", ".join(phi) + ") were not compared: pass --key-file "
+            "to compare them too."
+        )
+    if "sample.csv" not in changed:
+        recorded = folder.read_bytes("sample.csv")
+        mismatch = _compare_samples(recorded, csv_bytes(expected), plan.columns.unit_id, skip=phi)
+        if mismatch is not None:
+            problems.append(
+                Problem(
+                    where=str(folder.file("sample.csv")),
+                    expected=f"the sample re-drawn from plan.yaml, seed {seed} and "
+                    f"{uni.path.name} ({expected.height} rows)",
+                    found=mismatch,
+                    fix="the sample was not drawn from this universe with this plan and seed; "
+                    "restore the audit folder from its archive copy.",
+                )
+            )
+    if problems:
+        raise IntegrityError(_integrity_summary(problems), problems)
+    return VerifyReport(
+        audit_dir=folder.path,
+        audit_id=folder.audit_id,
+        files_checked=files,
+        redrawn=True,
+        units=expected.height,
+        strata=len(drawn.strata),
+        universe_file=uni.path.name,
+        notes=tuple(notes),
+    )
+
+
+def _integrity_summary(problems: list[Problem]) -> str:
+    names = sorted({Path(p.where.split(":")[0]).name for p in problems})
+    return f"The audit folder fails verification ({len(problems)} problem(s): {', '.join(names)})."
+
+
+def _compare_samples(
+    recorded: bytes, expected: bytes, id_col: str, *, skip: list[str]
+) -> str | None:
+    """Return what differs between the recorded and the re-drawn sample.csv, or None."""
+    if not skip and recorded == expected:
+        return None
+    a = pl.read_csv(io.BytesIO(recorded), infer_schema=False)
+    b = pl.read_csv(io.BytesIO(expected), infer_schema=False)
+    if a.columns != b.columns:
+        return "other columns: " + ", ".join(a.columns)
+    cols = [c for c in b.columns if c not in skip]
+    a, b = a.select(cols), b.select(cols)
+    if a.equals(b):
+        return None if skip else "the same rows written differently"
+    if a.height != b.height:
+        return f"{a.height} rows instead of {b.height}"
+    both = a.with_row_index("__i").join(b.with_row_index("__i"), on="__i", suffix="__b")
+    bad = []
+    for row in both.iter_rows(named=True):
+        changed = [c for c in cols if row[c] != row[f"{c}__b"]]
+        if changed:
+            bad.append(f"row {row['__i'] + 2} (unit {row[id_col]}: {', '.join(changed)})")
+    return f"{len(bad)} rows differ, e.g. " + "; ".join(bad[:3])

@@ -1,0 +1,474 @@
+"""The sampling frame: read the frame columns, filter, validate, order by unit id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from audit_kit.errors import InputError, Problem
+from audit_kit.plan import AMOUNT_FIELDS, NO_VALUE_OPS, FilterOp, FrameFilter, SamplingPlan
+from audit_kit.sampling._record import ORDER_NUMERIC, ORDER_TEXT, Progress
+from audit_kit.universe import (
+    ROW,
+    Universe,
+    duplicate_problem,
+    missing_column_problems,
+    negative_problem,
+    parse_amounts,
+    parse_dates,
+    row_problem,
+)
+
+# -- the frame -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Frame:
+    """The frame after filters, as arrays aligned by frame position (file order)."""
+
+    rows: np.ndarray[Any, np.dtype[np.uint32]]  # 0-based data row in the file
+    ids: pl.Series  # unit ids as text
+    order: np.ndarray[Any, np.dtype[np.int64]]  # frame positions in unit-id order
+    by_code: np.ndarray[Any, np.dtype[np.int64]]  # strata.by values, mixed-radix code
+    by_values: list[list[str]]  # per strata.by column: the labels, sorted
+    variables: dict[str, np.ndarray[Any, np.dtype[np.float64]]]  # design amounts by column
+    file_rows: int  # data rows in the file
+    excluded: list[dict[str, Any]]
+    order_rule: str
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+
+def num_column(col: str) -> str:
+    return f"__num:{col}"
+
+
+def _date(col: str) -> str:
+    return f"__date:{col}"
+
+
+def _value_kind(flt: FrameFilter) -> str:
+    if flt.op in NO_VALUE_OPS:
+        return "none"
+    values = flt.value if isinstance(flt.value, list) else [flt.value]
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "number"
+    if all(isinstance(v, dt.date) for v in values):
+        return "date"
+    return "text"
+
+
+def _filter_mask(frame: pl.DataFrame, col: str, flt: FrameFilter) -> pl.Series:
+    """Evaluate one filter; an empty cell passes only the negative tests (!=, not in, is empty)."""
+    kind = _value_kind(flt)
+    if kind == "number":
+        series = frame[num_column(col)]
+    elif kind == "date":
+        series = frame[_date(col)]
+    else:
+        series = frame[col].cast(pl.String).str.strip_chars()
+    value = flt.value
+    if kind == "date":
+        value = [_as_date(v) for v in value] if isinstance(value, list) else _as_date(value)
+    op = flt.op
+    blank = series.is_null() if kind != "text" else series.is_null() | (series == "")
+    if op is FilterOp.IS_EMPTY:
+        return blank
+    if op is FilterOp.NOT_EMPTY:
+        return ~blank
+    if op is FilterOp.GT:
+        mask = series > value
+    elif op is FilterOp.GE:
+        mask = series >= value
+    elif op is FilterOp.LT:
+        mask = series < value
+    elif op is FilterOp.LE:
+        mask = series <= value
+    elif op is FilterOp.EQ:
+        mask = series == value
+    elif op is FilterOp.NE:
+        return _filled(series != value, True)
+    elif op is FilterOp.IN:
+        mask = series.is_in(list(value))
+    elif op is FilterOp.NOT_IN:
+        return _filled(~series.is_in(list(value)), True)
+    else:  # between, both ends included
+        mask = (series >= value[0]) & (series <= value[1])
+    out: pl.Series = mask.fill_null(False)
+    return out
+
+
+def _filled(mask: pl.Series, value: bool) -> pl.Series:
+    out: pl.Series = mask.fill_null(value)
+    return out
+
+
+def _as_date(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _id_order(
+    ids: pl.Series,
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], str, list[np.ndarray[Any, np.dtype[np.int64]]]]:
+    """Return positions sorted by unit id, the ordering rule, and the groups of repeated ids.
+
+    Ids are compared as whole numbers when every id is a number, else as text (byte order of
+    UTF-8, which is Unicode code-point order).
+    """
+    n = len(ids)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), ORDER_TEXT, []
+    bounds = [str(ids.min()), str(ids.max())]
+    if not all(b.isdigit() for b in bounds) or not bool(ids.str.contains(r"^[0-9]+$").all()):
+        order, ties = _text_order(ids)
+        return order, ORDER_TEXT, ties
+    lengths = ids.str.len_bytes()
+    longest = int(lengths.max())  # type: ignore[arg-type]
+    if int(lengths.min()) == longest:  # type: ignore[arg-type]
+        order, ties = _text_order(ids)  # same width: text order is numeric order
+        return order, ORDER_NUMERIC, ties
+    if longest <= 18 and not bool(ids.str.contains(r"^0[0-9]").any()):
+        values = ids.cast(pl.UInt64).to_numpy()
+        order = np.argsort(values, kind="stable").astype(np.int64)
+        ranked = values[order]
+        return order, ORDER_NUMERIC, _runs(order, ranked[1:] == ranked[:-1])
+    # Leading zeros and varying widths: compare the numbers, then (007 vs 7) the text.
+    padded = ids.str.strip_chars_start("0").str.pad_start(longest, "0")
+    order, ties = _text_order(padded)
+    repeated: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+    for group in ties:
+        texts = ids.gather(group).to_list()
+        ranked_group = group[np.argsort(np.array(texts, dtype=object), kind="stable")]
+        start = int(np.flatnonzero(order == group[0])[0])
+        order[start : start + len(group)] = ranked_group
+        texts = ids.gather(ranked_group).to_list()
+        same = np.array([x == y for x, y in zip(texts, texts[1:], strict=False)], dtype=bool)
+        repeated.extend(_runs(ranked_group, same))
+    return order, ORDER_NUMERIC, repeated
+
+
+def _runs(
+    items: np.ndarray[Any, np.dtype[np.int64]], same_as_next: np.ndarray[Any, np.dtype[np.bool_]]
+) -> list[np.ndarray[Any, np.dtype[np.int64]]]:
+    """Split ``items`` into the runs where ``same_as_next`` holds (len(items) - 1 flags)."""
+    if not same_as_next.any():
+        return []
+    starts = np.flatnonzero(np.concatenate([[True], ~same_as_next]))
+    bounds = np.append(starts, len(items))
+    return [items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b - a > 1]
+
+
+def _text_order(
+    keys: pl.Series,
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[np.ndarray[Any, np.dtype[np.int64]]]]:
+    """Sort text by its UTF-8 bytes, 8 bytes at a time as big-endian integers (polars' string
+    sort is slow on millions of rows); return the order and the groups of identical keys."""
+    n = len(keys)
+    low, high = str(keys.min()).encode(), str(keys.max()).encode()
+    offset = len(_common_prefix(low, high))  # bytes every key shares: nothing to compare there
+    lengths = keys.str.len_bytes()
+    longest = int(lengths.max())  # type: ignore[arg-type]
+    shortest = int(lengths.min())  # type: ignore[arg-type]
+    if shortest == longest >= 8:
+        offset = min(offset, longest - 8)  # same width: compare the last 8 bytes, no padding
+    # Keys shorter than the bytes compared are padded with NUL (shorter sorts first).
+    pad = "\x00" * 8 if shortest < offset + 8 else ""
+    text = pl.col("k") + pad if pad else pl.col("k")
+    padded = pl.DataFrame({"k": keys}).select(text.cast(pl.Binary))
+    order = np.zeros(0, dtype=np.int64)
+    active: np.ndarray[Any, np.dtype[np.int64]] | None = None  # order indexes still tied
+    group = np.zeros(0, dtype=np.int64)
+    while True:
+        part = padded if active is None else padded[order[active]]
+        chunk = part.select(
+            pl.col("k").bin.slice(offset, 8).bin.reinterpret(dtype=pl.UInt64, endianness="big")
+        ).to_series()
+        if active is None:
+            perm = chunk.arg_sort().to_numpy().astype(np.int64)
+            order, positions = perm, perm
+            values = chunk.to_numpy()[perm]
+            same = values[1:] == values[:-1]
+        else:
+            perm = (
+                pl.DataFrame({"g": group, "c": chunk})
+                .select(pl.arg_sort_by(["g", "c"]))
+                .to_series()
+                .to_numpy()
+            )
+            order[active] = order[active][perm]
+            positions = order[active]
+            values, group = chunk.to_numpy()[perm], group[perm]
+            same = (values[1:] == values[:-1]) & (group[1:] == group[:-1])
+        offset += 8
+        if not same.any():
+            return order, []
+        if offset >= longest:
+            return order, _runs(positions, same)
+        tied = np.zeros(len(values), dtype=bool)
+        tied[1:] |= same
+        tied[:-1] |= same
+        run = np.cumsum(np.concatenate([[True], ~same]))
+        indexes = np.arange(n, dtype=np.int64) if active is None else active
+        active, group = indexes[tied], run[tied]
+
+
+def _common_prefix(a: bytes, b: bytes) -> bytes:
+    size = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        size += 1
+    return a[:size]
+
+
+class _Problems:
+    """Problems of one universe, collected to be raised together."""
+
+    def __init__(self, universe: Universe) -> None:
+        self.universe = universe
+        self.items: list[Problem] = []
+
+    def rows(self, frame: pl.DataFrame, mask: pl.Series, **kwargs: str) -> None:
+        problem = row_problem(self.universe, frame, mask, **kwargs)
+        if problem is not None:
+            self.items.append(problem)
+
+
+def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
+    """Read, filter, validate and order the frame; raise one InputError with every problem."""
+    problems = _Problems(universe)
+    cols = plan.columns
+    id_col = cols.unit_id
+    strata = plan.design.strata
+    wanted: dict[str, str] = {}
+    for name, mapped in cols.mapped().items():
+        for j, col in enumerate(mapped):
+            wanted[f"columns.{name}" + (f"[{j}]" if len(mapped) > 1 else "")] = col
+    for j, col in enumerate(cols.keep):
+        wanted[f"columns.keep[{j}]"] = col
+    for key, name in plan.references().items():
+        wanted.setdefault(key, plan.column_for(name))
+    problems.items.extend(missing_column_problems(universe, wanted))
+    present = set(universe.columns)
+
+    amount_cols = {f: plan.column_for(f) for f in AMOUNT_FIELDS if cols.columns_for(f)}
+    by_cols = [plan.column_for(n) for n in strata.by] if strata else []
+    bands, cert = (strata.dollar_bands, strata.certainty) if strata else (None, None)
+    band_col = plan.column_for(bands.column) if bands else None
+    cert_col = plan.column_for(cert.column) if cert else None
+    var_name = plan.allocation_variable()
+    var_col = plan.column_for(var_name) if var_name else None
+    variables = {c for c in (band_col, cert_col, var_col) if c is not None}
+    numeric = set(amount_cols.values()) | variables
+    dates: set[str] = set()
+    for flt in plan.frame.filters:
+        kind = _value_kind(flt)
+        if kind == "number":
+            numeric.add(plan.column_for(flt.column))
+        elif kind == "date":
+            dates.add(plan.column_for(flt.column))
+    needed = [id_col, *by_cols, *sorted(numeric | dates)]
+    needed += [plan.column_for(f.column) for f in plan.frame.filters]
+    needed = [c for c in dict.fromkeys(needed) if c in present]
+
+    say(f"Reading the frame columns: {', '.join(needed)}")
+    raw = universe.read(needed, numeric=numeric, wait=False)
+    if needed and raw.height and universe.format == "csv":
+        blank = raw.select(pl.all_horizontal(pl.col(needed).is_null())).to_series()
+        if bool(blank[-1]):
+            nonblank = np.flatnonzero(~blank.to_numpy())
+            last = int(nonblank[-1]) + 1 if nonblank.size else 0
+            universe.notes.append(f"{raw.height - last} empty lines at the end were ignored.")
+            raw = raw.head(last)
+    universe.rows = raw.height
+    if raw.height == 0:
+        problems.items.append(
+            Problem(
+                where=str(universe.path),
+                expected="one row per unit below the header",
+                found="a header row only, no data rows",
+                fix="export the universe again with its rows.",
+            )
+        )
+        raise InputError("The universe file has no units.", problems.items)
+
+    added: list[pl.Series] = []
+    bad: dict[str, pl.Series] = {}
+    for col in sorted(numeric & present):
+        values, flags = parse_amounts(raw[col])
+        added.append(values.alias(num_column(col)))
+        bad[f"num:{col}"] = flags
+    for col in sorted(dates & present):
+        values, flags = parse_dates(raw[col])
+        added.append(values.alias(_date(col)))
+        bad[f"date:{col}"] = flags
+    if added:
+        raw = raw.with_columns(added)
+
+    def report_bad(key: str, alive: pl.Series) -> None:
+        flags = bad.pop(key, None)
+        if flags is None:
+            return
+        kind, col = key.split(":", 1)
+        problems.rows(
+            raw,
+            flags & alive,
+            column=col,
+            role=_role(plan, col),
+            expected="a number (e.g. 1234.56)"
+            if kind == "num"
+            else "a date (2026-07-01, 07/01/2026 or 20260701)",
+            found="a value that is not a number" if kind == "num" else "a value that is not a date",
+            fix="correct those cells in the export (a frame filter cannot judge them).",
+        )
+
+    alive = pl.Series("alive", np.ones(raw.height, dtype=bool))
+    excluded: list[dict[str, Any]] = []
+    for flt in plan.frame.filters:
+        col = plan.column_for(flt.column)
+        if col not in present:
+            continue
+        report_bad(f"num:{col}", alive)
+        report_bad(f"date:{col}", alive)
+        passing = alive & _filter_mask(raw, col, flt)
+        excluded.append({"filter": flt.describe(), "rows": int(alive.sum()) - int(passing.sum())})
+        alive = passing
+    for key in list(bad):
+        report_bad(key, alive)
+    everyone = bool(alive.all())
+    kept = np.arange(raw.height) if everyone else np.flatnonzero(alive.to_numpy())
+
+    ids = pl.Series("id", [], dtype=pl.String)
+    order = np.zeros(0, dtype=np.int64)
+    rule = ORDER_TEXT
+    by_code = np.zeros(len(kept), dtype=np.int64)
+    by_values: list[list[str]] = []
+    if not kept.size:
+        detail = "; ".join(f"{e['filter']}: {e['rows']} rows" for e in excluded)
+        problems.items.append(
+            Problem(
+                where=f"{universe.path}: frame",
+                expected="at least one unit left after the frame filters",
+                found=f"none of {raw.height} rows ({detail})",
+                fix="check the filters under frame.filters (values, dates, column names).",
+            )
+        )
+    elif id_col in present:
+        all_ids = raw[id_col].cast(pl.String).fill_null("")
+        ids = all_ids if everyone else all_ids.filter(alive)
+        empty = all_ids == ""
+        if str(ids.filter(ids != "").min() or "x")[:1].isspace():  # blanks sort first
+            empty = all_ids.str.strip_chars() == ""
+        problems.rows(
+            raw,
+            empty & alive,
+            column=id_col,
+            role="unit_id",
+            expected="a unit id in every row",
+            found="an empty unit id",
+            fix="fill in the ids, or delete those rows (blank lines count too).",
+        )
+        say(f"Ordering {len(kept):,} units by unit id")
+        order, rule, repeated = _id_order(ids)
+        file_rows = raw[ROW].to_numpy()
+        groups = [
+            (ids[int(g[0])], [int(file_rows[kept[int(p)]]) for p in g])
+            for g in repeated
+            if ids[int(g[0])].strip()
+        ]
+        duplicate = duplicate_problem(universe, groups, id_col)
+        if duplicate is not None:
+            problems.items.append(duplicate)
+        for col in sorted((set(amount_cols.values()) | variables) & present):
+            values = raw[num_column(col)]
+            negative = negative_problem(
+                universe, raw, values, column=col, role=_field_of(plan, col), within=alive
+            )
+            if negative is not None:
+                problems.items.append(negative)
+            if col in variables:
+                problems.rows(
+                    raw,
+                    values.is_null() & alive,
+                    column=col,
+                    role=_role(plan, col),
+                    expected="an amount in every row (the design uses it)",
+                    found="an empty cell",
+                    fix="fill it in, or exclude those rows: "
+                    f"{{column: {_field_of(plan, col)}, op: not empty}}.",
+                )
+        for col in by_cols:
+            if col not in present:
+                continue
+            codes, labels = _label_codes(raw[col])
+            problems.rows(
+                raw,
+                pl.Series(codes < 0) & alive,
+                column=col,
+                role=_role(plan, col),
+                expected="a value in every row (it defines the strata)",
+                found="an empty cell",
+                fix="fill it in, or exclude those rows: "
+                f"{{column: {_field_of(plan, col)}, op: not empty}}.",
+            )
+            by_code = by_code * max(len(labels), 1) + np.maximum(codes[kept], 0)
+            by_values.append(labels)
+        if band_col is not None and band_col in present and bands is not None:
+            low = bands.edges[0]
+            problems.rows(
+                raw,
+                (raw[num_column(band_col)] < low).fill_null(False) & alive,
+                column=band_col,
+                role=_role(plan, band_col),
+                expected=f"a value >= the first band edge ({money(low)})",
+                found="a value below every band",
+                fix=f"lower the first edge to 0, or add a filter {{column: "
+                f"{_field_of(plan, band_col)}, op: '>=', value: {low:g}}}.",
+            )
+    if problems.items:
+        raise InputError(f"The universe file has {len(problems.items)} problem(s).", problems.items)
+    say(f"Frame: {len(kept):,} units after filters")
+    return Frame(
+        rows=raw[ROW].to_numpy()[kept],
+        ids=ids,
+        order=order,
+        by_code=by_code,
+        by_values=by_values,
+        variables={v: raw[num_column(v)].to_numpy()[kept] for v in sorted(variables)},
+        file_rows=raw.height,
+        excluded=excluded,
+        order_rule=rule,
+    )
+
+
+def _label_codes(column: pl.Series) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
+    """Code each cell by its label (the text, stripped), labels sorted; -1 for an empty cell."""
+    text = column.cast(pl.String)
+    raw_values = text.drop_nulls().unique().to_list()
+    labels = sorted({v.strip() for v in raw_values} - {""})
+    index = {label: i for i, label in enumerate(labels)}
+    physical = text.cast(pl.Enum(raw_values)).to_physical().fill_null(len(raw_values))
+    lookup = np.array([index.get(v.strip(), -1) for v in raw_values] + [-1], dtype=np.int64)
+    return lookup[physical.to_numpy()], labels
+
+
+def _field_of(plan: SamplingPlan, col: str) -> str:
+    for name, mapped in plan.columns.mapped().items():
+        if mapped == [col]:
+            return name
+    return col
+
+
+def _role(plan: SamplingPlan, col: str) -> str:
+    name = _field_of(plan, col)
+    return name if name != col else "frame column"
+
+
+def money(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"

@@ -1,0 +1,156 @@
+"""Draw the units: strata, sizes, random numbers, and the full rows of the sample."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from audit_kit import rng as rng_mod
+from audit_kit.errors import PlanError, Problem
+from audit_kit.plan import SamplingPlan
+from audit_kit.sampling._design import Sizes, assign_strata, sample_sizes
+from audit_kit.sampling._frame import Frame, build_frame
+from audit_kit.sampling._record import (
+    DESIGN_COLUMNS,
+    RATSTATS_CAVEAT,
+    STREAM_RULE,
+    Progress,
+    Stratum,
+    generator_version,
+)
+from audit_kit.universe import ROW, Universe
+
+# -- the draw --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Drawn:
+    universe: Universe
+    frame: Frame
+    strata: list[Stratum]
+    sample: pl.DataFrame  # sample.csv before pseudonymisation
+    sizes: Sizes
+    generator: dict[str, Any]
+    notes: list[str]
+
+
+def _seed_used(generator: str, seed: int | float) -> int | float:
+    if generator == "ratstats":
+        return rng_mod.ratstats_seed(float(seed))
+    if isinstance(seed, float) and not seed.is_integer():
+        raise PlanError(
+            "The seed does not suit the generator.",
+            [
+                Problem(
+                    where="seed",
+                    expected="a whole number for generator pcg64",
+                    found=repr(seed),
+                    fix="use a whole number, or rng.generator: ratstats for decimal seeds.",
+                )
+            ],
+        )
+    return int(seed)
+
+
+def draw_units(
+    plan: SamplingPlan,
+    universe: Universe,
+    seed: int | float,
+    *,
+    say: Progress,
+    plan_dir: Path | None,
+    probe: dict[str, Any] | None = None,
+) -> Drawn:
+    generator = plan.rng.generator
+    used = _seed_used(generator, seed)
+    frame = build_frame(plan, universe, say)
+    defs, notes = assign_strata(plan, frame)
+    sizes = sample_sizes(plan, defs, frame, plan_dir=plan_dir, probe=probe)
+    if universe.finish():  # the bytes were not UTF-8: the frame is read again as Latin-1
+        return draw_units(plan, universe, seed, say=say, plan_dir=plan_dir, probe=probe)
+    say(f"Drawing {sizes.record['n']:,} units from {len(defs):,} strata ({generator})")
+    strata: list[Stratum] = []
+    # (stratum index, position in the frame, frame number, selection order, spare)
+    picks: list[tuple[int, int, int, int, bool]] = []
+    simple = plan.design.method == "simple"
+    gen_name = rng_mod.GeneratorName(generator)
+    for index, d in enumerate(defs):
+        pop = int(d.positions.size)
+        n_h = sizes.n[d.label]
+        census = n_h >= pop
+        wh: tuple[int, int, int] | None = None
+        stream_seed: int | float | None = None
+        if census:
+            numbers: tuple[int, ...] = tuple(range(1, pop + 1))
+            k = 0
+        else:
+            k = min(plan.spares, pop - n_h)
+            stream_seed = used if simple else rng_mod.stratum_seed(used, d.label, gen_name)
+            draw = rng_mod.draw_distinct(
+                generator, stream_seed, low=1, high=pop, sample_size=n_h, spares=k
+            )
+            numbers, wh = draw.values, draw.wh_seeds
+        for order, number in enumerate(numbers, start=1):
+            picks.append((index, int(d.positions[number - 1]), number, order, order > n_h))
+        strata.append(
+            Stratum(
+                label=d.label,
+                population=pop,
+                sample=n_h if not census else pop,
+                spares=k,
+                census=census,
+                certainty=d.certainty,
+                seed=stream_seed,
+                wh_seeds=wh,
+                definition=d.definition,
+                frame_numbers=numbers,
+            )
+        )
+    table = pl.DataFrame(
+        picks,
+        schema={
+            "__stratum": pl.Int64,
+            "__pos": pl.Int64,
+            "frame_number": pl.Int64,
+            "selection_order": pl.Int64,
+            "spare": pl.Boolean,
+        },
+        orient="row",
+    )
+    picked = table["__pos"].to_numpy()
+    table = table.with_columns(
+        pl.Series(ROW, frame.rows[picked], dtype=pl.UInt32),
+        frame.ids.gather(picked).alias("__id"),
+    )
+    labels = pl.Series([s.label for s in strata])
+    weights = pl.Series([s.weight for s in strata])
+    table = table.with_columns(
+        labels.gather(table["__stratum"]).alias("stratum"),
+        weights.gather(table["__stratum"]).alias("weight"),
+    )
+    say(f"Fetching the full rows of {table.height:,} sampled units")
+    by_row = table.sort(ROW)
+    kept = plan.columns.all_columns()
+    fetched = universe.fetch(
+        by_row[ROW].to_list(), kept, id_column=plan.columns.unit_id, ids=by_row["__id"].to_list()
+    )
+    sample = (
+        table.join(fetched, on=ROW, how="left")
+        .sort(["__stratum", "frame_number"])
+        .select([*kept, *DESIGN_COLUMNS])
+    )
+    gen: dict[str, Any] = {
+        "name": generator,
+        "seed_used": used,
+        "version": generator_version(generator),
+    }
+    if generator == "ratstats":
+        gen["caveat"] = RATSTATS_CAVEAT
+        if simple:
+            gen["wh_seeds"] = list(rng_mod.ratstats_wh_seeds(float(used)))
+    if not simple:
+        gen["stratum_streams"] = STREAM_RULE
+    return Drawn(universe, frame, strata, sample, sizes, gen, notes)
