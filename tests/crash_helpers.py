@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -156,6 +157,9 @@ class Zygote:
     itself just before the k-th call of ``os.replace`` / ``os.fsync`` (``die="os.replace:3"``).
     """
 
+    #: No job of these tests takes a fraction of this; a stuck child fails the test, not hangs.
+    TIMEOUT = 120.0
+
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.jobs = 0
@@ -163,18 +167,36 @@ class Zygote:
             [sys.executable, str(HERE), "--zygote"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            text=True,
             env=cli_env(),
+            start_new_session=True,  # its own process group: it and its children end together
         )
         assert self._reply() == {"ready": True}
 
     def _reply(self) -> dict[str, Any]:
+        import select
+
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"the zygote ended (exit code {self.proc.wait()})")
+        fd = self.proc.stdout.fileno()
+        line = b""
+        deadline = time.monotonic() + self.TIMEOUT
+        while not line.endswith(b"\n"):
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(fd, 4096) if ready else b""
+            if not chunk:
+                self._abort()
+                raise AssertionError(
+                    "the zygote ended" if ready else f"a zygote job took over {self.TIMEOUT} s"
+                )
+            line += chunk
         reply: dict[str, Any] = json.loads(line)
         return reply
+
+    def _abort(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the zygote's own group (its pid)
+        self.proc.wait(timeout=30)
 
     def run(
         self, args: Sequence[Any], *, kill_after: float | None = None, die: str | None = None
@@ -188,7 +210,7 @@ class Zygote:
             "die": die,
             "out": str(out),
         }
-        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.write(json.dumps(job).encode() + b"\n")
         self.proc.stdin.flush()
         status = int(self._reply()["status"])
         # a child killed at once may not have opened its output files yet
