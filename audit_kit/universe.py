@@ -22,6 +22,7 @@ import csv
 import difflib
 import hashlib
 import io
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class Universe:
     #: XLSX only: the whole sheet, all cells as text.
     _sheet_frame: pl.DataFrame | None = field(default=None, repr=False)
     _pending: Future[_Pass] | None = field(default=None, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _sha256: str = field(default="", repr=False)
 
     # -- the background pass ---------------------------------------------------------------
@@ -166,6 +168,10 @@ class Universe:
             reread = True
         self._check_fields(result)
         return reread
+
+    def close(self) -> None:
+        """Stop the background pass if it is still running (nothing is kept of it)."""
+        self._stop.set()
 
     def _transcode(self) -> None:
         self.encoding = "latin-1"
@@ -450,10 +456,18 @@ def open_universe(
     say(f"Reading {path.name} ({_human_bytes(size)}, {fmt.upper()})")
     if fmt == "csv":
         return _open_csv(path, head, size, encoding, delimiter)
-    pending = _POOL.submit(_byte_pass, path, None)
-    if fmt == "parquet":
-        return _open_parquet(path, size, pending)
-    return _open_xlsx(path, size, pending, sheet)
+    stop = threading.Event()
+    pending = _POOL.submit(_byte_pass, path, None, stop)
+    try:
+        if fmt == "parquet":
+            universe = _open_parquet(path, size, pending)
+        else:
+            universe = _open_xlsx(path, size, pending, sheet)
+    except InputError:
+        stop.set()
+        raise
+    universe._stop = stop
+    return universe
 
 
 def _human_bytes(size: int) -> str:
@@ -512,13 +526,13 @@ def _sniff_format(path: Path, head: bytes) -> Format:
     return "csv"
 
 
-def _byte_pass(path: Path, text: tuple[bytes, bool] | None) -> _Pass:
+def _byte_pass(path: Path, text: tuple[bytes, bool] | None, stop: threading.Event) -> _Pass:
     """One pass over a file: SHA-256 and, for text (``(delimiter, check_utf8)``), where every
     line starts, the first byte that is not UTF-8, and the delimiter count."""
     digest = hashlib.sha256()
     if text is None:
         with path.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
+            while not stop.is_set() and (chunk := fh.read(_CHUNK)):
                 digest.update(chunk)
         return _Pass(digest.hexdigest())
     delimiter, check_utf8 = text
@@ -529,7 +543,7 @@ def _byte_pass(path: Path, text: tuple[bytes, bool] | None) -> _Pass:
     quoted = False
     bad_line: int | None = None
     with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
+        while not stop.is_set() and (chunk := fh.read(_CHUNK)):
             digest.update(chunk)
             array = np.frombuffer(chunk, dtype=np.uint8)
             mask = buffer[: len(chunk)]
@@ -604,7 +618,7 @@ def _open_csv(
     if encoding == "latin-1":
         universe._transcode()
     check_utf8 = encoding != "latin-1"
-    universe._pending = _POOL.submit(_byte_pass, path, (sep.encode(), check_utf8))
+    universe._pending = _POOL.submit(_byte_pass, path, (sep.encode(), check_utf8), universe._stop)
     return universe
 
 
@@ -631,7 +645,6 @@ def _open_parquet(path: Path, size: int, pending: Future[_Pass]) -> Universe:
         columns = tuple(lf.collect_schema().names())
         rows = int(lf.select(pl.len()).collect().item())
     except (pl.exceptions.PolarsError, OSError) as exc:
-        pending.cancel()
         raise InputError(
             "Cannot read the universe file.",
             [
@@ -660,7 +673,6 @@ def _open_xlsx(path: Path, size: int, pending: Future[_Pass], sheet: str | None)
 
         sheets = list(fastexcel.read_excel(path).sheet_names)
     except Exception as exc:  # fastexcel raises its own exception types
-        pending.cancel()
         raise InputError(
             "Cannot read the universe file.",
             [

@@ -113,7 +113,10 @@ def draw_sample(
     if seed_value != entered:
         text = with_seed(text, seed_value)
     uni = open_universe(universe, encoding=encoding, sheet=sheet, progress=say)
-    drawn = draw_units(plan, uni, seed_value, say=say, plan_dir=resolved.parent)
+    try:
+        drawn = draw_units(plan, uni, seed_value, say=say, plan_dir=resolved.parent)
+    finally:
+        uni.close()
     sample = drawn.sample
     fingerprint = None
     if plan.pseudonymise:
@@ -264,7 +267,10 @@ def verify_audit(
         )
     seed = plan.rng.seed if plan.rng.seed is not None else record["generator"]["seed"]
     probe = record.get("sample_size", {}).get("probe")
-    drawn = draw_units(plan, uni, seed, say=say, plan_dir=None, probe=probe)
+    try:
+        drawn = draw_units(plan, uni, seed, say=say, plan_dir=None, probe=probe)
+    finally:
+        uni.close()
     expected = drawn.sample
     phi = plan.columns.phi_columns() if plan.pseudonymise else []
     if phi and key_file is not None:
