@@ -2,8 +2,8 @@
 
 * a small synthetic audit built through the real stage entry points;
 * filling and re-timing returned workbooks as an auditor's Excel would;
-* running the command line in-process (``audit_kit.cli.main``) or as ``python -m audit_kit``
-  subprocesses, several at a time;
+* running the command line in-process (``audit_kit.cli.main``, output captured down to the file
+  descriptors) or as ``python -m audit_kit`` subprocesses;
 * killing the command with SIGKILL: ``python -m audit_kit`` subprocesses at a time from their
   start, and children forked from a :class:`Zygote` (audit-kit already imported) at a time from
   the fork or exactly before the k-th call of ``os.replace`` / ``os.fsync`` (the child kills
@@ -29,7 +29,6 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,14 +59,6 @@ def run_cli(
         env=cli_env(),
         timeout=timeout,
     )
-
-
-def run_cli_many(
-    calls: Sequence[Sequence[str]], *, cwd: Path | None = None, workers: int = 3
-) -> list[subprocess.CompletedProcess[str]]:
-    """Run several independent CLI invocations concurrently; results in the order given."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda a: run_cli(a, cwd=cwd), calls))
 
 
 def run_main(argv: Sequence[str]) -> int:
@@ -357,11 +348,11 @@ def copy_audit(src: Path, dst: Path) -> Path:
     return dst
 
 
-def sheet_table(path: Path) -> tuple[Any, Any, dict[str, int], dict[str, int]]:
+def sheet_table(path: Path | bytes) -> tuple[Any, Any, dict[str, int], dict[str, int]]:
     """Open a workbook's Sample sheet: (workbook, sheet, header -> column, unit id -> row)."""
     import openpyxl
 
-    wb = openpyxl.load_workbook(path)
+    wb = openpyxl.load_workbook(io.BytesIO(path) if isinstance(path, bytes) else path)
     ws = wb["Sample"]
     cols = {str(c.value): c.column for c in ws[1] if c.value is not None}
     rows = {
@@ -381,10 +372,6 @@ def fill_by_header(
 ) -> Path:
     """Fill an issued workbook as an auditor in Excel: every unit reviewed, codes and amounts as
     pre-filled (no error), plus per-unit overrides ``entries`` (unit id -> header -> value)."""
-    if isinstance(src, bytes):
-        tmp = out.with_suffix(".plain.xlsx")
-        tmp.write_bytes(src)
-        src = tmp
     wb, ws, cols, rows = sheet_table(src)
     for unit, row in rows.items():
         values: dict[str, Any] = {
@@ -397,8 +384,6 @@ def fill_by_header(
             ws.cell(row=row, column=cols[header]).value = value
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
-    if src != out and src.name.endswith(".plain.xlsx"):
-        src.unlink()
     return out
 
 
