@@ -443,6 +443,14 @@ def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
             f"size.{size.rule}",
             "use size.n, or set design.method: stratified with design.strata.",
         )
+    if method == "stratified" and size.rule == "target":
+        add(
+            "size.target",
+            "size.per_stratum or size.total for a stratified design (target is for simple ones)",
+            "size.target",
+            "compute the total with `audit-kit size variable --strata FILE`, then use "
+            "size: {total: N, allocation: neyman}.",
+        )
     if method == "stratified" and size.rule == "n":
         add(
             "size.n",

@@ -120,6 +120,14 @@ def test_missing_required_keys() -> None:
         ({"rng": {"generator": "ratstats", "seed": 1e16}}, "rng.seed", "below 10^15"),
         ({"size": {"target": {"precision": 0.1}}}, "size.target", "probe_mean and probe_sd"),
         ({"pseudonymise": True, "columns": {"unit_id": "id"}}, "pseudonymise", "columns.patient"),
+        (
+            {
+                "design": {"method": "stratified", "strata": {"by": ["coder"]}},
+                "size": {"target": {"precision": 0.1, "probe_mean": 5, "probe_sd": 2}},
+            },
+            "size.target",
+            "target is for simple ones",
+        ),
     ],
 )
 def test_cross_section_checks(overrides: dict[str, Any], where: str, expected: str) -> None:
