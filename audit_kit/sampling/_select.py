@@ -28,6 +28,8 @@ from audit_kit.universe import ROW, Universe
 
 @dataclass(slots=True)
 class Drawn:
+    """A drawn sample before it is written: the sample.csv rows and how they were drawn."""
+
     universe: Universe
     frame: Frame
     strata: list[Stratum]
@@ -64,6 +66,12 @@ def draw_units(
     plan_dir: Path | None,
     probe: dict[str, Any] | None = None,
 ) -> Drawn:
+    """Build the frame, assign strata and sizes, draw each stratum, fetch the sampled rows.
+
+    Writes nothing: :func:`audit_kit.sampling.draw_sample` records the result, and
+    :func:`audit_kit.sampling.verify_audit` compares it with the recorded sample. ``probe``
+    (mean and SD recorded at sampling time) replaces a ``size.target`` probe file.
+    """
     generator = plan.rng.generator
     used = _seed_used(generator, seed)
     frame = build_frame(plan, universe, say)
