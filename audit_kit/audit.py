@@ -80,6 +80,34 @@ def _mkdir_private(path: Path) -> None:
         path.chmod(0o700)
 
 
+@contextlib.contextmanager
+def _folder_lock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
+    """Hold an exclusive advisory lock on the audit folder itself; yield whether it was had.
+
+    The lock is taken on the directory's own file descriptor (no lock file that would need
+    recording), so one writer at a time commits and a reader never discards the staged files of
+    a writer at work. Where the OS has no ``flock`` (Windows) the lock is a no-op.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield True
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 def _write_temp(target: Path, data: bytes) -> Path:
     """Write data to a fsynced 0600 temporary file beside target and return its path."""
     _mkdir_private(target.parent)
@@ -296,11 +324,19 @@ class AuditFolder:
         return folder
 
     def _recover(self) -> None:
+        with _folder_lock(self.path, blocking=False) as locked:
+            if locked:  # else another process is committing: its files are not ours to touch
+                self._recover_locked()
+
+    def _recover_locked(self) -> None:
         if (self.path / JOURNAL).is_file():
             self._roll_forward()
         for tmp in self.path.rglob(TEMP_PREFIX + "*"):
             with contextlib.suppress(OSError):
                 tmp.unlink()
+
+    def _reload(self) -> None:
+        self.manifest = json.loads((self.path / MANIFEST).read_text("utf-8"))
 
     def _roll_forward(self) -> None:
         journal_path = self.path / JOURNAL
@@ -383,14 +419,21 @@ class AuditFolder:
         inputs: Mapping[str, str] | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> Iterator[Transaction]:
-        """Stage writes and commit them with one event; on any exception nothing changes."""
-        tx = Transaction(self, command, dict(inputs or {}), dict(details or {}))
-        try:
-            yield tx
-        except BaseException:
-            tx.discard()
-            raise
-        tx.commit()
+        """Stage writes and commit them with one event; on any exception nothing changes.
+
+        The folder is locked for the whole transaction, and the manifest re-read under the
+        lock, so two commands run at once commit one after the other and lose nothing.
+        """
+        with _folder_lock(self.path):
+            self._recover_locked()
+            self._reload()
+            tx = Transaction(self, command, dict(inputs or {}), dict(details or {}))
+            try:
+                yield tx
+            except BaseException:
+                tx.discard()
+                raise
+            tx.commit()
 
     # -- verification ----------------------------------------------------------------------
     def verify_hashes(self) -> list[Problem]:

@@ -177,3 +177,29 @@ def test_artifact_paths_stay_inside(tmp_path: Path, rel: str) -> None:
         tx.write_text(rel, "no")
     assert not (tmp_path / "escape.txt").exists()
     assert os.listdir(tmp_path / "a") == [MANIFEST]
+
+
+def test_open_during_a_transaction_keeps_the_writers_staged_files(tmp_path: Path) -> None:
+    # A reader (e.g. `audit-kit status`) opening the folder while a writer stages files must
+    # not discard them, or the writer would record hashes of files that were never written.
+    folder = AuditFolder.create(tmp_path / "a", name="x")
+    with folder.transaction("collect") as tx:
+        tx.write_text("findings.csv", "unit_id\nE1\n")
+        AuditFolder.open(tmp_path / "a")
+    reopened = AuditFolder.open(tmp_path / "a")
+    assert reopened.verify_hashes() == []
+    assert (tmp_path / "a" / "findings.csv").read_text() == "unit_id\nE1\n"
+
+
+def test_two_writers_from_stale_handles_lose_nothing(tmp_path: Path) -> None:
+    AuditFolder.create(tmp_path / "a", name="x")
+    first = AuditFolder.open(tmp_path / "a")
+    second = AuditFolder.open(tmp_path / "a")  # opened before `first` commits
+    with first.transaction("workbooks") as tx:
+        tx.write_text("workbooks/W1.xlsx", "one")
+    with second.transaction("collect") as tx:
+        tx.write_text("findings.csv", "two")
+    final = AuditFolder.open(tmp_path / "a")
+    assert set(final.artifacts()) == {"workbooks/W1.xlsx", "findings.csv"}
+    assert [e["command"] for e in final.events] == ["workbooks", "collect"]
+    assert final.verify_hashes() == []
