@@ -1,23 +1,18 @@
-"""Shared fixtures: small synthetic universes and plans written into the test's tmp_path.
+"""Shared test helpers: small synthetic universes and a valid plan for them.
 
-Synthetic data only: patients are "Testpatient NNNN", ids and amounts come from a seeded
-generator, so a fixture with the same arguments writes the same file.
+Import them with ``from conftest import plan_dict, universe_rows, write_csv``. Synthetic data
+only: patients are "Testpatient NNNN", ids and amounts come from a seeded generator, so the same
+arguments give the same rows.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
-UniverseFactory = Callable[..., Path]
-PlanFactory = Callable[..., Path]
-
-#: Columns of :func:`universe_csv` files, and a plan mapping for them.
+#: Columns of :func:`universe_rows` rows, and a plan mapping for them.
 UNIVERSE_COLUMNS = (
     "encounter_id",
     "coder_id",
@@ -74,18 +69,6 @@ def write_csv(path: Path, rows: list[Mapping[str, Any]], *, delimiter: str = ","
     return path
 
 
-@pytest.fixture
-def universe_csv(tmp_path: Path) -> UniverseFactory:
-    """Factory: ``universe_csv(rows=200, coders=4, seed=1, name="universe.csv")`` -> path."""
-
-    def make(
-        rows: int = 200, *, coders: int = 4, seed: int = 1, name: str = "universe.csv"
-    ) -> Path:
-        return write_csv(tmp_path / name, universe_rows(rows, coders=coders, seed=seed))
-
-    return make
-
-
 def plan_dict(**overrides: Any) -> dict[str, Any]:
     """A valid plan for :func:`universe_csv` files (simple design, n = 20), with overrides."""
     plan: dict[str, Any] = {
@@ -99,15 +82,3 @@ def plan_dict(**overrides: Any) -> dict[str, Any]:
     }
     plan.update(overrides)
     return plan
-
-
-@pytest.fixture
-def plan_yaml(tmp_path: Path) -> PlanFactory:
-    """Factory: ``plan_yaml(name="plan.yaml", **overrides)`` writes :func:`plan_dict` as YAML."""
-
-    def make(name: str = "plan.yaml", **overrides: Any) -> Path:
-        path = tmp_path / name
-        path.write_text(yaml.safe_dump(plan_dict(**overrides), sort_keys=False), "utf-8")
-        return path
-
-    return make
