@@ -12,18 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-#: Columns of :func:`universe_rows` rows, and a plan mapping for them.
-UNIVERSE_COLUMNS = (
-    "encounter_id",
-    "coder_id",
-    "provider_id",
-    "patient_name",
-    "service_date",
-    "setting",
-    "dx_codes",
-    "cpt_codes",
-    "paid_amount",
-)
+#: A plan's column mapping for :func:`universe_rows` rows.
 PLAN_COLUMNS = {
     "unit_id": "encounter_id",
     "coder": "coder_id",
