@@ -23,6 +23,8 @@ import difflib
 import hashlib
 import io
 import threading
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -667,7 +669,100 @@ def _open_parquet(path: Path, size: int, pending: Future[_Pass]) -> Universe:
     )
 
 
+# Limits for an XLSX universe. A universe is far larger than a returned workbook (the limits of
+# audit_kit.xlsx_safety would refuse real ones), so the total is generous; what gives a zip bomb
+# away is its compression ratio: sheet XML of real exports packs about 5-50x, deflate bombs
+# ~1000x. Every part is then inflated in bounded chunks (nothing is kept) to prove it is no
+# larger than declared, and XML parts must not declare a DOCTYPE or entities.
+XLSX_MAX_MEMBERS = 10_000
+XLSX_MAX_TOTAL_BYTES = 4 << 30
+XLSX_MAX_RATIO = 400
+_XLSX_RATIO_FLOOR = 1 << 20
+_XLSX_CHUNK = 1 << 20
+_XML_DECLARATIONS = tuple(
+    marker.encode(enc)
+    for marker in ("<!DOCTYPE", "<!ENTITY")
+    for enc in ("utf-8", "utf-16-le", "utf-16-be")
+)
+
+
+def _check_xlsx_package(path: Path) -> None:
+    """Refuse zip bombs and XML entity declarations before the workbook is unpacked."""
+    fix = "export the universe again from the source system (or as CSV); this file is not a "
+    fix += "workbook a spreadsheet program wrote."
+
+    def refuse(where: str, expected: str, found: str) -> InputError:
+        return InputError(
+            "The universe workbook cannot be opened safely.",
+            [Problem(where=where, expected=expected, found=found, fix=fix)],
+        )
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise InputError(
+            "Cannot read the universe file.",
+            [
+                Problem(
+                    where=str(path),
+                    expected="a readable XLSX workbook",
+                    found="a damaged zip package",
+                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
+                )
+            ],
+        ) from None
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > XLSX_MAX_MEMBERS:
+            raise refuse(str(path), f"at most {XLSX_MAX_MEMBERS:,} parts", f"{len(infos):,} parts")
+        total = sum(info.file_size for info in infos)
+        if total > XLSX_MAX_TOTAL_BYTES:
+            raise refuse(
+                str(path),
+                f"at most {XLSX_MAX_TOTAL_BYTES >> 30} GB once unpacked",
+                f"{_human_bytes(total)} declared",
+            )
+        for info in infos:
+            if info.file_size > _XLSX_RATIO_FLOOR and info.file_size > XLSX_MAX_RATIO * max(
+                info.compress_size, 1
+            ):
+                raise refuse(
+                    f"{path}, part {info.filename}",
+                    f"a compression ratio of at most {XLSX_MAX_RATIO}:1",
+                    f"{info.file_size // max(info.compress_size, 1):,}:1 "
+                    f"({_human_bytes(info.file_size)} declared; a zip bomb)",
+                )
+        for info in infos:
+            found = _scan_xlsx_member(archive, info)
+            if found is not None:
+                raise refuse(f"{path}, part {info.filename}", "a well-formed workbook part", found)
+
+
+def _scan_xlsx_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    """Inflate one part in bounded chunks; return what is wrong with it, or None."""
+    name = info.filename.rsplit("/", 1)[-1]
+    is_xml = name.endswith((".xml", ".rels", ".vml")) or "." not in name
+    limit = max(info.file_size, 0)
+    seen = 0
+    tail = b""
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(_XLSX_CHUNK):
+                seen += len(chunk)
+                if seen > limit:
+                    return "a part larger than its declared size (a zip bomb)"
+                if is_xml:
+                    window = tail + chunk
+                    if any(marker in window for marker in _XML_DECLARATIONS):
+                        return "a DOCTYPE or ENTITY declaration (an XML bomb or entity attack)"
+                    tail = window[-32:]
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError):
+        return "a damaged or unreadable part"
+    return None
+
+
 def _open_xlsx(path: Path, size: int, pending: Future[_Pass], sheet: str | None) -> Universe:
+    _check_xlsx_package(path)
     try:
         import fastexcel
 

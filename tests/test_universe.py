@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -166,6 +168,67 @@ def test_xlsx_unknown_sheet(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         open_universe(tmp_path / "u.xlsx", sheet="Claims")
     assert info.value.problems[0].found == "sheets: Data"
+
+
+def _repack(source: Path, target: Path, replace: dict[str, bytes | int]) -> None:
+    """Copy a workbook, replacing parts: bytes as given, an int as that part's XML padded with
+    that many spaces (streamed into the zip, never held in memory)."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info)
+            change = replace.get(info.filename)
+            if isinstance(change, bytes):
+                new.writestr(info.filename, change)
+            elif isinstance(change, int):
+                with new.open(info.filename, "w", force_zip64=True) as member:
+                    member.write(data)
+                    block = b" " * (1 << 20)
+                    for _ in range(change // len(block)):
+                        member.write(block)
+            else:
+                new.writestr(info, data)
+
+
+def test_xlsx_zip_bomb_is_refused_before_unpacking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = write_xlsx(tmp_path / "real.xlsx", universe_rows(20))
+    bomb = tmp_path / "bomb.xlsx"
+    _repack(real, bomb, {"xl/worksheets/sheet1.xml": 300 << 20})
+    assert bomb.stat().st_size < 2 << 20  # ~300 MB of sheet packed into a few hundred KB
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the workbook was unpacked")
+
+    import fastexcel
+
+    monkeypatch.setattr(fastexcel, "read_excel", never)
+    monkeypatch.setattr(pl, "read_excel", never)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError) as info:
+            open_universe(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    problem = info.value.problems[0]
+    assert problem.where == f"{bomb}, part xl/worksheets/sheet1.xml"
+    assert "compression ratio" in problem.expected and "zip bomb" in problem.found
+    assert peak < 32 << 20  # the part was never inflated into memory
+
+
+def test_xlsx_entity_declarations_are_refused(tmp_path: Path) -> None:
+    real = write_xlsx(tmp_path / "real.xlsx", universe_rows(3))
+    hostile = tmp_path / "entities.xlsx"
+    with zipfile.ZipFile(real) as old:
+        sheet = old.read("xl/worksheets/sheet1.xml")
+    head, _, rest = sheet.partition(b"?>")
+    doctype = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+    _repack(real, hostile, {"xl/worksheets/sheet1.xml": head + b"?>" + doctype + rest})
+    with pytest.raises(InputError) as info:
+        open_universe(hostile)
+    assert info.value.problems[0].where == f"{hostile}, part xl/worksheets/sheet1.xml"
+    assert "DOCTYPE or ENTITY" in info.value.problems[0].found
 
 
 def test_fetch_by_offset_and_with_quoted_line_breaks(tmp_path: Path) -> None:
