@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,51 @@ def test_verify_pseudonymised_audit(tmp_path: Path) -> None:
     with pytest.raises(IntegrityError) as info:
         verify_audit(tmp_path / "a", universe, key_file=other)
     assert info.value.problems[0].where == str(other)
+
+
+def _verify_events(audit_dir: Path) -> list[dict[str, object]]:
+    manifest = json.loads((audit_dir / "audit.json").read_text("utf-8"))
+    return [e for e in manifest["events"] if e["command"] == "verify"]
+
+
+def test_a_successful_verification_is_recorded_as_an_event(audit: tuple[Path, Path]) -> None:
+    folder, universe = audit
+    verify_audit(folder)
+    verify_audit(folder, universe)
+    first, second = _verify_events(folder)
+    assert first["details"] == {"redrawn": False, "universe_sha256": None, "hashes_checked": 4}
+    digest = hashlib.sha256(universe.read_bytes()).hexdigest()
+    assert second["details"] == {"redrawn": True, "universe_sha256": digest, "hashes_checked": 4}
+    assert second["inputs"] == {universe.name: digest} and second["outputs"] == {}
+    # The event adds no file: the folder still verifies, with the same artifacts.
+    assert verify_audit(folder).files_checked == 4
+    with pytest.raises(IntegrityError):
+        (folder / "sample.csv").write_text("edited", "utf-8")
+        verify_audit(folder)
+    assert len(_verify_events(folder)) == 3  # a failed verification records nothing
+
+
+def test_a_read_only_archive_still_verifies_and_says_it_was_not_recorded(
+    audit: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, universe = audit
+    before = (folder / "audit.json").read_bytes()
+    modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
+    for path in modes:
+        path.chmod(0o500 if path.is_dir() else 0o400)
+    if os.geteuid() == 0:  # root writes through file modes: fail writes as a read-only mount does
+        import audit_kit.audit
+
+        def read_only(*args: object, **kwargs: object) -> None:
+            raise OSError(errno.EROFS, "Read-only file system")
+
+        monkeypatch.setattr(audit_kit.audit, "_write_temp", read_only)
+    try:
+        report = verify_audit(folder, universe)
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+    assert report.redrawn and report.units == 30
+    assert any("could not be recorded" in note for note in report.notes)
+    assert (folder / "audit.json").read_bytes() == before
+    assert not list(folder.glob(".*"))  # no journal or temporary file left behind

@@ -238,8 +238,13 @@ def verify_audit(
     if universe is None:
         if problems:
             raise IntegrityError(_integrity_summary(problems), problems)
+        notes += _record_verification(folder, redrawn=False, universe_sha256=None, files=files)
         return VerifyReport(
-            audit_dir=folder.path, audit_id=folder.audit_id, files_checked=files, redrawn=False
+            audit_dir=folder.path,
+            audit_id=folder.audit_id,
+            files_checked=files,
+            redrawn=False,
+            notes=tuple(notes),
         )
     changed = {Path(p.where).name for p in problems}
     if changed & {"plan.yaml", "sampling.json"}:
@@ -309,6 +314,13 @@ def verify_audit(
             )
     if problems:
         raise IntegrityError(_integrity_summary(problems), problems)
+    notes += _record_verification(
+        folder,
+        redrawn=True,
+        universe_sha256=uni.sha256,
+        files=files,
+        inputs={uni.path.name: uni.sha256},
+    )
     return VerifyReport(
         audit_dir=folder.path,
         audit_id=folder.audit_id,
@@ -319,6 +331,31 @@ def verify_audit(
         universe_file=uni.path.name,
         notes=tuple(notes),
     )
+
+
+def _record_verification(
+    folder: AuditFolder,
+    *,
+    redrawn: bool,
+    universe_sha256: str | None,
+    files: int,
+    inputs: dict[str, str] | None = None,
+) -> list[str]:
+    """Append a ``verify`` event (no files) to the event log; return a note if it cannot be.
+
+    An archived copy is often read-only: the verification itself stands, only its record is
+    missing, and the note says so.
+    """
+    details = {"redrawn": redrawn, "universe_sha256": universe_sha256, "hashes_checked": files}
+    try:
+        with folder.transaction("verify", inputs=inputs, details=details):
+            pass
+    except OSError:
+        return [
+            "The verification could not be recorded in audit.json (the folder is read-only); "
+            "the result above stands."
+        ]
+    return []
 
 
 def _integrity_summary(problems: list[Problem]) -> str:
