@@ -357,3 +357,11 @@ def test_a_unit_id_that_repeats_is_flagged() -> None:
     proposal = guess_mapping(frame)
     notes = proposal.fields["unit_id"].notes
     assert notes and "not unique" in notes[0]
+
+
+def test_rows_option_default_is_the_library_default() -> None:
+    # Written out in the CLI so that `--help` imports no library module.
+    from audit_kit.cli.setup_commands import INIT_DEFAULT_ROWS
+    from audit_kit.mapping import DEFAULT_SAMPLE_ROWS
+
+    assert INIT_DEFAULT_ROWS == DEFAULT_SAMPLE_ROWS

@@ -8,7 +8,6 @@ import click
 
 from audit_kit.cli import cli
 from audit_kit.cli._common import audit_dir_argument, echo_json, json_option, quiet_option
-from audit_kit.sampling import verify_audit
 
 VERIFY_HELP = """\
 Check an audit folder: every file's SHA-256, and (with --universe) the sample.
@@ -46,6 +45,8 @@ Example:
 def verify_command(
     audit_dir: Path, universe: Path | None, key_file: Path | None, as_json: bool, quiet: bool
 ) -> None:
+    from audit_kit.sampling import verify_audit
+
     def progress(message: str) -> None:
         click.echo(f"... {message}", err=True)
 

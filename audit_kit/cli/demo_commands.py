@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from audit_kit.cli import cli
 from audit_kit.cli._common import echo_json, json_option
-from audit_kit.demo import DemoResult, inputs_dir_for, run_demo
+
+if TYPE_CHECKING:
+    from audit_kit.demo import DemoResult
 
 DEMO_HELP = """\
 Run a whole audit on synthetic data, with SIMULATED auditors.
@@ -41,6 +44,8 @@ Example:
 @click.option("--force", is_flag=True, help="Replace an earlier demo audit in --out.")
 @json_option
 def demo_command(out: Path, force: bool, as_json: bool) -> None:
+    from audit_kit.demo import run_demo
+
     say = partial(click.echo, err=as_json)
     say(f"audit-kit demo: synthetic data, simulated auditors -> {out}")
     result = run_demo(out, force=force, progress=say)
@@ -51,6 +56,8 @@ def demo_command(out: Path, force: bool, as_json: bool) -> None:
 
 
 def _print_result(result: DemoResult) -> None:
+    from audit_kit.demo import inputs_dir_for
+
     echo = click.echo
     summary = result.summary
     code = summary.get("code_accuracy") or {}

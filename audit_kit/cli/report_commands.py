@@ -8,7 +8,6 @@ import click
 
 from audit_kit.cli import cli
 from audit_kit.cli._common import audit_dir_argument, echo_json, json_option
-from audit_kit.reporting import REPORT_FILES, render_reports
 
 REPORT_HELP = """\
 Render the PDF reports of a scored audit.
@@ -44,6 +43,8 @@ Example:
 )
 @json_option
 def report_command(audit_dir: Path, templates: Path | None, as_json: bool) -> None:
+    from audit_kit.reporting import REPORT_FILES, render_reports
+
     paths = render_reports(audit_dir, template_dir=templates)
     executive = audit_dir / REPORT_FILES["executive"]
     attestation = audit_dir / REPORT_FILES["attestation"]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from audit_kit.cli import cli
 from audit_kit.cli._common import echo_json, json_option, quiet_option
 from audit_kit.errors import PlanError, Problem
-from audit_kit.presets import list_presets, preset_summary
-from audit_kit.sampling import SampleSummary, draw_sample
+
+if TYPE_CHECKING:
+    from audit_kit.sampling import SampleSummary
 
 __all__ = ["SeedType"]
 
@@ -115,6 +116,8 @@ def sample_command(
     as_json: bool,
     quiet: bool,
 ) -> None:
+    from audit_kit.sampling import draw_sample
+
     def progress(message: str) -> None:
         click.echo(f"... {message}", err=True)
 
@@ -180,6 +183,8 @@ Example:
 @click.option("--show", "show", metavar="NAME", default=None, help="Print this preset's YAML.")
 @json_option
 def plans_command(show: str | None, as_json: bool) -> None:
+    from audit_kit.presets import list_presets, preset_summary
+
     presets = list_presets()
     if show is not None:
         if show not in presets:

@@ -10,7 +10,6 @@ import click
 
 from audit_kit.cli import cli
 from audit_kit.cli._common import audit_dir_argument, echo_json, json_option
-from audit_kit.scoring import score_audit
 
 __all__ = ["score_command"]
 
@@ -73,8 +72,20 @@ def summary_lines(results: Mapping[str, Any]) -> list[str]:
 def score_command(audit_dir: Path, as_json: bool) -> None:
     """Score the findings: accuracy per coder, financial impact, extrapolation.
 
-    Writes results.json and results.xlsx into AUDIT_DIR. With --json, prints the overall block.
+    \b
+    Reads findings.csv (from `audit-kit collect`) and writes results.json and
+    results.xlsx into AUDIT_DIR in one step recorded in audit.json: record,
+    code and financial accuracy with confidence limits per coder, provider,
+    auditor and stratum, and the overpayment extrapolated to the universe with
+    the plan's demand rule. With --json, prints the overall block.
+
+    \b
+    Example:
+      audit-kit score audits/q3
+      audit-kit score audits/q3 --json
     """
+    from audit_kit.scoring import score_audit
+
     results = score_audit(audit_dir)
     if as_json:
         echo_json(results["overall"])

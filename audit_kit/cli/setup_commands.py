@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from audit_kit.cli import cli
 from audit_kit.cli._common import audit_dir_argument, echo_json, json_option
-from audit_kit.mapping import DEFAULT_SAMPLE_ROWS, InitSummary, write_plan
-from audit_kit.status import AuditStatus, audit_status
+
+if TYPE_CHECKING:
+    from audit_kit.mapping import InitSummary
+    from audit_kit.status import AuditStatus
+
+# audit_kit.mapping.DEFAULT_SAMPLE_ROWS, written out so that `--help` imports no library module
+# (tests/test_init.py checks that the two agree).
+INIT_DEFAULT_ROWS = 1000
 
 INIT_HELP = """\
 Write a sampling plan for your universe export, with the column mapping guessed.
@@ -55,7 +62,7 @@ Example:
 @click.option(
     "--rows",
     type=click.IntRange(min=10),
-    default=DEFAULT_SAMPLE_ROWS,
+    default=INIT_DEFAULT_ROWS,
     show_default=True,
     help="How many rows to inspect.",
 )
@@ -70,6 +77,8 @@ def init_command(
     sheet: str | None,
     as_json: bool,
 ) -> None:
+    from audit_kit.mapping import write_plan
+
     summary = write_plan(universe, out, preset=preset, force=force, rows=rows, sheet=sheet)
     if as_json:
         echo_json(summary)
@@ -137,6 +146,8 @@ Example:
 @audit_dir_argument
 @json_option
 def status_command(audit_dir: Path, as_json: bool) -> None:
+    from audit_kit.status import audit_status
+
     status = audit_status(audit_dir)
     if as_json:
         echo_json(status)

@@ -102,7 +102,20 @@ def workbooks_command(
     password_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Write the auditor workbooks into AUDIT_DIR/workbooks/."""
+    """Write the auditor workbooks into AUDIT_DIR/workbooks/.
+
+    \b
+    One .xlsx per auditor (or one for all without --auditors): a Sample sheet
+    with each unit's original columns (locked) and the finding columns to fill
+    in, the audited codes pre-filled with the original ones. The password, if
+    the plan asks for one, comes from
+    --password-file or a hidden prompt, never from the command line.
+
+    \b
+    Example:
+      audit-kit workbooks audits/q3 --auditors ann,bob
+      audit-kit workbooks audits/q3 --assignment assign.csv --password-file pw.txt
+    """
     from audit_kit.workbook import write_workbooks
 
     names = auditors.split(",") if auditors else None
@@ -138,7 +151,20 @@ def workbooks_command(
 def collect_command(
     audit_dir: Path, paths: tuple[Path, ...], password_file: Path | None, as_json: bool
 ) -> None:
-    """Validate returned workbooks (files or folders) and merge them into findings.csv."""
+    """Validate returned workbooks (files or folders) and merge them into findings.csv.
+
+    \b
+    Each returned workbook is checked cell by cell (statuses, codes, amounts,
+    dates) and every problem is listed with its sheet and cell; if any file
+    has a problem, nothing from this run is accepted. Accepted files are stored by SHA-256 under
+    returned/, a later return of a unit supersedes the earlier one, and the
+    progress per auditor is printed. Collect again as more workbooks come back.
+
+    \b
+    Example:
+      audit-kit collect audits/q3 returned/ann.xlsx returned/bob.xlsx
+      audit-kit collect audits/q3 returned/ --json
+    """
     from audit_kit.findings import collect
 
     prompt = password_file is None and _plan_wants_password(audit_dir)
