@@ -8,7 +8,11 @@ needs the universe file and is ``audit-kit verify``'s job.
 
 Steps, in order: sampled, workbooks issued, returned (x of n units per auditor), scored,
 reported, verified. A later step is *out of date* when an earlier one ran again after it (new
-returns collected after scoring: score again).
+returns collected after scoring: score again). *Verified* is read from the ``verify`` event that
+``audit-kit verify`` records (details ``redrawn``, ``universe_sha256``, ``hashes_checked``): it is
+done when the last verification re-drew the sample from the universe; one that checked only the
+hashes is noted; any other step run after it makes it out of date. Folders without such an event
+(older audits, read-only archives) simply show the step as not done.
 """
 
 from __future__ import annotations
@@ -232,22 +236,7 @@ def audit_status(audit_dir: Path) -> AuditStatus:
         + (" (out of date: scored again since)" if reported_stale else ""),
         at=report_event.get("at") if report_event else None,
     )
-    verify_event = _last(events, "verify")
-    verified = Step(
-        name="verified",
-        done=not integrity and verify_event is not None,
-        detail=(
-            f"hashes of {len(folder.artifacts())} files ok now"
-            if not integrity
-            else f"{len(integrity)} file(s) fail their hash or are not recorded"
-        )
-        + (
-            "; sample re-drawn"
-            if verify_event is not None
-            else "; re-draw with the universe: audit-kit verify"
-        ),
-        at=verify_event.get("at") if verify_event else None,
-    )
+    verified = _verified_step(events, integrity, files=len(folder.artifacts()))
     steps = (sampled, workbooks, returned, scored, reported, verified)
     step_text, command = _next(steps, auditors, where, universe_file, integrity)
     return AuditStatus(
@@ -262,6 +251,37 @@ def audit_status(audit_dir: Path) -> AuditStatus:
         next_command=command,
         integrity=integrity,
         universe_file=universe_file,
+    )
+
+
+def _verified_step(
+    events: Sequence[Mapping[str, Any]], integrity: Sequence[Problem], *, files: int
+) -> Step:
+    """Return the verified step from the last ``verify`` event (absent: not verified)."""
+    hashes = (
+        f"hashes of {files} files ok now"
+        if not integrity
+        else f"{len(integrity)} file(s) fail their hash or are not recorded"
+    )
+    event = _last(events, "verify")
+    details = (event or {}).get("details") or {}
+    redrawn = event is not None and details.get("redrawn") is True
+    later = [e for e in events if e.get("command") != "verify" and _seq(e) > _seq(event)]
+    stale = redrawn and bool(later)
+    if event is None:
+        note = "; not verified yet (re-draw with the universe: audit-kit verify)"
+    elif not redrawn:
+        note = "; last verify checked hashes only (re-draw with --universe)"
+    else:
+        note = "; verified: sample re-drawn from the universe and identical"
+        if stale:
+            note += f" (out of date: {later[-1].get('command')} ran since)"
+    return Step(
+        name="verified",
+        done=not integrity and redrawn,
+        stale=stale,
+        detail=hashes + note,
+        at=event.get("at") if event else None,
     )
 
 
@@ -375,7 +395,7 @@ def _next(
         return ("score the findings", f"audit-kit score {where}")
     if not by["reported"].done or by["reported"].stale:
         return ("render the reports", f"audit-kit report {where}")
-    if not by["verified"].done:
+    if not by["verified"].done or by["verified"].stale:
         universe = shlex.quote(universe_file) if universe_file else "UNIVERSE"
         return (
             "verify the folder and re-draw the sample from the universe, then archive the folder",

@@ -81,7 +81,7 @@ def test_the_known_pattern_comes_out(demo: dict[str, Any]) -> None:
     assert financial["overpayment"] > 0 and financial["underpayment"] > 0
 
 
-def test_verify_passes_again_and_status_points_to_it(demo: dict[str, Any]) -> None:
+def test_verify_passes_again_and_status_shows_verified(demo: dict[str, Any]) -> None:
     base = demo["base"]
     result = cli(
         "verify", "demo-audit", "--universe", "demo-audit-inputs/universe.csv", "--json", cwd=base
@@ -89,11 +89,13 @@ def test_verify_passes_again_and_status_points_to_it(demo: dict[str, Any]) -> No
     assert result.returncode == 0, result.stderr
     verified = json.loads(result.stdout)
     assert verified["redrawn"] is True and verified["sample_identical"] is True
+    # the demo verified the folder itself, and verifying again keeps it verified
     status = audit_status(base / "demo-audit")
-    assert all(s.done for s in status.steps if s.name != "verified")
+    assert all(s.done and not s.stale for s in status.steps)
+    assert "sample re-drawn" in status.step("verified").detail
     assert status.auditors and all(a.pending == 0 for a in status.auditors)
-    assert status.next_command is not None
-    assert status.next_command.startswith("audit-kit verify")
+    assert status.next_command is None
+    assert status.next_step.startswith("nothing: the audit is complete")
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from audit_kit import findings, sampling, scoring, workbook
+from audit_kit.audit import AuditFolder
 from audit_kit.cli import main
 from audit_kit.example_data import DEMO_PLAN_YAML, write_universe
 from audit_kit.simulation import fill_workbooks
@@ -139,3 +140,52 @@ def test_status_reads_only(inputs: tuple[Path, Path], tmp_path: Path) -> None:
     audit_status(audit)
     after = {p: p.read_bytes() for p in audit.rglob("*") if p.is_file()}
     assert before == after
+
+
+def _record_verify(audit: Path, *, redrawn: bool) -> None:
+    # A fabricated event shaped like the one `audit-kit verify` records.
+    details = {"redrawn": redrawn, "universe_sha256": "0" * 64 if redrawn else None}
+    with AuditFolder.open(audit).transaction("verify", details=details | {"hashes_checked": 4}):
+        pass
+
+
+def test_verified_is_read_from_the_verify_event(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    plan, universe = inputs
+    audit = tmp_path / "audit"
+    sampling.draw_sample(plan, universe, audit)
+    step = audit_status(audit).step("verified")
+    assert not step.done and step.at is None
+    assert "not verified yet" in step.detail
+
+    _record_verify(audit, redrawn=False)
+    step = audit_status(audit).step("verified")
+    assert not step.done and step.at is not None
+    assert "hashes only" in step.detail
+
+    _record_verify(audit, redrawn=True)
+    step = audit_status(audit).step("verified")
+    assert step.done and not step.stale
+    assert "sample re-drawn from the universe and identical" in step.detail
+
+    # a later step changes the folder: the verification no longer covers it
+    workbook.write_workbooks(audit, auditors=AUDITORS)
+    step = audit_status(audit).step("verified")
+    assert step.done and step.stale
+    assert "out of date: workbooks ran since" in step.detail
+
+
+def test_cli_shows_verified(
+    inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan, universe = inputs
+    audit = tmp_path / "audit"
+    sampling.draw_sample(plan, universe, audit)
+    _record_verify(audit, redrawn=True)
+    with pytest.raises(SystemExit):
+        main(["status", str(audit), "--json"])
+    payload = json.loads(capsys.readouterr()[0])
+    verified = next(s for s in payload["steps"] if s["step"] == "verified")
+    assert verified["done"] is True and verified["stale"] is False
+    with pytest.raises(SystemExit):
+        main(["status", str(audit)])
+    assert "[x] verified" in capsys.readouterr()[0]
