@@ -108,8 +108,8 @@ def workbooks_command(
     One .xlsx per auditor (or one for all without --auditors): a Sample sheet
     with each unit's original columns (locked) and the finding columns to fill
     in, the audited codes pre-filled with the original ones. The password, if
-    the plan asks for one, comes from
-    --password-file or a hidden prompt, never from the command line.
+    the plan asks for one, comes from --password-file or a hidden prompt,
+    never from the command line.
 
     \b
     Example:
