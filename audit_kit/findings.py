@@ -31,7 +31,8 @@ cell is reported as "changed". An auditor's own entries in finding cells may be 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +40,7 @@ from typing import Any, Literal
 import polars as pl
 
 from audit_kit.audit import AuditFolder, now_iso, sha256_bytes
-from audit_kit.codes import CodeKind, check_codes, join_codes, split_codes
+from audit_kit.codes import CodeCheck, CodeKind, check_codes, join_codes, split_codes
 from audit_kit.errors import AuditError, Problem, WorkbookError
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook import (
@@ -209,6 +210,32 @@ class _Return:
     notes: list[str] = field(default_factory=list)
 
 
+class _SampleRows(Mapping[str, Mapping[str, str | None]]):
+    """sample.csv rows by unit id, each made into a dict only when asked for."""
+
+    def __init__(self, sample: pl.DataFrame, unit_col: str) -> None:
+        self._columns = {c: sample.get_column(c).to_list() for c in sample.columns}
+        units = self._columns[unit_col]
+        self._index = {u: i for i, u in enumerate(units)}
+        self._rows: dict[str, dict[str, str | None]] = {}
+
+    def __getitem__(self, unit: str) -> Mapping[str, str | None]:
+        row = self._rows.get(unit)
+        if row is None:
+            i = self._index[unit]
+            row = self._rows[unit] = {c: values[i] for c, values in self._columns.items()}
+        return row
+
+    def __contains__(self, unit: object) -> bool:
+        return unit in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
 def collect(
     audit_dir: Path, paths: Sequence[Path], *, password: str | None = None
 ) -> CollectSummary:
@@ -229,7 +256,7 @@ def collect(
             ],
         )
     unit_col = plan.columns.unit_id
-    sample_rows = {row[unit_col]: row for row in sample.to_dicts()}
+    sample_rows = _SampleRows(sample, unit_col)
     read_codes = code_reader(plan)
     files, problems = _expand(paths, skip=folder.path)
     accepted_before = {
@@ -359,7 +386,8 @@ def collect(
         )
         for r in returns
     )
-    results.sort(key=lambda f: files.index(Path(f.path)) if Path(f.path) in files else 0)
+    position = {str(p): i for i, p in reversed(list(enumerate(files)))}
+    results.sort(key=lambda f: position.get(f.path, 0))
 
     if returns:
         inputs: dict[str, str] = {}
@@ -600,13 +628,18 @@ def _validate(
     ret.digests = {u: str(v["row_sha256"]) for u, v in units.items()}
     seen_at: dict[str, int] = {}
     width = len(header)
+    unit_at = index[originals[0]]
+    originals_at = [(index[c.header], c.kind) for c in layout.columns]
+    check = _RowCheck(ret, index, plan=plan, sample_rows=sample_rows, read_codes=read_codes)
     for i in range(1, len(rows)):
         row = rows[i]
         excel_row = i + 1
-        cells = [("" if v is None else str(v)) for v in row] + [""] * (width - len(row))
-        if not any(c.strip() for c in cells):
+        cells = ["" if v is None else str(v) for v in row]
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        if not any(c and not c.isspace() for c in cells):
             continue
-        unit = cells[index[originals[0]]]
+        unit = cells[unit_at]
         if unit not in units:
             problems.append(
                 Problem(
@@ -628,17 +661,13 @@ def _validate(
             )
             continue
         seen_at[unit] = excel_row
-        problems.extend(_check_originals(ret, cells, index, excel_row, unit, sample_rows))
-        record, row_problems = _check_findings(
-            ret,
-            cells,
-            index,
-            excel_row,
-            unit,
-            plan=plan,
-            sample_row=sample_rows.get(unit, {}),
-            read_codes=read_codes,
-        )
+        found = [
+            value if kind == "text" and "\r" not in value else canonical_value(value or None, kind)
+            for value, kind in ((cells[at], kind) for at, kind in originals_at)
+        ]
+        if row_digest(found) != ret.digests[unit]:
+            problems.extend(_changed_originals(ret, found, index, excel_row, unit, sample_rows))
+        record, row_problems = check.row(cells, excel_row, unit)
         problems.extend(row_problems)
         if record is not None:
             ret.records[unit] = record
@@ -657,19 +686,16 @@ def _validate(
     return problems
 
 
-def _check_originals(
+def _changed_originals(
     ret: _Return,
-    cells: Sequence[str],
+    found: Sequence[str],
     index: Mapping[str, int],
     excel_row: int,
     unit: str,
     sample_rows: Mapping[str, Mapping[str, str | None]],
 ) -> list[Problem]:
+    """Name the original cells of a row whose digest does not match the one recorded at issue."""
     layout = ret.layout
-    found = [canonical_value(cells[index[c.header]] or None, c.kind) for c in layout.columns]
-    expected_digest = ret.digests[unit]
-    if row_digest(found) == expected_digest:
-        return []
     source = sample_rows.get(unit, {})
     problems = []
     for col, value in zip(layout.columns, found, strict=True):
@@ -703,6 +729,7 @@ def _parse_amount(text: str) -> float | None:
     return value if value == value and value not in (float("inf"), float("-inf")) else None
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_date(text: str) -> dt.date | None:
     text = text.strip()
     head = text[:10]
@@ -718,200 +745,247 @@ def _parse_date(text: str) -> dt.date | None:
     return None
 
 
-def _check_findings(
-    ret: _Return,
-    cells: Sequence[str],
-    index: Mapping[str, int],
-    excel_row: int,
-    unit: str,
-    *,
-    plan: SamplingPlan,
-    sample_row: Mapping[str, str | None],
-    read_codes: Callable[[Mapping[str, str | None]], UnitCodes],
-) -> tuple[dict[str, str] | None, list[Problem]]:
-    layout = ret.layout
-    problems: list[Problem] = []
+@functools.lru_cache(maxsize=4096)
+def _choice(text: str) -> str:
+    """A drop-down value as compared: lower case, runs of white space as one space."""
+    return " ".join(text.lower().split())
 
-    def cell(header: str) -> str:
-        return cells[index[header]].strip()
 
-    def where(header: str) -> str:
-        return f"{ret.name}, {SHEET_SAMPLE}!{_col_letter(index[header])}{excel_row}"
+@functools.lru_cache(maxsize=65536)
+def _code_cell(text: str, kind: CodeKind, separator: str) -> tuple[CodeCheck, str]:
+    """Check one code cell (cached per distinct text); return the check and the joined codes."""
+    result = check_codes(text, kind, separator=separator)
+    return result, join_codes(result.codes)
 
-    codes = read_codes(sample_row)
-    prefill = prefilled(codes, plan.financial.basis)
-    status = " ".join(cell("Review status").lower().split())
-    if not status:
-        touched = [
-            h for h in FINDING_HEADERS[1:] if not _same_as_prefill(h, cell(h), prefill.get(h, ""))
-        ]
-        if touched:
+
+_STATUS_AT, _AMOUNT_AT = (
+    FINDING_HEADERS.index("Review status"),
+    FINDING_HEADERS.index("Audited amount"),
+)
+
+
+class _RowCheck:
+    """Validate the finding cells of one return's rows; values are checked once per distinct text.
+
+    Built once per returned file: the column positions, the plan's separator and basis, and the
+    day the check runs are looked up once, not per row.
+    """
+
+    __slots__ = ("_at", "_basis", "_latest", "_read_codes", "_ret", "_sample", "_sep", "_where")
+
+    def __init__(
+        self,
+        ret: _Return,
+        index: Mapping[str, int],
+        *,
+        plan: SamplingPlan,
+        sample_rows: Mapping[str, Mapping[str, str | None]],
+        read_codes: Callable[[Mapping[str, str | None]], UnitCodes],
+    ) -> None:
+        self._ret = ret
+        self._at = {h: index[h] for h in FINDING_HEADERS}
+        sheet = f"{ret.name}, {SHEET_SAMPLE}!"
+        self._where = {h: f"{sheet}{_col_letter(i)}" for h, i in self._at.items()}
+        self._sample = sample_rows
+        self._basis = plan.financial.basis
+        self._sep = plan.columns.code_separator
+        self._read_codes = read_codes
+        self._latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+
+    def _codes(self, unit: str) -> UnitCodes:
+        """The unit's original codes (only some rows need them: read on demand)."""
+        return self._read_codes(self._sample.get(unit, {}))
+
+    def row(
+        self, cells: Sequence[str], excel_row: int, unit: str
+    ) -> tuple[dict[str, str] | None, list[Problem]]:
+        """Return the findings record of one row (None if it has no status) and its problems."""
+        ret = self._ret
+        layout = ret.layout
+        at = self._at
+        problems: list[Problem] = []
+
+        def cell(header: str) -> str:
+            return cells[at[header]].strip()
+
+        def where(header: str) -> str:
+            return f"{self._where[header]}{excel_row}"
+
+        status = _choice(cells[at["Review status"]])
+        if not status:
+            prefill = prefilled(self._codes(unit), self._basis)
+            touched = [
+                h
+                for h in FINDING_HEADERS[1:]
+                if not _same_as_prefill(h, cell(h), prefill.get(h, ""))
+            ]
+            if touched:
+                problems.append(
+                    Problem(
+                        where=where("Review status"),
+                        expected=f"a Review status ({', '.join(STATUSES)}) for a row with findings",
+                        found=f"an empty status, with {touched[0]} filled in",
+                        fix="choose the status from the drop-down.",
+                    )
+                )
+            return None, problems
+        if status not in STATUSES:
             problems.append(
                 Problem(
                     where=where("Review status"),
-                    expected=f"a Review status ({', '.join(STATUSES)}) for a row with findings",
-                    found=f"an empty status, with {touched[0]} filled in",
-                    fix="choose the status from the drop-down.",
+                    expected=f"one of {', '.join(STATUSES)}",
+                    found=_shown(cell("Review status")),
+                    fix="choose the status from the drop-down (pasted values are not checked by "
+                    "Excel).",
                 )
             )
-        return None, problems
-    if status not in STATUSES:
-        problems.append(
-            Problem(
-                where=where("Review status"),
-                expected=f"one of {', '.join(STATUSES)}",
-                found=_shown(cell("Review status")),
-                fix="choose the status from the drop-down (pasted values are not checked by "
-                "Excel).",
-            )
-        )
-        return None, problems
+            return None, problems
 
-    record = dict.fromkeys(FINDINGS_COLUMNS, "")
-    record["unit_id"] = unit
-    record["workbook_id"] = layout.workbook_id
-    record["review_status"] = status
-    record["source_sha256"] = ret.sha
-    record["rationale"] = cells[index["Rationale"]]
-    record["reference"] = cells[index["Reference"]]
-    record["coder_comment"] = cells[index["Coder comment"]]
+        record = dict.fromkeys(FINDINGS_COLUMNS, "")
+        record["unit_id"] = unit
+        record["workbook_id"] = layout.workbook_id
+        record["review_status"] = status
+        record["source_sha256"] = ret.sha
+        record["rationale"] = cells[at["Rationale"]]
+        record["reference"] = cells[at["Reference"]]
+        record["coder_comment"] = cells[at["Coder comment"]]
 
-    auditor = cell("Auditor") or layout.auditor
-    if not auditor:
-        problems.append(
-            Problem(
-                where=where("Auditor"),
-                expected="the name of the auditor who reviewed the unit",
-                found="nothing",
-                fix="fill in your name.",
+        auditor = cell("Auditor") or layout.auditor
+        if not auditor:
+            problems.append(
+                Problem(
+                    where=where("Auditor"),
+                    expected="the name of the auditor who reviewed the unit",
+                    found="nothing",
+                    fix="fill in your name.",
+                )
             )
-        )
-    record["auditor"] = auditor
-    # Identity for conflicts: the assigned auditor, or for a one-for-all workbook the Auditor cell.
-    ret.identity[unit] = layout.auditor or auditor
+        record["auditor"] = auditor
+        # Identity for conflicts: the assigned auditor, or for a one-for-all workbook the
+        # Auditor cell.
+        ret.identity[unit] = layout.auditor or auditor
 
-    category = " ".join(cell("Error category").lower().split())
-    if category and category not in ERROR_CATEGORIES:
-        problems.append(
-            Problem(
-                where=where("Error category"),
-                expected=f"empty or one of {', '.join(ERROR_CATEGORIES)}",
-                found=_shown(cell("Error category")),
-                fix="choose the category from the drop-down.",
+        category = _choice(cells[at["Error category"]])
+        if category and category not in ERROR_CATEGORIES:
+            problems.append(
+                Problem(
+                    where=where("Error category"),
+                    expected=f"empty or one of {', '.join(ERROR_CATEGORIES)}",
+                    found=_shown(cell("Error category")),
+                    fix="choose the category from the drop-down.",
+                )
             )
-        )
-    record["error_category"] = category
-    response = cell("Coder response").lower()
-    if response and response not in CODER_RESPONSES:
-        problems.append(
-            Problem(
-                where=where("Coder response"),
-                expected=f"empty or one of {', '.join(CODER_RESPONSES)}",
-                found=_shown(cell("Coder response")),
-                fix="choose agree or disagree from the drop-down.",
+        record["error_category"] = category
+        response = cell("Coder response").lower()
+        if response and response not in CODER_RESPONSES:
+            problems.append(
+                Problem(
+                    where=where("Coder response"),
+                    expected=f"empty or one of {', '.join(CODER_RESPONSES)}",
+                    found=_shown(cell("Coder response")),
+                    fix="choose agree or disagree from the drop-down.",
+                )
             )
-        )
-    record["coder_response"] = response
+        record["coder_response"] = response
 
-    date_text = cell("Review date")
-    if date_text:
-        day = _parse_date(date_text)
-        today = dt.datetime.now(dt.UTC).date()
-        if day is None:
+        date_text = cell("Review date")
+        if date_text:
+            day = _parse_date(date_text)
+            if day is None:
+                problems.append(
+                    Problem(
+                        where=where("Review date"),
+                        expected="a date (yyyy-mm-dd)",
+                        found=_shown(date_text),
+                        fix="enter the review date as yyyy-mm-dd.",
+                    )
+                )
+            elif not _OLDEST_DATE <= day <= self._latest:
+                problems.append(
+                    Problem(
+                        where=where("Review date"),
+                        expected=f"a date between {_OLDEST_DATE} and today",
+                        found=day.isoformat(),
+                        fix="enter the day you reviewed the unit.",
+                    )
+                )
+            else:
+                record["review_date"] = day.isoformat()
+        elif status in _SCORED:
             problems.append(
                 Problem(
                     where=where("Review date"),
-                    expected="a date (yyyy-mm-dd)",
-                    found=_shown(date_text),
+                    expected="the date the unit was reviewed",
+                    found="nothing",
                     fix="enter the review date as yyyy-mm-dd.",
                 )
             )
-        elif not _OLDEST_DATE <= day <= today + dt.timedelta(days=1):
-            problems.append(
-                Problem(
-                    where=where("Review date"),
-                    expected=f"a date between {_OLDEST_DATE} and today",
-                    found=day.isoformat(),
-                    fix="enter the day you reviewed the unit.",
-                )
-            )
-        else:
-            record["review_date"] = day.isoformat()
-    elif status in _SCORED:
-        problems.append(
-            Problem(
-                where=where("Review date"),
-                expected="the date the unit was reviewed",
-                found="nothing",
-                fix="enter the review date as yyyy-mm-dd.",
-            )
-        )
 
-    if status == "record missing":
-        record["audited_amount"] = "0.0"  # the full examined amount is at stake
-        return record, problems
-    if status == "not reviewed":
-        return record, problems
+        if status == "record missing":
+            record["audited_amount"] = "0.0"  # the full examined amount is at stake
+            return record, problems
+        if status == "not reviewed":
+            return record, problems
 
-    sep = plan.columns.code_separator
-    for header, kind, column in _CODE_CELLS:
-        result = check_codes(cell(header), kind, separator=sep)
-        for issue in result.problems:
+        for header, kind, column in _CODE_CELLS:
+            result, joined = _code_cell(cell(header), kind, self._sep)
+            for issue in result.problems:
+                problems.append(
+                    Problem(
+                        where=where(header),
+                        expected=issue.expected,
+                        found=_shown(issue.code),
+                        fix=issue.fix,
+                    )
+                )
+            if result.notes:
+                ref = where(header).rsplit("!", 1)[1]
+                ret.notes.extend(f"{SHEET_SAMPLE}!{ref}: {n}" for n in result.notes)
+            if header in ("Audited principal dx", "Audited DRG") and len(result.codes) > 1:
+                problems.append(
+                    Problem(
+                        where=where(header),
+                        expected="one code",
+                        found=f"{len(result.codes)} codes",
+                        fix="keep one code here"
+                        + (" and move the others to Audited other dx." if "dx" in header else "."),
+                    )
+                )
+            record[column] = joined
+        if not record["audited_principal_dx"] and self._codes(unit).dx:
             problems.append(
                 Problem(
-                    where=where(header),
-                    expected=issue.expected,
-                    found=_shown(issue.code),
-                    fix=issue.fix,
+                    where=where("Audited principal dx"),
+                    expected="the correct principal diagnosis",
+                    found="nothing (the pre-filled code was deleted)",
+                    fix="enter the principal diagnosis code.",
                 )
             )
-        ret.notes.extend(
-            f"{SHEET_SAMPLE}!{where(header).rsplit('!', 1)[1]}: {n}" for n in result.notes
-        )
-        if header in ("Audited principal dx", "Audited DRG") and len(result.codes) > 1:
-            problems.append(
-                Problem(
-                    where=where(header),
-                    expected="one code",
-                    found=f"{len(result.codes)} codes",
-                    fix="keep one code here"
-                    + (" and move the others to Audited other dx." if "dx" in header else "."),
+        amount_text = cell("Audited amount")
+        if amount_text:
+            amount = _parse_amount(amount_text)
+            if amount is None or amount < 0:
+                problems.append(
+                    Problem(
+                        where=where("Audited amount"),
+                        expected="a number of 0 or more",
+                        found=_shown(amount_text),
+                        fix="enter the correct amount as a number (no text).",
+                    )
                 )
-            )
-        record[column] = join_codes(result.codes)
-    if not record["audited_principal_dx"] and codes.dx:
-        problems.append(
-            Problem(
-                where=where("Audited principal dx"),
-                expected="the correct principal diagnosis",
-                found="nothing (the pre-filled code was deleted)",
-                fix="enter the principal diagnosis code.",
-            )
-        )
-    amount_text = cell("Audited amount")
-    if amount_text:
-        amount = _parse_amount(amount_text)
-        if amount is None or amount < 0:
+            else:
+                record["audited_amount"] = repr(amount)
+        elif self._basis == "entered" and self._codes(unit).examined:
             problems.append(
                 Problem(
                     where=where("Audited amount"),
-                    expected="a number of 0 or more",
-                    found=_shown(amount_text),
-                    fix="enter the correct amount as a number (no text).",
+                    expected="the correct amount (the financial basis is 'entered')",
+                    found="nothing",
+                    fix="enter the correct payment (the amount paid if the coding does not "
+                    "change it).",
                 )
             )
-        else:
-            record["audited_amount"] = repr(amount)
-    elif plan.financial.basis == "entered" and codes.examined:
-        problems.append(
-            Problem(
-                where=where("Audited amount"),
-                expected="the correct amount (the financial basis is 'entered')",
-                found="nothing",
-                fix="enter the correct payment (the amount paid if the coding does not change it).",
-            )
-        )
-    return record, problems
+        return record, problems
 
 
 def _same_as_prefill(header: str, value: str, prefill: str) -> bool:

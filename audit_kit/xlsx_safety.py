@@ -21,11 +21,12 @@ files' problems at once.
 from __future__ import annotations
 
 import io
+import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
 
-import defusedxml.ElementTree as safe_et
 import msoffcrypto
 import msoffcrypto.exceptions
 
@@ -54,7 +55,12 @@ _RATIO_FLOOR = 1024 * 1024
 _DEFLATE_MAX_RATIO = 1032
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _PROLOG_LIMIT = 64 * 1024
+_PROLOG_STEP = 4096
 _CHUNK = 1 << 16
+_CORE = "docProps/core.xml"
+_CORE_LIMIT = 64 * 1024
+_MODIFIED_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?modified\b[^>]*>([^<]*)</")
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -97,10 +103,11 @@ def open_xlsx(
         if plain is None:
             return None, problems
         data, encrypted = plain, True
-    problems = check_xlsx(data, where=where)
-    if problems:
+    archive, problems = _check(data, where=where)
+    if archive is None or problems:
         return None, problems
-    return OpenedWorkbook(data=data, encrypted=encrypted, modified=_core_modified(data)), []
+    modified = _core_modified(data, archive)
+    return OpenedWorkbook(data=data, encrypted=encrypted, modified=modified), []
 
 
 def safe_xlsx_bytes(data: bytes, *, where: str, password: str | None = None) -> bytes:
@@ -175,6 +182,11 @@ def _decrypt(
 
 def check_xlsx(data: bytes, *, where: str) -> list[Problem]:
     """Check a plain .xlsx for zip bombs, XML entity declarations and the workbook part."""
+    return _check(data, where=where)[1]
+
+
+def _check(data: bytes, *, where: str) -> tuple[zipfile.ZipFile | None, list[Problem]]:
+    """Run :func:`check_xlsx`; also return the opened archive when there is no problem."""
     not_xlsx = _problem(
         where,
         "an .xlsx workbook",
@@ -182,15 +194,15 @@ def check_xlsx(data: bytes, *, where: str) -> list[Problem]:
         "return the audit workbook as .xlsx (Excel: File > Save As > Excel Workbook).",
     )
     if not data.startswith(_ZIP_MAGIC):
-        return [not_xlsx]
+        return None, [not_xlsx]
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        return [not_xlsx]
+        return None, [not_xlsx]
     problems: list[Problem] = []
     if len(infos) > MAX_MEMBERS:
-        return [
+        return None, [
             _problem(
                 where,
                 f"at most {MAX_MEMBERS} parts in the workbook package",
@@ -231,13 +243,13 @@ def check_xlsx(data: bytes, *, where: str) -> list[Problem]:
                 )
             )
     if problems:
-        return problems
+        return None, problems
     names = {info.filename for info in infos}
     if "xl/workbook.xml" not in names:
-        return [not_xlsx]
+        return None, [not_xlsx]
     odd = sorted({info.filename for info in infos if info.compress_type not in _METHODS})
     if odd:
-        return [
+        return None, [
             _problem(
                 f"{where}, part {odd[0]}",
                 "parts stored or deflated, as Excel and LibreOffice write them",
@@ -247,11 +259,13 @@ def check_xlsx(data: bytes, *, where: str) -> list[Problem]:
         ]
     # Deflate inflates at most ~1032:1. When even that worst case stays within the limits the
     # declared sizes cannot hide a bomb, and only the XML prologs (where a DOCTYPE must be) are
-    # read; otherwise every part is inflated in bounded chunks and counted.
+    # read, straight from the archive bytes; otherwise every part is inflated in bounded chunks
+    # and counted.
     worst = [info.compress_size * _DEFLATE_MAX_RATIO for info in infos]
     full = sum(worst) > MAX_TOTAL_BYTES or max(worst, default=0) > MAX_MEMBER_BYTES
+    view = memoryview(data)
     for info in infos:
-        found = _scan_member(archive, info) if full else _scan_prolog(archive, info)
+        found = _scan_member(archive, info) if full else _scan_prolog(view, info)
         if found is not None:
             problems.append(
                 _problem(
@@ -262,7 +276,7 @@ def check_xlsx(data: bytes, *, where: str) -> list[Problem]:
                     "XML-bomb and external-entity attacks and never appear in Excel files.",
                 )
             )
-    return problems
+    return (None if problems else archive), problems
 
 
 def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
@@ -299,50 +313,82 @@ def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def _core_modified(data: bytes) -> str:
-    """Return the last-saved time from docProps/core.xml (checked above), or ''."""
+def _core_modified(data: bytes, archive: zipfile.ZipFile) -> str:
+    """Return the last-saved time from docProps/core.xml (checked above), or ''.
+
+    The part has passed the checks (no DOCTYPE, sizes bounded); only the text of its
+    ``modified`` element is wanted, so at most the first 64 KB are read and searched.
+    """
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            xml = archive.read("docProps/core.xml")
-        root = safe_et.fromstring(xml)
+        info = archive.getinfo(_CORE)
+        xml = _member_head(memoryview(data), info, _CORE_LIMIT)
     except Exception:  # absent or unreadable core properties: no saved time
         return ""
-    for element in root.iter():
-        if str(element.tag).endswith("}modified") and element.text:
-            return element.text.strip()
-    return ""
+    match = _MODIFIED_RE.search(xml)
+    if match is None:
+        return ""
+    try:
+        return match.group(1).decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return ""
 
 
 def _is_xml(name: str) -> bool:
     return name.endswith((".xml", ".rels", ".vml")) or "." not in name.rsplit("/", 1)[-1]
 
 
-def _scan_prolog(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+def _member_head(data: memoryview, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """Inflate at most ``limit`` bytes of one member, straight from the archive's bytes.
+
+    Raises ``ValueError`` or ``zlib.error`` for a damaged or encrypted member.
+    """
+    return _MemberReader(data, info).read(limit)
+
+
+class _MemberReader:
+    """Bounded, incremental reads of one stored or deflated member (no CRC: prologs only)."""
+
+    __slots__ = ("_inflate", "_raw", "_stored")
+
+    def __init__(self, data: memoryview, info: zipfile.ZipInfo) -> None:
+        if info.flag_bits & 0x1:
+            raise ValueError("encrypted member")
+        offset = info.header_offset
+        magic, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, offset)
+        if magic != b"PK\x03\x04":
+            raise ValueError("bad local header")
+        start = offset + _LOCAL_HEADER.size + name_len + extra_len
+        self._raw = data[start : start + info.compress_size]
+        self._stored = info.compress_type == zipfile.ZIP_STORED
+        self._inflate = None if self._stored else zlib.decompressobj(-zlib.MAX_WBITS)
+
+    def read(self, size: int) -> bytes:
+        if self._inflate is None:
+            chunk, self._raw = bytes(self._raw[:size]), self._raw[size:]
+            return chunk
+        chunk = self._inflate.decompress(self._raw, size)
+        self._raw = memoryview(self._inflate.unconsumed_tail)
+        return chunk
+
+
+def _scan_prolog(data: memoryview, info: zipfile.ZipInfo) -> str | None:
     """Read an XML part only up to its root element; a DOCTYPE can only appear before it."""
     if not _is_xml(info.filename):
         return None
     try:
-        with archive.open(info) as member:
-            buffer = member.read(4096)
-            while True:
-                verdict = _prolog_verdict(buffer)
-                if verdict is not None:
-                    return verdict or None
-                if len(buffer) >= _PROLOG_LIMIT:
-                    return "an XML prolog longer than 64 KB before the root element"
-                more = member.read(4096)
-                if not more:
-                    return None  # no root element: the reader reports the damaged part
-                buffer += more
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        OSError,
-        EOFError,
-        ValueError,
-        NotImplementedError,
-        RuntimeError,
-    ):
+        member = _MemberReader(data, info)
+        buffer = member.read(_PROLOG_STEP)
+        while True:
+            verdict = _prolog_verdict(buffer)
+            if verdict is not None:
+                return verdict or None
+            if len(buffer) >= _PROLOG_LIMIT:
+                return "an XML prolog longer than 64 KB before the root element"
+            more = member.read(_PROLOG_STEP)
+            if not more:
+                return None  # no root element: the reader reports the damaged part
+            buffer += more
+    except (zlib.error, ValueError, struct.error):
         return "a damaged or unreadable part"
 
 

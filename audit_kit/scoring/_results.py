@@ -1,0 +1,243 @@
+"""Assemble results.json from the pieces; read and write the audit folder (score_audit)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from audit_kit._version import __version__
+from audit_kit.audit import AuditFolder, now_iso
+from audit_kit.comparison import CodeSet, resolve_weights
+from audit_kit.errors import AuditError, Problem
+from audit_kit.financial import ReferenceFile
+from audit_kit.plan import SamplingPlan, parse_plan
+from audit_kit.scoring._cia import _cia_discovery
+from audit_kit.scoring._extrapolation import _extrapolate
+from audit_kit.scoring._groups import _categories, _group, _groups, _overall_population
+from audit_kit.scoring._units import (
+    GROUPINGS,
+    ScoredUnit,
+    _Context,
+    _read_findings,
+    _with_amounts,
+    _with_weights,
+)
+from audit_kit.universe import canonical_units
+
+
+def score_audit(audit_dir: Path) -> dict[str, Any]:
+    """Score the audit in ``audit_dir``; write results.json and results.xlsx; return results."""
+    from audit_kit.results_workbook import results_workbook_bytes
+
+    folder = AuditFolder.open(Path(audit_dir))
+    if not folder.has("findings.csv"):
+        raise AuditError(
+            "There are no findings to score yet.",
+            [
+                Problem(
+                    where=str(folder.file("findings.csv")),
+                    expected="validated findings from returned workbooks",
+                    found="no findings.csv",
+                    fix="run `audit-kit collect AUDIT_DIR RETURNED_WORKBOOKS...` first, "
+                    "then `audit-kit score AUDIT_DIR`.",
+                )
+            ],
+        )
+    plan_text = folder.read_bytes("plan.yaml").decode("utf-8")
+    plan = parse_plan(yaml.safe_load(plan_text), source="plan.yaml")
+    sampling = folder.read_json("sampling.json")
+    sample = folder.read_csv("sample.csv", infer_schema=False)
+    findings = folder.read_csv("findings.csv", infer_schema=False)
+    artifacts = folder.artifacts()
+    inputs = {
+        rel: str(artifacts[rel]["sha256"])
+        for rel in ("plan.yaml", "sampling.json", "sample.csv", "findings.csv")
+    }
+    audit = {
+        "id": folder.audit_id,
+        "name": plan.name,
+        "objective": plan.objective,
+        "organisation": plan.organisation,
+        "period": plan.period,
+        "sampling_unit": plan.sampling_unit,
+        "preset": plan.preset,
+        "tool_version": __version__,
+        "scored_at": now_iso(),
+        "findings_sha256": inputs["findings.csv"],
+    }
+    results = score_frames(
+        plan, sampling, canonical_units(sample, plan), findings, audit=audit, audit_dir=folder.path
+    )
+    for name, ref in results["settings"]["reference_files"].items():
+        inputs[f"{name}:{ref['file']}"] = ref["sha256"]
+    overall = results["overall"]
+    details = {
+        "units_scored": overall["units_reviewed"],
+        "units_with_error": overall["units_with_error"],
+        "verdict": overall["verdict"],
+    }
+    with folder.transaction("score", inputs=inputs, details=details) as tx:
+        tx.write_json("results.json", results)
+        tx.write_bytes("results.xlsx", results_workbook_bytes(results))
+    return results
+
+
+def score_frames(
+    plan: SamplingPlan,
+    sampling: Mapping[str, Any],
+    units: pl.DataFrame,
+    findings: pl.DataFrame,
+    *,
+    audit: Mapping[str, Any],
+    audit_dir: Path,
+) -> dict[str, Any]:
+    """Score canonical units (``universe.canonical_units``) against findings; return results.
+
+    Pure apart from reading the plan's reference files (fee schedule, DRG weights); the
+    folder pipeline is :func:`score_audit`.
+    """
+    weights = resolve_weights(plan.scoring.weights, source="plan.yaml")
+    strata = {str(s["stratum"]): s for s in sampling.get("strata", [])}
+    ctx = _Context(
+        plan=plan,
+        confidence=float(plan.scoring.confidence),
+        target=float(plan.scoring.target_accuracy),
+        strata=strata,
+        stratified=plan.design.method == "stratified" or len(strata) > 1,
+        notes=[],
+    )
+    returned = _read_findings(units, findings, strata, examined=plan.financial.examined)
+    references: dict[str, ReferenceFile] = {}
+    returned = _with_amounts(returned, ctx, weights, audit_dir, references)
+    returned = _with_weights(returned, ctx)
+    scored = [u for u in returned if u.scored]
+    unscored = [name for name in strata if not any(u.stratum == name for u in scored)]
+    if ctx.stratified and unscored:
+        ctx.notes.append(
+            "The overall accuracy covers only strata with scored units; none yet in stratum "
+            + ", ".join(unscored)
+            + "."
+        )
+    extrapolation, strata_extrapolation = _extrapolate(scored, ctx)
+    overall = _group(returned, ctx, population=_overall_population(ctx, sampling), overall=True)
+    overall["extrapolation"] = extrapolation
+    results: dict[str, Any] = {
+        "audit": dict(audit),
+        "settings": _settings(plan, weights, references),
+        "progress": _progress(units, returned),
+        "overall": overall,
+    }
+    for key, attr in GROUPINGS:
+        results[key] = _groups(returned, attr, ctx)
+    results["settings_groups"] = _groups(returned, "setting", ctx)
+    results["strata"] = [
+        {
+            "stratum": name,
+            "population": int(info["population"]),
+            "sample": int(info["sample"]),
+            **_group(
+                [u for u in returned if u.stratum == name],
+                ctx,
+                population=int(info["population"]),
+                extrapolation=strata_extrapolation.get(name),
+            ),
+        }
+        for name, info in strata.items()
+    ]
+    results["categories"] = _categories(scored)
+    results["errors"] = [_error_entry(u) for u in returned if u.has_error]
+    results["units"] = [_unit_entry(u) for u in returned]
+    results["cia_discovery"] = _cia_discovery(scored, ctx, sampling)
+    results["sampling"] = dict(sampling)
+    results["notes"] = ctx.notes
+    return results
+
+
+def _amount_fields(u: ScoredUnit) -> dict[str, Any]:
+    a = u.amount
+    return {
+        "examined": None if a is None else a.examined,
+        "audited_amount": None if a is None else a.audited,
+        "difference": None if a is None else a.difference,
+    }
+
+
+def _error_entry(u: ScoredUnit) -> dict[str, Any]:
+    comp = u.comparison
+    return {
+        "unit_id": u.unit_id,
+        "coder": u.coder,
+        "provider": u.provider,
+        "auditor": u.auditor,
+        "stratum": u.stratum,
+        "status": u.status,
+        "category": u.category,
+        "original": u.original.as_dict(),
+        "audited": (CodeSet() if u.status == "record missing" else u.audited).as_dict(),
+        "changes": None if comp is None else comp.changes(),
+        **_amount_fields(u),
+        "rationale": u.rationale,
+        "reference": u.reference,
+    }
+
+
+def _unit_entry(u: ScoredUnit) -> dict[str, Any]:
+    comp = u.comparison
+    return {
+        "unit_id": u.unit_id,
+        "stratum": u.stratum,
+        "coder": u.coder,
+        "provider": u.provider,
+        "auditor": u.auditor,
+        "setting": u.setting,
+        "status": u.status,
+        "scored": u.scored,
+        "has_error": u.has_error,
+        "category": u.category,
+        "codes_reviewed": None if comp is None else comp.reviewed,
+        "codes_correct": None if comp is None else comp.correct,
+        "weighted_errors": None if comp is None else comp.weighted_errors,
+        **_amount_fields(u),
+        "weight": u.weight,
+    }
+
+
+def _progress(units: pl.DataFrame, returned: Sequence[ScoredUnit]) -> dict[str, int]:
+    spare = units["spare"].fill_null(False) if "spare" in units.columns else None
+    sampled = units.height if spare is None else int((~spare).sum())
+    statuses = Counter(u.status for u in returned)
+    return {
+        "units_sampled": sampled,
+        "units_returned": len(returned),
+        "units_reviewed": statuses["reviewed"],
+        "units_record_missing": statuses["record missing"],
+        "units_not_reviewed": statuses["not reviewed"],
+        "units_outstanding": max(sampled - len(returned), 0),
+    }
+
+
+def _settings(
+    plan: SamplingPlan, weights: Mapping[str, float], references: Mapping[str, ReferenceFile]
+) -> dict[str, Any]:
+    fin, sc = plan.financial, plan.scoring
+    return {
+        "target_accuracy": sc.target_accuracy,
+        "confidence": sc.confidence,
+        "netting": fin.netting,
+        "demand_rule": plan.effective_demand_rule,
+        "basis": fin.basis,
+        "critical_value_rule": fin.critical_value_rule,
+        "extrapolate": fin.extrapolate,
+        "examined_field": fin.examined,
+        "base_rate": fin.base_rate,
+        "error_threshold": sc.error_threshold,
+        "observe_only": list(sc.observe_only),
+        "weights": dict(weights),
+        "verdict_metric": "code_accuracy",
+        "reference_files": {name: ref.to_dict() for name, ref in references.items()},
+    }
