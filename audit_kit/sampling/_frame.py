@@ -126,12 +126,12 @@ def _id_order(
         return np.zeros(0, dtype=np.int64), ORDER_TEXT, []
     bounds = [str(ids.min()), str(ids.max())]
     if not all(b.isdigit() for b in bounds) or not bool(ids.str.contains(r"^[0-9]+$").all()):
-        order, ties = _text_order(ids)
+        order, ties = _text_order(ids, bounds=(bounds[0], bounds[1]))
         return order, ORDER_TEXT, ties
     lengths = ids.str.len_bytes()
     longest = int(lengths.max())  # type: ignore[arg-type]
     if int(lengths.min()) == longest:  # type: ignore[arg-type]
-        order, ties = _text_order(ids)  # same width: text order is numeric order
+        order, ties = _text_order(ids, bounds=(bounds[0], bounds[1]))  # same width: numeric
         return order, ORDER_NUMERIC, ties
     if longest <= 18 and not bool(ids.str.contains(r"^0[0-9]").any()):
         values = ids.cast(pl.UInt64).to_numpy()
@@ -165,12 +165,12 @@ def _runs(
 
 
 def _text_order(
-    keys: pl.Series,
+    keys: pl.Series, *, bounds: tuple[str, str] | None = None
 ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[np.ndarray[Any, np.dtype[np.int64]]]]:
     """Sort text by its UTF-8 bytes, 8 bytes at a time as big-endian integers (polars' string
     sort is slow on millions of rows); return the order and the groups of identical keys."""
     n = len(keys)
-    low, high = str(keys.min()).encode(), str(keys.max()).encode()
+    low, high = (str(b).encode() for b in (bounds or (keys.min(), keys.max())))
     offset = len(_common_prefix(low, high))  # bytes every key shares: nothing to compare there
     lengths = keys.str.len_bytes()
     longest = int(lengths.max())  # type: ignore[arg-type]
@@ -363,7 +363,10 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
         all_ids = raw[id_col].cast(pl.String).fill_null("")
         ids = all_ids if everyone else all_ids.filter(alive)
         empty = all_ids == ""
-        if str(ids.filter(ids != "").min() or "x")[:1].isspace():  # blanks sort first
+        smallest = ids.min()
+        if smallest == "":  # rare: the smallest id that is not empty needs a filtered copy
+            smallest = ids.filter(ids != "").min()
+        if str(smallest or "x")[:1].isspace():  # blanks sort first
             empty = all_ids.str.strip_chars() == ""
         problems.rows(
             raw,
