@@ -219,7 +219,7 @@ def test_a_preset_keeps_its_design_and_comments_and_gets_the_mapping(
         "  extrapolate: false\n",
         "utf-8",
     )
-    monkeypatch.setattr("audit_kit.mapping.list_presets", lambda: {"probe": preset})
+    monkeypatch.setattr("audit_kit.mapping.plan_writer.list_presets", lambda: {"probe": preset})
     plan_path = tmp_path / "plan.yaml"
     code, out, err = run(
         ["init", "--universe", str(export), "--out", str(plan_path), "--preset", "probe"], capsys
@@ -365,3 +365,14 @@ def test_rows_option_default_is_the_library_default() -> None:
     from audit_kit.mapping import DEFAULT_SAMPLE_ROWS
 
     assert INIT_DEFAULT_ROWS == DEFAULT_SAMPLE_ROWS
+
+
+def test_the_field_lists_come_from_the_plan() -> None:
+    from audit_kit.mapping import headers, plan_writer, proposal
+    from audit_kit.plan import CODE_FIELDS, FIELDS
+
+    assert tuple(headers.HEADERS) == FIELDS
+    assert set(headers._SYNONYMS) == set(FIELDS)
+    assert set(proposal._IMPORTANT) <= set(FIELDS)
+    assert set(plan_writer._WORKBOOK_FIELDS) <= set(FIELDS)
+    assert set(headers.REPEAT_PREFIX.values()) <= {*CODE_FIELDS, "modifier", "poa"}
