@@ -464,11 +464,14 @@ def _expand(paths: Iterable[Path], *, skip: Path) -> tuple[list[Path], list[Prob
         path = Path(raw)
         if path.is_dir():
             found = sorted(
-                p
-                for p in path.rglob("*.xlsx")
-                if p.is_file()
-                and not p.name.startswith(("~$", "."))
-                and not p.resolve().is_relative_to(own)
+                (
+                    p
+                    for p in path.rglob("*.xlsx")
+                    if p.is_file()
+                    and not p.name.startswith(("~$", "."))
+                    and not p.resolve().is_relative_to(own)
+                ),
+                key=lambda p: p.parts,  # the order of Path objects, without their slow __lt__
             )
             if not found:
                 problems.append(
@@ -629,15 +632,15 @@ def _validate(
     seen_at: dict[str, int] = {}
     width = len(header)
     unit_at = index[originals[0]]
-    originals_at = [(index[c.header], c.kind) for c in layout.columns]
+    originals_at = [(index[c.header], c.kind, c.kind == "text") for c in layout.columns]
     check = _RowCheck(ret, index, plan=plan, sample_rows=sample_rows, read_codes=read_codes)
     for i in range(1, len(rows)):
         row = rows[i]
         excel_row = i + 1
-        cells = ["" if v is None else str(v) for v in row]
+        cells = ["" if v is None else v for v in row]
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
-        if not any(c and not c.isspace() for c in cells):
+        if not "".join(cells).strip():
             continue
         unit = cells[unit_at]
         if unit not in units:
@@ -662,8 +665,10 @@ def _validate(
             continue
         seen_at[unit] = excel_row
         found = [
-            value if kind == "text" and "\r" not in value else canonical_value(value or None, kind)
-            for value, kind in ((cells[at], kind) for at, kind in originals_at)
+            cells[at]
+            if text and "\r" not in cells[at]
+            else canonical_value(cells[at] or None, kind)
+            for at, kind, text in originals_at
         ]
         if row_digest(found) != ret.digests[unit]:
             problems.extend(_changed_originals(ret, found, index, excel_row, unit, sample_rows))
@@ -746,6 +751,13 @@ def _parse_date(text: str) -> dt.date | None:
 
 
 @functools.lru_cache(maxsize=4096)
+def _review_day(text: str) -> tuple[dt.date | None, str]:
+    """A Review date cell read as a date and its ISO form (cached per distinct text)."""
+    day = _parse_date(text)
+    return day, "" if day is None else day.isoformat()
+
+
+@functools.lru_cache(maxsize=4096)
 def _choice(text: str) -> str:
     """A drop-down value as compared: lower case, runs of white space as one space."""
     return " ".join(text.lower().split())
@@ -771,7 +783,18 @@ class _RowCheck:
     day the check runs are looked up once, not per row.
     """
 
-    __slots__ = ("_at", "_basis", "_latest", "_read_codes", "_ret", "_sample", "_sep", "_where")
+    __slots__ = (
+        "_at",
+        "_basis",
+        "_code_cells",
+        "_latest",
+        "_read_codes",
+        "_record",
+        "_ret",
+        "_sample",
+        "_sep",
+        "_where",
+    )
 
     def __init__(
         self,
@@ -791,6 +814,12 @@ class _RowCheck:
         self._sep = plan.columns.code_separator
         self._read_codes = read_codes
         self._latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+        self._code_cells = [
+            (header, kind, column, self._at[header]) for header, kind, column in _CODE_CELLS
+        ]
+        self._record = dict.fromkeys(FINDINGS_COLUMNS, "")
+        self._record["workbook_id"] = ret.layout.workbook_id
+        self._record["source_sha256"] = ret.sha
 
     def _codes(self, unit: str) -> UnitCodes:
         """The unit's original codes (only some rows need them: read on demand)."""
@@ -841,11 +870,9 @@ class _RowCheck:
             )
             return None, problems
 
-        record = dict.fromkeys(FINDINGS_COLUMNS, "")
+        record = self._record.copy()
         record["unit_id"] = unit
-        record["workbook_id"] = layout.workbook_id
         record["review_status"] = status
-        record["source_sha256"] = ret.sha
         record["rationale"] = cells[at["Rationale"]]
         record["reference"] = cells[at["Reference"]]
         record["coder_comment"] = cells[at["Coder comment"]]
@@ -890,7 +917,7 @@ class _RowCheck:
 
         date_text = cell("Review date")
         if date_text:
-            day = _parse_date(date_text)
+            day, iso = _review_day(date_text)
             if day is None:
                 problems.append(
                     Problem(
@@ -910,7 +937,7 @@ class _RowCheck:
                     )
                 )
             else:
-                record["review_date"] = day.isoformat()
+                record["review_date"] = iso
         elif status in _SCORED:
             problems.append(
                 Problem(
@@ -927,8 +954,8 @@ class _RowCheck:
         if status == "not reviewed":
             return record, problems
 
-        for header, kind, column in _CODE_CELLS:
-            result, joined = _code_cell(cell(header), kind, self._sep)
+        for header, kind, column, i in self._code_cells:
+            result, joined = _code_cell(cells[i].strip(), kind, self._sep)
             for issue in result.problems:
                 problems.append(
                     Problem(
