@@ -255,9 +255,12 @@ def test_fuzz_cell_values(
     wb = openpyxl.load_workbook(filled)
     ws = wb["Sample"]
     for row, col, value in edits:
+        cell = ws.cell(row=row, column=col)
+        old = cell.value
         try:
-            ws.cell(row=row, column=col).value = value
+            cell.value = value
         except IllegalCharacterError:  # openpyxl refuses control characters: not a return
+            cell.value = old  # openpyxl has already retyped the cell as text: undo that too
             continue
     out = tmp / "fuzzed.xlsx"
     wb.save(out)
