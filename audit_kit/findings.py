@@ -1100,7 +1100,8 @@ def _merge(
 def _frame(state: Mapping[str, Mapping[str, str]], *, sample_order: Sequence[str]) -> pl.DataFrame:
     rank = {u: i for i, u in enumerate(sample_order)}
     units = sorted(state, key=lambda u: (rank.get(u, len(rank)), u))
-    data = {c: [state[u][c] for u in units] for c in FINDINGS_COLUMNS}
+    rows = [state[u] for u in units]
+    data = {c: [row[c] for row in rows] for c in FINDINGS_COLUMNS}
     frame = pl.DataFrame(data, schema=dict.fromkeys(FINDINGS_COLUMNS, pl.Utf8))
     return frame.with_columns(
         pl.col("audited_amount").replace("", None).cast(pl.Float64),
@@ -1121,8 +1122,9 @@ def _progress(
             if uid not in owner or layout.batch >= owner[uid][0]:
                 owner[uid] = (layout.batch, layout.auditor)
     counts: dict[str, list[int]] = {}
+    sampled = set(sample_rows)
     for uid, (_, auditor) in owner.items():
-        if uid not in sample_rows:
+        if uid not in sampled:
             continue
         row = counts.setdefault(auditor, [0, 0, 0, 0])
         row[0] += 1

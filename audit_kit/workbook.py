@@ -244,7 +244,7 @@ def canonical_value(value: str | None, kind: ColumnKind) -> str:
 
 def row_digest(values: Sequence[str]) -> str:
     """SHA-256 of a row's canonical original values (unit id first), each length-prefixed."""
-    payload = "".join(f"{len(v)}:{v}" for v in values)
+    payload = "".join([f"{len(v)}:{v}" for v in values])
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
