@@ -328,3 +328,33 @@ def test_printouts_follow_the_scoring_shapes() -> None:
     assert view["notes"][0].startswith("C01: standard deviation 0")
     assert view["notes"][1] == "odd flag"
     assert view["demand_amount"] == "$0"
+
+
+def test_a_zero_demand_from_a_negative_lower_limit_is_explained_plainly() -> None:
+    """The bundled demo: point estimate $567,963, one-sided 90% lower limit -$573,655, demand 0."""
+    ex = {
+        "population": 19375,
+        "point_estimate": 567962.98,
+        "one_sided_90_lower": -573655.13,
+        "two_sided_90_lower": -897288.01,
+        "demand_rule": "cms_one_sided_90",
+        "demand_amount": 0.0,
+    }
+    view = context_module._extrapolation(ex, {})
+    assert view is not None
+    plain = view["demand_plain"]
+    assert "about $567,963 for the 19,375 units" in plain
+    assert "with 90% confidence, the true total is only known to be above -$573,655" in plain
+    assert "the demand amount is $0" in plain
+    oig = context_module._extrapolation({**ex, "demand_rule": "oig_two_sided_90"}, {})
+    assert oig is not None and "with 95% confidence" in oig["demand_plain"]
+    assert "-$897,288" in oig["demand_plain"]
+    point = context_module._extrapolation(
+        {**ex, "demand_rule": "point_estimate", "point_estimate": -12.0}, {}
+    )
+    assert point is not None and "shows no net overpayment" in point["demand_plain"]
+    # A positive demand, or a zero demand under a positive limit, keeps the recorded reason.
+    paid = context_module._extrapolation({**ex, "demand_amount": 1200.0}, {})
+    assert paid is not None and paid["demand_plain"] is None
+    odd = context_module._extrapolation({**ex, "one_sided_90_lower": 5.0}, {})
+    assert odd is not None and odd["demand_plain"] is None

@@ -74,6 +74,52 @@ def _group(group: Mapping[str, Any], default_conf: Any) -> dict[str, Any]:
     }
 
 
+#: The limit each demand rule takes, and the confidence that the true total exceeds it.
+_RULE_LIMITS = {
+    "cms_one_sided_90": ("one_sided_90_lower", "90%"),
+    "oig_two_sided_90": ("two_sided_90_lower", "95%"),
+}
+
+
+def _demand_plain(ex: Mapping[str, Any], rule: str) -> str | None:
+    """Explain in plain words a demand of $0 whose rule's limit is not positive, else None."""
+    if _finite(ex.get("demand_amount")) != 0.0:
+        return None
+    point = _finite(ex.get("point_estimate"))
+    population = count(ex.get("population"))
+    if rule == "point_estimate":
+        if point is None or point > 0:
+            return None
+        return (
+            f"The point estimate for the {population} units of the universe is "
+            f"{money(point, cents=False)}: the sample shows no net overpayment, so there is "
+            "nothing to demand."
+        )
+    key, confidence = _RULE_LIMITS.get(rule, (None, None))
+    lower = _finite(ex.get(key)) if key else None
+    if lower is None or lower > 0:
+        return None
+    if point is not None and point > 0:
+        first = (
+            f"The sample points to about {money(point, cents=False)} for the {population} units "
+            "of the universe, but the differences vary so much from unit to unit that, with "
+            f"{confidence} confidence, the true total is only known to be above "
+            f"{money(lower, cents=False)}, which is below zero."
+        )
+    else:
+        first = (
+            f"The point estimate for the {population} units of the universe is "
+            f"{money(point, cents=False)} and, with {confidence} confidence, the true total is "
+            f"only known to be above {money(lower, cents=False)}."
+        )
+    return (
+        first + " The demand rule asks only for an amount the true total exceeds with "
+        f"{confidence} confidence; as that limit is not positive, the demand amount is $0. "
+        "This is the rule working as intended, not a missing result: a larger sample or less "
+        "variable differences would narrow the interval."
+    )
+
+
 def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(ex, Mapping):
         return None
@@ -113,6 +159,7 @@ def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | Non
         "demand_rule_why": rule_why,
         "demand_amount": money(ex.get("demand_amount"), cents=False),
         "demand_reason": text(ex.get("demand_reason")),
+        "demand_plain": _demand_plain(ex, rule),
         "critical_value_rule": text(ex.get("critical_value_rule") or "")
         or text(settings.get("critical_value_rule")),
         "skewness": f"{ex['skewness']:.4f}" if _finite(ex.get("skewness")) is not None else None,
