@@ -2,12 +2,18 @@
 
 RAT-STATS-compatible sampling and appraisal, auditor workbooks, validated collection, scoring
 with confidence limits, financial impact extrapolated to the universe, and PDF reports.
+
+The stages are modules: ``sampling``, ``workbook``, ``findings``, ``scoring``, ``reporting``,
+``stats``. Names below are re-exported lazily so that importing the package (and so starting the
+command line) does not load polars, pydantic or the PDF engine until they are used.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from audit_kit._version import __version__
-from audit_kit.audit import AuditFolder
 from audit_kit.errors import (
     AuditError,
     InputError,
@@ -18,7 +24,10 @@ from audit_kit.errors import (
     StatisticsError,
     WorkbookError,
 )
-from audit_kit.plan import SamplingPlan, load_plan
+
+if TYPE_CHECKING:
+    from audit_kit.audit import AuditFolder
+    from audit_kit.plan import SamplingPlan, load_plan
 
 __all__ = [
     "AuditError",
@@ -34,3 +43,16 @@ __all__ = [
     "__version__",
     "load_plan",
 ]
+
+_LAZY = {
+    "AuditFolder": "audit_kit.audit",
+    "SamplingPlan": "audit_kit.plan",
+    "load_plan": "audit_kit.plan",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'audit_kit' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -23,12 +23,13 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from audit_kit._version import __version__
 from audit_kit.errors import AuditError, IntegrityError, Problem
+
+if TYPE_CHECKING:  # polars is imported where a frame is read, keeping `audit-kit --help` fast
+    import polars as pl
 
 __all__ = [
     "MANIFEST",
@@ -408,6 +409,8 @@ class AuditFolder:
         return json.loads(self.read_bytes(rel))
 
     def read_csv(self, rel: str, **kwargs: Any) -> pl.DataFrame:
+        import polars as pl
+
         return pl.read_csv(io.BytesIO(self.read_bytes(rel)), **kwargs)
 
     # -- writing ---------------------------------------------------------------------------

@@ -72,10 +72,6 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     assert _imported_by_cli(HEAVY) == []
 
 
-@pytest.mark.xfail(
-    reason="audit_kit/__init__.py imports audit_kit.audit, which imports polars at module level",
-    strict=True,
-)
 def test_importing_the_cli_does_not_load_polars() -> None:
     assert _imported_by_cli(("polars",)) == []
 
