@@ -1,0 +1,461 @@
+"""Identify and open a universe file (CSV, Parquet, XLSX); refuse what cannot be read."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import threading
+import zipfile
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from audit_kit.errors import InputError, Problem
+from audit_kit.universe.reading import (
+    Encoding,
+    Format,
+    Progress,
+    Universe,
+    _Pass,
+    _starts,
+)
+from audit_kit.universe.validation import ROW
+
+_CHUNK = 16 << 20
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="audit-kit-pass")
+
+
+def open_universe(
+    path: Path,
+    *,
+    encoding: Encoding = "auto",
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> Universe:
+    """Identify and open a universe file; refuse what cannot be read, with a hint.
+
+    The file's SHA-256 (and, for CSV, its line index and encoding check) is computed in the
+    background; :attr:`Universe.sha256` and :meth:`Universe.read` wait for it.
+    """
+    say = progress or _noop
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        raise InputError(
+            "Cannot read the universe file.",
+            [
+                Problem(
+                    where=where,
+                    expected="a CSV, Parquet or XLSX file",
+                    found="a folder" if path.is_dir() else "no such file",
+                    fix="check the --universe path.",
+                )
+            ],
+        )
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(
+            "Cannot read the universe file.",
+            [Problem(where=where, expected="a readable file", found=type(exc).__name__, fix="")],
+        ) from None
+    if size == 0:
+        raise InputError(
+            "The universe file is empty.",
+            [
+                Problem(
+                    where=where,
+                    expected="a header row and one row per unit",
+                    found="an empty file (0 bytes)",
+                    fix="export the universe again.",
+                )
+            ],
+        )
+    fmt = _sniff_format(path, head)
+    say(f"Reading {path.name} ({_human_bytes(size)}, {fmt.upper()})")
+    if fmt == "csv":
+        return _open_csv(path, head, size, encoding, delimiter)
+    stop = threading.Event()
+    pending = _POOL.submit(_byte_pass, path, None, stop)
+    try:
+        if fmt == "parquet":
+            universe = _open_parquet(path, size, pending)
+        else:
+            universe = _open_xlsx(path, size, pending, sheet)
+    except InputError:
+        stop.set()
+        raise
+    universe._stop = stop
+    return universe
+
+
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def _sniff_format(path: Path, head: bytes) -> Format:
+    where = str(path)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError(
+            "The universe file is a legacy or password-protected Office file.",
+            [
+                Problem(
+                    where=where,
+                    expected="CSV, Parquet or XLSX (Excel 2007 or later, not encrypted)",
+                    found="an .xls workbook or an encrypted .xlsx",
+                    fix="open it in Excel and save as .xlsx (without a password) or CSV UTF-8.",
+                )
+            ],
+        )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(head) > 3 and head.count(b"\x00") > len(head) // 4 and head[1:2] == b"\x00"
+    ):
+        raise InputError(
+            "The universe file has the wrong text encoding.",
+            [
+                Problem(
+                    where=where,
+                    expected="UTF-8 or Latin-1 text",
+                    found="UTF-16 text (Excel's 'Unicode text' export)",
+                    fix="save it from Excel as 'CSV UTF-8 (comma delimited)'.",
+                )
+            ],
+        )
+    if b"\x00" in head:
+        raise InputError(
+            "The universe file is not a table audit-kit can read.",
+            [
+                Problem(
+                    where=where,
+                    expected="CSV, Parquet or XLSX",
+                    found="a binary file of another kind",
+                    fix="export the universe as CSV, Parquet or XLSX.",
+                )
+            ],
+        )
+    return "csv"
+
+
+def _byte_pass(path: Path, text: tuple[bytes, bool] | None, stop: threading.Event) -> _Pass:
+    """One pass over a file: SHA-256 and, for text (``(delimiter, check_utf8)``), where every
+    line starts, the first byte that is not UTF-8, and the delimiter count."""
+    digest = hashlib.sha256()
+    if text is None:
+        with path.open("rb") as fh:
+            while not stop.is_set() and (chunk := fh.read(_CHUNK)):
+                digest.update(chunk)
+        return _Pass(digest.hexdigest())
+    delimiter, check_utf8 = text
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    buffer = np.empty(_CHUNK, dtype=bool)
+    newlines: list[np.ndarray[Any, np.dtype[np.int64]]] = []
+    base = delimiters = 0
+    quoted = False
+    bad_line: int | None = None
+    with path.open("rb") as fh:
+        while not stop.is_set() and (chunk := fh.read(_CHUNK)):
+            digest.update(chunk)
+            array = np.frombuffer(chunk, dtype=np.uint8)
+            mask = buffer[: len(chunk)]
+            found = np.flatnonzero(np.equal(array, 10, out=mask))
+            found += base
+            newlines.append(found)
+            delimiters += int(np.count_nonzero(np.equal(array, delimiter[0], out=mask)))
+            quoted = quoted or chunk.find(b'"') >= 0
+            if check_utf8 and bad_line is None and not (chunk.isascii() and _idle(decoder)):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    offset = base + exc.start
+                    bad_line = int(sum(int((n < offset).sum()) for n in newlines)) + 1
+            base += len(chunk)
+    if check_utf8 and bad_line is None and not _idle(decoder):
+        bad_line = int(sum(len(n) for n in newlines)) + 1  # the file ends inside a character
+    return _Pass(
+        digest.hexdigest(),
+        line_starts=_starts(newlines, base),
+        end=base,
+        bad_utf8_line=bad_line,
+        delimiters=delimiters,
+        quoted=quoted,
+    )
+
+
+def _idle(decoder: codecs.IncrementalDecoder) -> bool:
+    """True when the decoder holds no partial character."""
+    return not decoder.getstate()[0]
+
+
+def _open_csv(
+    path: Path, head: bytes, size: int, encoding: Encoding, delimiter: str | None
+) -> Universe:
+    text_head = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    if encoding == "latin-1":
+        text_head = head.decode("latin-1").removeprefix("\ufeff")
+    sep = delimiter or _sniff_delimiter(text_head)
+    lines = text_head.splitlines()
+    header_line = lines[0] if lines else ""
+    if not header_line.strip():
+        raise InputError(
+            "The universe file has no header row.",
+            [
+                Problem(
+                    where=f"{path}: row 1",
+                    expected="a header row naming the columns",
+                    found="an empty first line",
+                    fix="export the universe with column headers in the first row.",
+                )
+            ],
+        )
+    columns = next(csv.reader([header_line], delimiter=sep), [])
+    universe = Universe(
+        path=path,
+        format="csv",
+        size_bytes=size,
+        columns=tuple(columns),
+        delimiter=sep,
+        encoding="utf-8",
+        requested_encoding=encoding,
+    )
+    if encoding == "latin-1":
+        universe._transcode()
+    check_utf8 = encoding != "latin-1"
+    universe._pending = _POOL.submit(_byte_pass, path, (sep.encode(), check_utf8), universe._stop)
+    return universe
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Pick the delimiter that splits the header and the next lines into equal field counts."""
+    lines = [ln for ln in text.splitlines()[:21] if ln.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", (-1, -1)
+    for sep in _DELIMITERS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=sep)]
+        if counts[0] < 2:
+            continue
+        consistent = sum(1 for c in counts[1:] if c == counts[0])
+        score = (consistent, counts[0])
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def _open_parquet(path: Path, size: int, pending: Future[_Pass]) -> Universe:
+    try:
+        lf = pl.scan_parquet(path)
+        columns = tuple(lf.collect_schema().names())
+        rows = int(lf.select(pl.len()).collect().item())
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputError(
+            "Cannot read the universe file.",
+            [
+                Problem(
+                    where=str(path),
+                    expected="a readable Parquet file",
+                    found=f"a damaged or unsupported Parquet file ({type(exc).__name__})",
+                    fix="write the Parquet file again, or export CSV.",
+                )
+            ],
+        ) from None
+    return Universe(
+        path=path,
+        format="parquet",
+        size_bytes=size,
+        columns=columns,
+        rows=rows,
+        records=rows,
+        _pending=pending,
+    )
+
+
+# Limits for an XLSX universe. A universe is far larger than a returned workbook (the limits of
+# audit_kit.xlsx_safety would refuse real ones), so the total is generous; what gives a zip bomb
+# away is its compression ratio: sheet XML of real exports packs about 5-50x, deflate bombs
+# ~1000x. Every part is then inflated in bounded chunks (nothing is kept) to prove it is no
+# larger than declared, and XML parts must not declare a DOCTYPE or entities.
+XLSX_MAX_MEMBERS = 10_000
+XLSX_MAX_TOTAL_BYTES = 4 << 30
+XLSX_MAX_RATIO = 400
+_XLSX_RATIO_FLOOR = 1 << 20
+_XLSX_CHUNK = 1 << 20
+_XML_DECLARATIONS = tuple(
+    marker.encode(enc)
+    for marker in ("<!DOCTYPE", "<!ENTITY")
+    for enc in ("utf-8", "utf-16-le", "utf-16-be")
+)
+
+
+def _check_xlsx_package(path: Path) -> None:
+    """Refuse zip bombs and XML entity declarations before the workbook is unpacked."""
+    fix = "export the universe again from the source system (or as CSV); this file is not a "
+    fix += "workbook a spreadsheet program wrote."
+
+    def refuse(where: str, expected: str, found: str) -> InputError:
+        return InputError(
+            "The universe workbook cannot be opened safely.",
+            [Problem(where=where, expected=expected, found=found, fix=fix)],
+        )
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise InputError(
+            "Cannot read the universe file.",
+            [
+                Problem(
+                    where=str(path),
+                    expected="a readable XLSX workbook",
+                    found="a damaged zip package",
+                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
+                )
+            ],
+        ) from None
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > XLSX_MAX_MEMBERS:
+            raise refuse(str(path), f"at most {XLSX_MAX_MEMBERS:,} parts", f"{len(infos):,} parts")
+        total = sum(info.file_size for info in infos)
+        if total > XLSX_MAX_TOTAL_BYTES:
+            raise refuse(
+                str(path),
+                f"at most {XLSX_MAX_TOTAL_BYTES >> 30} GB once unpacked",
+                f"{_human_bytes(total)} declared",
+            )
+        for info in infos:
+            if info.file_size > _XLSX_RATIO_FLOOR and info.file_size > XLSX_MAX_RATIO * max(
+                info.compress_size, 1
+            ):
+                raise refuse(
+                    f"{path}, part {info.filename}",
+                    f"a compression ratio of at most {XLSX_MAX_RATIO}:1",
+                    f"{info.file_size // max(info.compress_size, 1):,}:1 "
+                    f"({_human_bytes(info.file_size)} declared; a zip bomb)",
+                )
+        for info in infos:
+            found = _scan_xlsx_member(archive, info)
+            if found is not None:
+                raise refuse(f"{path}, part {info.filename}", "a well-formed workbook part", found)
+
+
+def _scan_xlsx_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    """Inflate one part in bounded chunks; return what is wrong with it, or None."""
+    name = info.filename.rsplit("/", 1)[-1]
+    is_xml = name.endswith((".xml", ".rels", ".vml")) or "." not in name
+    limit = max(info.file_size, 0)
+    seen = 0
+    tail = b""
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(_XLSX_CHUNK):
+                seen += len(chunk)
+                if seen > limit:
+                    return "a part larger than its declared size (a zip bomb)"
+                if is_xml:
+                    window = tail + chunk
+                    if any(marker in window for marker in _XML_DECLARATIONS):
+                        return "a DOCTYPE or ENTITY declaration (an XML bomb or entity attack)"
+                    tail = window[-32:]
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError):
+        return "a damaged or unreadable part"
+    return None
+
+
+def _open_xlsx(path: Path, size: int, pending: Future[_Pass], sheet: str | None) -> Universe:
+    _check_xlsx_package(path)
+    try:
+        import fastexcel
+
+        sheets = list(fastexcel.read_excel(path).sheet_names)
+    except Exception as exc:  # fastexcel raises its own exception types
+        raise InputError(
+            "Cannot read the universe file.",
+            [
+                Problem(
+                    where=str(path),
+                    expected="a readable XLSX workbook",
+                    found=f"a damaged or unsupported workbook ({type(exc).__name__})",
+                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
+                )
+            ],
+        ) from None
+    if not sheets or (sheet is not None and sheet not in sheets):
+        raise InputError(
+            "The universe sheet is not in the workbook.",
+            [
+                Problem(
+                    where=str(path),
+                    expected=f"a sheet named {sheet!r}" if sheet else "at least one sheet",
+                    found="sheets: " + (", ".join(sheets) or "none"),
+                    fix="pass --sheet with one of those names.",
+                )
+            ],
+        )
+    name = sheet or sheets[0]
+    try:
+        frame = pl.read_excel(
+            path,
+            sheet_name=name,
+            engine="calamine",
+            infer_schema_length=0,
+            drop_empty_rows=False,
+            drop_empty_cols=False,
+            raise_if_empty=False,
+        )
+    except Exception as exc:  # fastexcel raises its own exception types
+        raise InputError(
+            "Cannot read the universe file.",
+            [
+                Problem(
+                    where=f"{path} [{name}]",
+                    expected="a worksheet with a header row",
+                    found=f"an unreadable sheet ({type(exc).__name__})",
+                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
+                )
+            ],
+        ) from None
+    frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.UInt32))
+    data_cols = [c for c in frame.columns if c != ROW]
+    blank = frame.select(
+        pl.all_horizontal(pl.col(data_cols).is_null()) if data_cols else pl.lit(True)
+    ).to_series()
+    notes = []
+    if int(blank.sum()):
+        frame = frame.filter(~blank)
+        notes.append(f"{int(blank.sum())} empty worksheet rows were ignored.")
+    return Universe(
+        path=path,
+        format="xlsx",
+        size_bytes=size,
+        columns=tuple(data_cols),
+        sheet=name,
+        notes=notes,
+        rows=frame.height,
+        records=frame.height,
+        _sheet_frame=frame,
+        _pending=pending,
+    )

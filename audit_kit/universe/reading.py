@@ -1,0 +1,380 @@
+"""The opened universe file: its hash, its columns, lazy reads and fetches of rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from audit_kit.errors import InputError, Problem
+from audit_kit.universe.validation import ROW, describe_rows
+
+Encoding = Literal["auto", "utf-8", "latin-1"]
+Format = Literal["csv", "parquet", "xlsx"]
+Progress = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class _Pass:
+    """What one pass over a file's bytes found (run in a background thread)."""
+
+    sha256: str
+    line_starts: np.ndarray[Any, np.dtype[np.int64]] | None = None
+    end: int = 0
+    bad_utf8_line: int | None = None  # 1-based line of the first byte that is not UTF-8
+    delimiters: int = 0
+    quoted: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class Universe:
+    """An opened universe file: what it is, its hash, its columns, and lazy access to rows.
+
+    The SHA-256 and (for CSV) the line index and encoding check are computed by one pass over
+    the bytes in a background thread while the frame columns are read; :meth:`read` waits for
+    it and, if the bytes turn out not to be UTF-8, re-reads them as Latin-1.
+    """
+
+    path: Path
+    format: Format
+    size_bytes: int
+    columns: tuple[str, ...]
+    delimiter: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    notes: list[str] = field(default_factory=list)
+    #: Data rows in the file (set when the frame is read; trailing blank lines not counted).
+    rows: int | None = None
+    #: Records the parser sees (blank lines included); maps CSV lines to rows.
+    records: int | None = None
+    requested_encoding: Encoding = "auto"
+    #: CSV only: bytes read by polars (the file itself, or its UTF-8 transcoding).
+    _data: bytes | None = field(default=None, repr=False)
+    #: CSV only: byte offset of the start of every line (line 0 = header).
+    _line_starts: np.ndarray[Any, np.dtype[np.int64]] | None = field(default=None, repr=False)
+    _end: int = field(default=0, repr=False)
+    #: XLSX only: the whole sheet, all cells as text.
+    _sheet_frame: pl.DataFrame | None = field(default=None, repr=False)
+    _pending: Future[_Pass] | None = field(default=None, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _sha256: str = field(default="", repr=False)
+
+    # -- the background pass ---------------------------------------------------------------
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the file's bytes (waits for the background pass)."""
+        self.finish()
+        return self._sha256
+
+    def finish(self) -> bool:
+        """Wait for the pass over the bytes and act on it; True if the text must be re-read."""
+        if self._pending is None:
+            return False
+        try:
+            result = self._pending.result()
+        except OSError as exc:
+            raise InputError(
+                "Cannot read the universe file.",
+                [
+                    Problem(
+                        where=str(self.path),
+                        expected="a readable file",
+                        found=type(exc).__name__,
+                        fix="check the file and its permissions.",
+                    )
+                ],
+            ) from None
+        finally:
+            self._pending = None
+        self._sha256 = result.sha256
+        if self.format != "csv":
+            return False
+        reread = False
+        if self._data is None:
+            self._line_starts, self._end = result.line_starts, result.end
+        if result.bad_utf8_line is not None and self._data is None:
+            if self.requested_encoding == "utf-8":
+                raise InputError(
+                    "The universe file has the wrong text encoding.",
+                    [
+                        Problem(
+                            where=f"{self.path}: line {result.bad_utf8_line}",
+                            expected="UTF-8 text (as --encoding utf-8 requires)",
+                            found="a byte that is not UTF-8 (Latin-1/Windows exports look "
+                            "like this)",
+                            fix="re-run with --encoding latin-1 (or auto), or save as 'CSV UTF-8'.",
+                        )
+                    ],
+                )
+            self.notes.append(
+                f"The file is not UTF-8 (first at line {result.bad_utf8_line}); it was read as "
+                "Latin-1. If names look wrong in sample.csv, save the export as 'CSV UTF-8' "
+                "and sample again."
+            )
+            self._transcode()
+            reread = True
+        self._check_fields(result)
+        return reread
+
+    def close(self) -> None:
+        """Stop the background pass if it is still running (nothing is kept of it)."""
+        self._stop.set()
+
+    def _transcode(self) -> None:
+        self.encoding = "latin-1"
+        self._data = self.path.read_bytes().decode("latin-1").encode("utf-8")
+        newlines = np.flatnonzero(np.frombuffer(self._data, dtype=np.uint8) == 10)
+        self._line_starts = _starts([newlines.astype(np.int64)], len(self._data))
+        self._end = len(self._data)
+
+    def _check_fields(self, result: _Pass) -> None:
+        """Refuse rows with more or fewer fields than the header (a delimiter inside a field)."""
+        width = len(self.columns)
+        if width < 2:
+            return
+        if not result.quoted and self._line_starts is not None:
+            lengths = np.diff(self._line_starts, append=self._end)
+            blank = int(np.count_nonzero(lengths <= 2))  # "\n" or "\r\n" (or one character)
+            if result.delimiters == (width - 1) * (len(lengths) - blank):
+                return
+        else:
+            # Delimiters inside quotes make counting useless: let the parser count fields.
+            try:
+                self._scan_text(list(self.columns)).select(pl.all().null_count()).collect(
+                    engine="streaming"
+                )
+                return
+            except pl.exceptions.PolarsError:
+                pass
+        bad = _diagnose_csv(self._text_stream(), self.delimiter or ",", width)
+        if bad:
+            raise InputError(
+                "The universe file has rows that do not match its header.",
+                [
+                    Problem(
+                        where=f"{self.path}: {describe_rows(bad, self.row_label, count=len(bad))}",
+                        expected=f"{width} fields per row, as in the header",
+                        found=f"{len(bad)} row{'s' if len(bad) > 1 else ''} with another number "
+                        "of fields (or an unclosed quote)",
+                        fix="check the delimiter and the quoting of those rows in the export "
+                        "(a delimiter inside a value must be quoted).",
+                    )
+                ],
+            )
+
+    # -- description -----------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """Return the universe part of the sampling record."""
+        out: dict[str, Any] = {
+            "file": self.path.name,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "format": self.format,
+            "bytes": self.size_bytes,
+        }
+        if self.format == "csv":
+            out["delimiter"] = self.delimiter
+            out["encoding"] = self.encoding
+        if self.format == "xlsx":
+            out["sheet"] = self.sheet
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+    def row_label(self, index: int) -> str:
+        """Name a 0-based data row as the user sees it (header = row 1)."""
+        return f"record {index + 1}" if self.format == "parquet" else f"row {index + 2}"
+
+    # -- reading ---------------------------------------------------------------------------
+    def _scan_text(self, columns: Sequence[str], numeric: Iterable[str] = ()) -> pl.LazyFrame:
+        source: Path | bytes = self._data if self._data is not None else self.path
+        return pl.scan_csv(
+            source,
+            separator=self.delimiter or ",",
+            infer_schema=False,
+            schema_overrides={c: pl.Float64 for c in numeric} or None,
+            row_index_name=ROW,
+            encoding="utf8",
+        ).select([ROW, *dict.fromkeys(columns)])
+
+    def scan(self, columns: Sequence[str]) -> pl.LazyFrame:
+        """Return a lazy frame of ``ROW`` and the given columns (text for CSV and XLSX)."""
+        cols = [ROW, *dict.fromkeys(columns)]
+        if self.format == "csv":
+            return self._scan_text(columns)
+        if self.format == "parquet":
+            return pl.scan_parquet(self.path, row_index_name=ROW).select(cols)
+        assert self._sheet_frame is not None
+        return self._sheet_frame.lazy().select(cols)
+
+    def read(
+        self, columns: Sequence[str], *, numeric: Iterable[str] = (), wait: bool = True
+    ) -> pl.DataFrame:
+        """Read ``ROW`` and the given columns of every row.
+
+        ``numeric`` columns of a CSV are parsed as numbers by the reader when every cell is a
+        plain number (fast); otherwise they stay text for :func:`parse_amounts` to judge.
+        With ``wait`` (the default) the checks of the whole file (encoding, field counts) are
+        done first; without, the caller must call :meth:`finish` before trusting the result,
+        and read again if it returns True (the file turned out to be Latin-1).
+        """
+        numeric = [c for c in numeric if c in columns] if self.format == "csv" else []
+        try:
+            frame = self._read_once(columns, numeric)
+        except InputError:
+            if not self.finish():
+                raise
+            frame = self._read_once(columns, numeric)
+        else:
+            if wait and self.finish():
+                frame = self._read_once(columns, numeric)
+        self.records = frame.height
+        return frame
+
+    def _read_once(self, columns: Sequence[str], numeric: list[str]) -> pl.DataFrame:
+        if numeric:
+            try:
+                return self._scan_text(columns, numeric).collect()
+            except pl.exceptions.PolarsError:
+                pass  # a cell that is not a plain number: read as text, judged cell by cell
+        return self.collect(self.scan(columns))
+
+    def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
+        """Collect a scan, turning parser failures into an InputError without row contents."""
+        try:
+            return lf.collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise InputError("Cannot read the universe file.", self._read_problems(exc)) from None
+
+    def _read_problems(self, exc: Exception) -> list[Problem]:
+        message = str(exc).lower()
+        if self.format == "csv":
+            bad = _diagnose_csv(self._text_stream(), self.delimiter or ",", len(self.columns))
+            if bad:
+                return [
+                    Problem(
+                        where=f"{self.path}: {describe_rows(bad, self.row_label, count=len(bad))}",
+                        expected=f"{len(self.columns)} fields per row, as in the header",
+                        found="rows with another number of fields or an unclosed quote",
+                        fix="check the delimiter and the quoting of those rows in the export.",
+                    )
+                ]
+            if "utf-8" in message or "utf8" in message:
+                return [
+                    Problem(
+                        where=str(self.path),
+                        expected="UTF-8 text",
+                        found="bytes that are not UTF-8",
+                        fix="re-run with --encoding latin-1, or save the file as CSV UTF-8.",
+                    )
+                ]
+        # Parser messages can quote cell contents; say only what kind of failure it was.
+        return [
+            Problem(
+                where=str(self.path),
+                expected=f"a readable {self.format.upper()} file",
+                found=f"a {type(exc).__name__} from the reader (details withheld: they can "
+                "contain row contents)",
+                fix="open the file in the program that made it and export it again.",
+            )
+        ]
+
+    def _text_stream(self) -> io.TextIOBase:
+        if self._data is not None:
+            return io.TextIOWrapper(io.BytesIO(self._data), encoding="utf-8-sig", newline="")
+        return io.TextIOWrapper(
+            self.path.open("rb"), encoding="utf-8-sig", errors="replace", newline=""
+        )
+
+    def fetch(
+        self, rows: Sequence[int], columns: Sequence[str], *, id_column: str, ids: Sequence[str]
+    ) -> pl.DataFrame:
+        """Return ``ROW`` and ``columns`` for the given data rows, in the order given.
+
+        ``ids`` are the unit ids expected at those rows (from the frame); a CSV is read by byte
+        offset when its lines map one-to-one to records, and the ids prove the mapping, else
+        (quoted line breaks) by a filtered scan.
+        """
+        self.finish()
+        wanted = list(dict.fromkeys([id_column, *columns]))
+        order = pl.DataFrame({ROW: pl.Series(list(rows), dtype=pl.UInt32)})
+        fetched: pl.DataFrame | None = None
+        if self.format == "csv" and rows:
+            fetched = self._fetch_by_offset(rows, wanted)
+            if fetched is not None and fetched[id_column].cast(pl.String).to_list() != list(ids):
+                fetched = None
+        if fetched is None:
+            wanted_rows = pl.Series(list(rows), dtype=pl.UInt32)
+            lf = self.scan(wanted).filter(pl.col(ROW).cast(pl.UInt32).is_in(wanted_rows.implode()))
+            fetched = self.collect(lf)
+            fetched = order.join(fetched.with_columns(pl.col(ROW).cast(pl.UInt32)), on=ROW)
+        return fetched.select([ROW, *dict.fromkeys(columns)])
+
+    def _fetch_by_offset(self, rows: Sequence[int], columns: list[str]) -> pl.DataFrame | None:
+        starts = self._line_starts
+        if starts is None or self.records is None or len(starts) != self.records + 1:
+            return None
+        chunks: list[bytes] = []
+        header_end = int(starts[1]) if len(starts) > 1 else self._end
+        if self._data is not None:
+            data = self._data
+            chunks.append(data[:header_end])
+            for r in rows:
+                begin, end = int(starts[r + 1]), _line_end(starts, r + 1, self._end)
+                chunks.append(data[begin:end])
+        else:
+            with self.path.open("rb") as fh:
+                chunks.append(fh.read(header_end))
+                for r in rows:
+                    begin, end = int(starts[r + 1]), _line_end(starts, r + 1, self._end)
+                    fh.seek(begin)
+                    chunks.append(fh.read(end - begin))
+        snippet = b"".join(c if c.endswith(b"\n") else c + b"\n" for c in chunks)
+        try:
+            frame = pl.read_csv(
+                snippet, separator=self.delimiter or ",", infer_schema=False, columns=columns
+            )
+        except pl.exceptions.PolarsError:
+            return None
+        if frame.height != len(rows):
+            return None
+        return frame.with_columns(pl.Series(ROW, list(rows), dtype=pl.UInt32))
+
+
+def _line_end(starts: np.ndarray[Any, np.dtype[np.int64]], line: int, end: int) -> int:
+    return int(starts[line + 1]) if line + 1 < len(starts) else end
+
+
+def _starts(
+    newlines: list[np.ndarray[Any, np.dtype[np.int64]]], end: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    ends = np.concatenate(newlines) if newlines else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([np.zeros(1, dtype=np.int64), ends + 1])
+    return starts[starts < end]
+
+
+def _diagnose_csv(stream: io.TextIOBase, delimiter: str, width: int) -> list[int]:
+    """Return 0-based data rows whose field count differs from the header's (error path only).
+
+    A quote left open swallows the rest of the file; that row is reported too.
+    """
+    bad: list[int] = []
+    index = -1
+    with stream:
+        reader = csv.reader(stream, delimiter=delimiter, strict=True)
+        next(reader, None)
+        try:
+            for index, row in enumerate(reader):  # noqa: B007 (index is read after the loop)
+                if row and len(row) != width:
+                    bad.append(index)
+        except csv.Error:
+            bad.append(index + 1)
+    return bad
