@@ -1,20 +1,4 @@
-"""Write auditor workbooks (openpyxl) and read returned ones back (fastexcel/calamine).
-
-Layout of a workbook (SPEC 5.1, docs/architecture.md "Workbooks"):
-
-``Instructions``  how to fill it, allowed values, contact, audit and workbook id
-``Sample``        one row per unit: the plan's ``workbook.columns`` under the universe's column
-                  names (locked), a ``Spare`` marker when the workbook holds spares (locked),
-                  then the finding columns :data:`FINDING_HEADERS` (unlocked). The audited code
-                  columns are pre-filled with the original codes; ``Review status`` starts empty.
-``Lists``         allowed values for the drop-downs (hidden, protected)
-``_audit``        audit id, workbook id, unit ids, SHA-256 of each row's original data, tool
-                  version (very hidden, protected)
-
-Beside each workbook the audit folder records ``workbooks/<id>.json``: the columns, the units
-with their row hashes and roles (``primary`` or ``second`` for the double-review subsample).
-Collection trusts that record, not the returned file: the ``_audit`` sheet only says which
-workbook a returned file claims to be.
+"""Render auditor workbooks with openpyxl and record them in the audit folder.
 
 Every text value is written as a string cell with Excel's quote prefix, so ``=cmd|...``, ``+1``,
 ``-2``, ``@x``, a leading tab or CR arrive in Excel as the same text and never as a formula.
@@ -24,24 +8,16 @@ so every string round-trips exactly.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import hashlib
 import io
-import math
 import re
 import secrets
-import warnings
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import fastexcel
-import polars as pl
-import yaml
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -52,64 +28,40 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from audit_kit._version import __version__
 from audit_kit.audit import AuditFolder, now_iso
-from audit_kit.codes import split_codes
-from audit_kit.errors import AuditError, InputError, Problem
-from audit_kit.plan import FIELDS, SamplingPlan, parse_plan
+from audit_kit.errors import AuditError, Problem
+from audit_kit.plan import SamplingPlan
+from audit_kit.workbook._assign import (
+    _assign,
+    _double_review_units,
+    _original_columns,
+    _slug,
+    _truthy,
+)
+from audit_kit.workbook._layout import (
+    CODER_RESPONSES,
+    ERROR_CATEGORIES,
+    FINDING_HEADERS,
+    SHEET_AUDIT,
+    SHEET_INSTRUCTIONS,
+    SHEET_LISTS,
+    SHEET_SAMPLE,
+    SPARE_HEADER,
+    SPARE_MARK,
+    STATUSES,
+    WORKBOOK_FORMAT,
+    OriginalColumn,
+    UnitCodes,
+    WorkbookLayout,
+    _as_date,
+    _as_float,
+    canonical_value,
+    code_reader,
+    load_audit,
+    prefilled,
+    row_digest,
+)
 from audit_kit.xlsx_safety import encrypt_xlsx
 
-__all__ = [
-    "CODER_RESPONSES",
-    "ERROR_CATEGORIES",
-    "FINDING_HEADERS",
-    "STATUSES",
-    "WORKBOOK_FORMAT",
-    "OriginalColumn",
-    "ReturnedSheet",
-    "UnitCodes",
-    "WorkbookLayout",
-    "canonical_value",
-    "code_reader",
-    "load_audit",
-    "load_layouts",
-    "read_returned",
-    "row_digest",
-    "unit_codes",
-    "write_workbooks",
-]
-
-WORKBOOK_FORMAT = "audit-kit-workbook/1"
-
-FINDING_HEADERS: tuple[str, ...] = (
-    "Review status",
-    "Audited principal dx",
-    "Audited other dx",
-    "Audited procedures",
-    "Audited CPT/HCPCS",
-    "Audited DRG",
-    "Audited amount",
-    "Error category",
-    "Rationale",
-    "Reference",
-    "Auditor",
-    "Review date",
-    "Coder response",
-    "Coder comment",
-)
-STATUSES: tuple[str, ...] = ("reviewed", "record missing", "not reviewed")
-ERROR_CATEGORIES: tuple[str, ...] = ("coding", "documentation", "medical necessity", "other")
-CODER_RESPONSES: tuple[str, ...] = ("agree", "disagree")
-
-SHEET_INSTRUCTIONS = "Instructions"
-SHEET_SAMPLE = "Sample"
-SHEET_LISTS = "Lists"
-SHEET_AUDIT = "_audit"
-SPARE_HEADER = "Spare"
-SPARE_MARK = "spare"
-#: Separator written between codes in the audited code cells.
-CELL_SEPARATOR = "; "
-
-_NUMBER_FIELDS = frozenset({"billed", "paid", "units", "age"})
-_DATE_FIELDS = frozenset({"service_date"})
 _AMOUNT_FORMAT = "#,##0.00"
 _DATE_FORMAT = "yyyy-mm-dd"
 _TEXT_FORMAT = "@"
@@ -125,128 +77,6 @@ _UNLOCKED = Protection(locked=False)
 _ESCAPE_RE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _ILLEGAL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-ColumnKind = Literal["text", "number", "date"]
-
-
-# -- the audit's recorded state ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OriginalColumn:
-    """An original (locked) column: header = the universe's column name."""
-
-    header: str
-    field: str | None
-    kind: ColumnKind
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"header": self.header, "field": self.field, "kind": self.kind}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WorkbookLayout:
-    """What the audit folder records about one issued workbook (``workbooks/<id>.json``)."""
-
-    workbook_id: str
-    auditor: str
-    batch: int
-    columns: tuple[OriginalColumn, ...]
-    spare_header: str | None
-    units: tuple[dict[str, Any], ...]  # {unit_id, row_sha256, spare, role, stratum}
-    encrypted: bool = False
-
-    def to_dict(self, audit_id: str) -> dict[str, Any]:
-        return {
-            "format": WORKBOOK_FORMAT,
-            "audit_id": audit_id,
-            "workbook_id": self.workbook_id,
-            "auditor": self.auditor,
-            "batch": self.batch,
-            "columns": [c.to_dict() for c in self.columns],
-            "spare_header": self.spare_header,
-            "finding_headers": list(FINDING_HEADERS),
-            "encrypted": self.encrypted,
-            "units": list(self.units),
-            "tool_version": __version__,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> WorkbookLayout:
-        return cls(
-            workbook_id=str(data["workbook_id"]),
-            auditor=str(data["auditor"]),
-            batch=int(data["batch"]),
-            columns=tuple(
-                OriginalColumn(header=c["header"], field=c["field"], kind=c["kind"])
-                for c in data["columns"]
-            ),
-            spare_header=data.get("spare_header"),
-            units=tuple(data["units"]),
-            encrypted=bool(data.get("encrypted", False)),
-        )
-
-
-def load_audit(folder: AuditFolder) -> tuple[SamplingPlan, pl.DataFrame]:
-    """Read the plan and sample.csv (every column as text, exactly as sampling wrote it)."""
-    plan = parse_plan(yaml.safe_load(folder.read_bytes("plan.yaml")), source="plan.yaml")
-    sample = folder.read_csv("sample.csv", infer_schema=False)
-    return plan, sample
-
-
-def load_layouts(folder: AuditFolder) -> dict[str, WorkbookLayout]:
-    """Return every issued workbook's recorded layout, by workbook id."""
-    layouts: dict[str, WorkbookLayout] = {}
-    for rel in sorted(folder.artifacts()):
-        if rel.startswith("workbooks/") and rel.endswith(".json"):
-            layout = WorkbookLayout.from_dict(folder.read_json(rel))
-            layouts[layout.workbook_id] = layout
-    return layouts
-
-
-# -- values ------------------------------------------------------------------------------------
-
-
-def _as_float(text: str) -> float | None:
-    try:
-        value = float(text.replace(",", "").strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _as_date(text: str) -> dt.date | None:
-    head = text.strip()[:10]
-    try:
-        return dt.date.fromisoformat(head)
-    except ValueError:
-        return None
-
-
-def canonical_value(value: str | None, kind: ColumnKind) -> str:
-    """Return the comparable form of an original cell, as written or as read back.
-
-    Numbers compare as floats (``120.50`` = ``120.5``), dates as ISO dates (a date cell reads
-    back as ``2026-03-01 00:00:00``), text exactly except line endings (spreadsheet programs
-    differ in keeping CR; a changed line ending is not a changed record).
-    """
-    if value is None:
-        return ""
-    if "\r" in value:
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
-    if kind == "number":
-        number = _as_float(value)
-        return repr(number) if number is not None else value
-    if kind == "date":
-        day = _as_date(value)
-        return day.isoformat() if day is not None else value
-    return value
-
-
-def row_digest(values: Sequence[str]) -> str:
-    """SHA-256 of a row's canonical original values (unit id first), each length-prefixed."""
-    payload = "".join([f"{len(v)}:{v}" for v in values])
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
-
 
 def _excel_text(text: str) -> str:
     # Excel decodes _xHHHH_ in strings: escape literal ones, and use the same escape for
@@ -260,354 +90,6 @@ def _set_text(cell: Cell | MergedCell, text: str) -> None:
     cell.value = _excel_text(text)
     cell.data_type = "s"
     cell.quotePrefix = True
-
-
-# -- codes of a unit ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UnitCodes:
-    """A unit's original codes as the workbook pre-fills them."""
-
-    dx: tuple[str, ...] = ()
-    px: tuple[str, ...] = ()
-    cpt: tuple[str, ...] = ()
-    drg: str = ""
-    examined: str = ""
-
-
-def unit_codes(row: Mapping[str, str | None], plan: SamplingPlan) -> UnitCodes:
-    """Extract the original codes of one sample.csv row (same rules as canonical_units)."""
-    return code_reader(plan)(row)
-
-
-def code_reader(plan: SamplingPlan) -> Callable[[Mapping[str, str | None]], UnitCodes]:
-    """Return :func:`unit_codes` for one plan, with its column lookups done once."""
-    sep = plan.columns.code_separator
-    mapped = plan.columns.mapped()
-    dx_cols, px_cols, cpt_cols = (mapped.get(f, []) for f in ("dx", "px", "cpt"))
-    drg_col = mapped.get("drg", [None])[0]
-    examined_col = mapped.get(plan.financial.examined, [None])[0]
-
-    def codes(row: Mapping[str, str | None], cols: Sequence[str]) -> tuple[str, ...]:
-        out: list[str] = []
-        for col in cols:
-            out.extend(split_codes(row.get(col), sep))
-        return tuple(out)
-
-    def read(row: Mapping[str, str | None]) -> UnitCodes:
-        return UnitCodes(
-            dx=codes(row, dx_cols),
-            px=codes(row, px_cols),
-            cpt=codes(row, cpt_cols),
-            drg=(row.get(drg_col) or "").strip() if drg_col else "",
-            examined=(row.get(examined_col) or "").strip() if examined_col else "",
-        )
-
-    return read
-
-
-def prefilled(codes: UnitCodes, basis: str) -> dict[str, str]:
-    """Return the finding cells as the workbook pre-fills them (header -> text)."""
-    return {
-        "Audited principal dx": codes.dx[0] if codes.dx else "",
-        "Audited other dx": CELL_SEPARATOR.join(codes.dx[1:]),
-        "Audited procedures": CELL_SEPARATOR.join(codes.px),
-        "Audited CPT/HCPCS": CELL_SEPARATOR.join(codes.cpt),
-        "Audited DRG": codes.drg,
-        "Audited amount": codes.examined if basis == "entered" else "",
-    }
-
-
-# -- columns and assignment --------------------------------------------------------------------
-
-
-def _original_columns(plan: SamplingPlan, sample_columns: Sequence[str]) -> list[OriginalColumn]:
-    problems: list[Problem] = []
-    out: dict[str, OriginalColumn] = {}
-    mapped = plan.columns.mapped()
-    field_of = {col: name for name, cols in mapped.items() for col in cols}
-    entries = ["unit_id", *[c for c in plan.workbook.columns if c != "unit_id"]]
-    for entry in entries:
-        if entry in FIELDS:
-            cols = mapped.get(entry)
-            if not cols:
-                problems.append(
-                    Problem(
-                        where=f"plan.yaml: workbook.columns ({entry})",
-                        expected=f"a field mapped under columns: (columns.{entry})",
-                        found="an unmapped field",
-                        fix=f"map {entry} to a universe column or remove it from workbook.columns.",
-                    )
-                )
-                continue
-        elif entry in sample_columns:
-            cols = [entry]
-        else:
-            problems.append(
-                Problem(
-                    where=f"plan.yaml: workbook.columns ({entry})",
-                    expected="an audit-kit field or a universe column kept in sample.csv",
-                    found="neither",
-                    fix="check the spelling, or add the column to columns.keep.",
-                )
-            )
-            continue
-        for col in cols:
-            if col not in sample_columns:
-                problems.append(
-                    Problem(
-                        where=f"sample.csv: column {col}",
-                        expected="the column the plan maps",
-                        found="no such column",
-                        fix="re-run `audit-kit sample` with this plan.",
-                    )
-                )
-                continue
-            name = field_of.get(col)
-            kind: ColumnKind = (
-                "number" if name in _NUMBER_FIELDS else "date" if name in _DATE_FIELDS else "text"
-            )
-            out.setdefault(col, OriginalColumn(header=col, field=name, kind=kind))
-    clash = [h for h in out if h in FINDING_HEADERS]
-    for header in clash:
-        problems.append(
-            Problem(
-                where=f"plan.yaml: workbook.columns ({header})",
-                expected="universe column names different from the finding column headers",
-                found=f"a universe column named {header!r}",
-                fix="rename that column in the universe export.",
-            )
-        )
-    if problems:
-        raise InputError("The workbook columns cannot be laid out.", problems)
-    return list(out.values())
-
-
-_SLUG_RE = re.compile(r"[^a-z0-9]+")
-
-
-def _slug(text: str) -> str:
-    return _SLUG_RE.sub("-", text.lower()).strip("-")[:40] or "auditor"
-
-
-def _read_assignment(path: Path, unit_ids: Sequence[str], spares: set[str]) -> dict[str, str]:
-    problems: list[Problem] = []
-    try:
-        text = path.read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            "Cannot read the assignment file.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a readable UTF-8 CSV with columns unit_id,auditor",
-                    found=type(exc).__name__,
-                    fix="check the path and save the file as CSV UTF-8.",
-                )
-            ],
-        ) from None
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or not {"unit_id", "auditor"} <= set(reader.fieldnames):
-        raise InputError(
-            "The assignment file has the wrong columns.",
-            [
-                Problem(
-                    where=f"{path}, row 1",
-                    expected="the header unit_id,auditor",
-                    found=", ".join(reader.fieldnames or []) or "an empty file",
-                    fix="put unit_id and auditor in the first row.",
-                )
-            ],
-        )
-    known = set(unit_ids)
-    out: dict[str, str] = {}
-    for line, record in enumerate(reader, start=2):
-        unit = (record.get("unit_id") or "").strip()
-        auditor = (record.get("auditor") or "").strip()
-        where = f"{path}, row {line}"
-        if not unit and not auditor:
-            continue
-        if unit not in known:
-            problems.append(
-                Problem(
-                    where=where,
-                    expected="a unit id of the sample",
-                    found=f"unit {unit!r}" if unit else "no unit id",
-                    fix="use the unit ids of sample.csv.",
-                )
-            )
-        elif unit in out:
-            problems.append(
-                Problem(
-                    where=where,
-                    expected="each unit once",
-                    found=f"unit {unit} again",
-                    fix="assign each unit to one auditor (double review comes from the plan).",
-                )
-            )
-        elif not auditor:
-            problems.append(
-                Problem(
-                    where=where,
-                    expected="an auditor name",
-                    found="nothing",
-                    fix="fill in the auditor.",
-                )
-            )
-        else:
-            out[unit] = auditor
-    missing = [u for u in unit_ids if u not in out and u not in spares]
-    if missing:
-        problems.append(
-            Problem(
-                where=str(path),
-                expected="every sampled (non-spare) unit assigned",
-                found=f"{len(missing)} unassigned, e.g. {', '.join(missing[:5])}",
-                fix="add a row unit_id,auditor for each of them.",
-            )
-        )
-    if problems:
-        raise InputError(f"The assignment file has {len(problems)} problem(s).", problems)
-    return out
-
-
-def _assign(
-    sample: pl.DataFrame,
-    unit_col: str,
-    *,
-    auditors: Sequence[str] | None,
-    by: str,
-    assignment: Path | None,
-) -> tuple[list[str], dict[str, str]]:
-    """Return the auditors (workbook order) and unit id -> auditor ('' = one for all)."""
-    unit_ids = sample[unit_col].to_list()
-    flags = sample["spare"].to_list() if "spare" in sample.columns else [None] * len(unit_ids)
-    spares = {u for u, s in zip(unit_ids, flags, strict=True) if _truthy(s)}
-    if assignment is not None:
-        if auditors:
-            raise InputError(
-                "Give either auditors or an assignment file, not both.",
-                [
-                    Problem(
-                        where="--auditors / --assignment",
-                        expected="one way of assigning units",
-                        found="both",
-                        fix="drop --auditors; the assignment file names the auditors.",
-                    )
-                ],
-            )
-        mapping = _read_assignment(assignment, unit_ids, spares)
-        names = list(dict.fromkeys(mapping[u] for u in unit_ids if u in mapping))
-        return names, mapping
-    if not auditors:
-        if by == "stratum":
-            raise InputError(
-                "Assigning by stratum needs auditors.",
-                [
-                    Problem(
-                        where="--by stratum",
-                        expected="--auditors a,b,...",
-                        found="no auditors",
-                        fix="name the auditors, or drop --by for one workbook for all.",
-                    )
-                ],
-            )
-        return [""], dict.fromkeys(unit_ids, "")
-    names = _check_auditor_names(auditors)
-    mapping = {}
-    if by == "round_robin":
-        # Sampled units first, then spares, each dealt in sample order.
-        ordered = [u for u in unit_ids if u not in spares] + [u for u in unit_ids if u in spares]
-        for i, unit in enumerate(ordered):
-            mapping[unit] = names[i % len(names)]
-    elif by == "stratum":
-        strata = (
-            sample["stratum"].to_list() if "stratum" in sample.columns else ["all"] * len(unit_ids)
-        )
-        sizes: dict[str, int] = {}
-        for unit, stratum in zip(unit_ids, strata, strict=True):
-            if unit not in spares:
-                sizes[stratum] = sizes.get(stratum, 0) + 1
-            else:
-                sizes.setdefault(stratum, 0)
-        # Largest stratum first to the least loaded auditor (balanced, deterministic).
-        load = dict.fromkeys(names, 0)
-        owner: dict[str, str] = {}
-        for stratum in sorted(sizes, key=lambda s: (-sizes[s], s)):
-            auditor = min(names, key=lambda a: (load[a], names.index(a)))
-            owner[stratum] = auditor
-            load[auditor] += sizes[stratum]
-        for unit, stratum in zip(unit_ids, strata, strict=True):
-            mapping[unit] = owner[stratum]
-    else:
-        raise InputError(
-            "Unknown assignment method.",
-            [
-                Problem(
-                    where="--by",
-                    expected="round_robin or stratum",
-                    found=repr(by),
-                    fix="use --by round_robin or --by stratum.",
-                )
-            ],
-        )
-    return names, mapping
-
-
-def _check_auditor_names(auditors: Sequence[str]) -> list[str]:
-    names = [a.strip() for a in auditors]
-    problems = []
-    if any(not a for a in names):
-        problems.append(
-            Problem(
-                where="--auditors",
-                expected="non-empty auditor names separated by commas",
-                found="an empty name",
-                fix="remove the extra comma.",
-            )
-        )
-    lowered = [a.lower() for a in names]
-    dupes = sorted({a for a in names if lowered.count(a.lower()) > 1})
-    if dupes:
-        problems.append(
-            Problem(
-                where="--auditors",
-                expected="each auditor once",
-                found=f"{', '.join(dupes)} more than once",
-                fix="list each auditor once.",
-            )
-        )
-    if problems:
-        raise InputError("The auditor list is invalid.", problems)
-    return names
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("true", "1", "yes", "y", "t")
-
-
-def _double_review_units(
-    audit_id: str, units: Sequence[str], share: float, n_auditors: int
-) -> list[str]:
-    """Pick the double-review subsample: a deterministic, recorded function of the audit id."""
-    if share <= 0:
-        return []
-    if n_auditors < 2:
-        raise InputError(
-            "The plan asks for double review, which needs two auditors or more.",
-            [
-                Problem(
-                    where="plan.yaml: workbook.double_review",
-                    expected="at least two auditors (--auditors a,b or an assignment file)",
-                    found=f"{n_auditors} auditor(s)",
-                    fix="name a second auditor, or set workbook.double_review: 0.",
-                )
-            ],
-        )
-    count = min(len(units), max(1, math.ceil(share * len(units))))
-    ranked = sorted(units, key=lambda u: hashlib.sha256(f"{audit_id}:{u}".encode()).hexdigest())
-    return sorted(ranked[:count], key=units.index)
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -1119,124 +601,3 @@ def _escape_cr(data: bytes) -> bytes:
                 member = member.replace(b"\r", b"&#13;")
             dst.writestr(info, member)
     return out.getvalue()
-
-
-# -- reading -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReturnedSheet:
-    """What a returned workbook holds: ``_audit`` metadata and the Sample grid as text.
-
-    ``rows[0]`` is the header row (Excel row 1); ``rows[i]`` is Excel row ``i + 1``.
-    """
-
-    meta: dict[str, str]
-    rows: list[list[str | None]]
-
-
-def read_returned(data: bytes, *, where: str) -> tuple[ReturnedSheet | None, list[Problem]]:
-    """Read a (checked, decrypted) returned workbook with fastexcel; problems if it is not ours."""
-    not_ours = Problem(
-        where=where,
-        expected="an audit-kit workbook (with its hidden _audit sheet)",
-        found="a workbook without the _audit sheet",
-        fix="return the workbook audit-kit wrote (not a copy pasted into a new file).",
-    )
-    damaged = Problem(
-        where=where,
-        expected="a readable .xlsx workbook",
-        found="a damaged workbook",
-        fix="open it in Excel or LibreOffice, save it again as .xlsx, and return that.",
-    )
-    try:
-        reader = fastexcel.read_excel(data)
-        names = reader.sheet_names
-    except Exception:  # calamine raises assorted errors on damaged files
-        return None, [damaged]
-    if SHEET_AUDIT not in names:
-        return None, [not_ours]
-    meta_rows = _grid(reader, data, SHEET_AUDIT, n_rows=8)
-    if meta_rows is None:
-        return None, [damaged]
-    meta: dict[str, str] = {}
-    for meta_row in meta_rows:
-        if len(meta_row) >= 2 and meta_row[0]:
-            meta[str(meta_row[0])] = "" if meta_row[1] is None else str(meta_row[1])
-    if meta.get("format") != WORKBOOK_FORMAT:
-        return None, [not_ours]
-    if SHEET_SAMPLE not in names:
-        return None, [
-            Problem(
-                where=where,
-                expected=f"a sheet named {SHEET_SAMPLE}",
-                found=f"sheets {', '.join(n for n in names if n != SHEET_AUDIT)}",
-                fix=f"rename the sheet back to {SHEET_SAMPLE}.",
-            )
-        ]
-    rows = _grid(reader, data, SHEET_SAMPLE)
-    if rows is None:
-        return None, [
-            Problem(
-                where=f"{where}, {SHEET_SAMPLE}",
-                expected="a readable Sample sheet",
-                found="cells that cannot be read",
-                fix="open it in Excel or LibreOffice, save it again as .xlsx, and return that.",
-            )
-        ]
-    return ReturnedSheet(meta=meta, rows=rows), []
-
-
-def _grid(
-    reader: Any, data: bytes, sheet: str, *, n_rows: int | None = None
-) -> list[list[str | None]] | None:
-    """Read a sheet's cells as text with fastexcel; fall back to openpyxl if calamine fails.
-
-    calamine panics (a Rust panic, not an Exception) on some out-of-range date serials; the
-    fallback reads the same cells with openpyxl, which shows those as ``#VALUE!``.
-    """
-    try:
-        frame = reader.load_sheet(sheet, header_row=None, dtypes="string", n_rows=n_rows)
-        table = frame.to_polars()
-    except Exception:
-        return _grid_openpyxl(data, sheet, n_rows=n_rows)
-    except BaseException as exc:
-        if type(exc).__name__ != "PanicException":
-            raise
-        return _grid_openpyxl(data, sheet, n_rows=n_rows)
-    columns = [table.get_column(name).to_list() for name in table.columns]
-    return [list(values) for values in zip(*columns, strict=True)] if columns else []
-
-
-def _grid_openpyxl(
-    data: bytes, sheet: str, *, n_rows: int | None = None
-) -> list[list[str | None]] | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "marked as a date but outside the limits"
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                rows = [
-                    [_cell_text(v) for v in row]
-                    for row in book[sheet].iter_rows(max_row=n_rows, values_only=True)
-                ]
-            finally:
-                book.close()
-    except Exception:  # damaged beyond what openpyxl reads either
-        return None
-    return rows
-
-
-def _cell_text(value: object) -> str | None:
-    """Render a cell value as fastexcel's string dtype does."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)

@@ -1,0 +1,425 @@
+"""Collect returned workbooks into ``findings.csv``: validate every cell, lose nothing.
+
+``collect(audit_dir, paths)`` (SPEC 5.2, docs/architecture.md "findings.csv"):
+
+1. Files and folders are expanded to ``.xlsx`` files (Excel's ``~$`` lock files are skipped).
+   A file already accepted (same SHA-256) is a no-op.
+2. Each file is opened safely (:mod:`audit_kit.xlsx_safety`: size, zip and XML bombs,
+   decryption), read with fastexcel, and checked against the audit folder's own record of the
+   workbook (``workbooks/<id>.json``) and ``sample.csv`` -- never against the returned file's
+   claims: the workbook belongs to this audit; every unit row is present once and no row is
+   added (rows may be re-sorted); original data is unchanged (SHA-256 per row, the changed cell
+   named); status values, codes (:mod:`audit_kit.codes`), amounts, categories, dates and coder
+   responses are valid. Drop-down validations are not trusted: Excel does not apply them to
+   pasted values.
+3. Problems of *all* files are reported together in one :class:`WorkbookError`; if any file has
+   a problem, nothing from any file of the run is accepted (the good files can be collected alone
+   or with the fixed ones), and the audit folder is unchanged.
+4. Accepted returns are merged: per unit, a newer return from the same auditor supersedes the
+   older one (the event log lists each superseded unit); a unit re-issued in a later batch of
+   workbooks takes the later auditor's findings; two auditors' findings for one unit are otherwise
+   a conflict, except the planned double-review units, whose second review goes to
+   ``double_review.csv``.
+5. The returned files (``returned/<sha256>.xlsx``, as received, never overwritten),
+   ``findings.csv`` and ``double_review.csv`` are written in one transaction with one event: an
+   interrupted collect leaves the previous state intact.
+
+The package's modules: ``_records`` (the findings columns, the result objects, a parsed return),
+``_check`` (one return's rows validated), ``_merge`` (supersession, conflicts, the findings
+tables, progress); this module expands the paths, opens each file safely and commits the run.
+
+Messages name file, sheet and cell, and never print original (PHI) data: a changed original
+cell is reported as "changed". An auditor's own entries in finding cells may be shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from audit_kit.audit import AuditFolder, now_iso, sha256_bytes
+from audit_kit.errors import AuditError, Problem, WorkbookError
+from audit_kit.findings._check import _validate
+from audit_kit.findings._merge import (
+    DOUBLE_REVIEW,
+    FINDINGS,
+    _frame,
+    _merge,
+    _progress,
+    _read_findings,
+)
+from audit_kit.findings._records import (
+    FINDINGS_COLUMNS,
+    AuditorProgress,
+    CollectSummary,
+    FileResult,
+    _Return,
+)
+from audit_kit.plan import SamplingPlan
+from audit_kit.workbook import (
+    UnitCodes,
+    WorkbookLayout,
+    code_reader,
+    load_audit,
+    load_layouts,
+    read_returned,
+)
+from audit_kit.xlsx_safety import MAX_FILE_BYTES, open_xlsx
+
+__all__ = [
+    "FINDINGS_COLUMNS",
+    "AuditorProgress",
+    "CollectSummary",
+    "FileResult",
+    "collect",
+]
+
+
+class _SampleRows(Mapping[str, Mapping[str, str | None]]):
+    """sample.csv rows by unit id, each made into a dict only when asked for."""
+
+    def __init__(self, sample: pl.DataFrame, unit_col: str) -> None:
+        self._columns = {c: sample.get_column(c).to_list() for c in sample.columns}
+        units = self._columns[unit_col]
+        self._index = {u: i for i, u in enumerate(units)}
+        self._rows: dict[str, dict[str, str | None]] = {}
+
+    def __getitem__(self, unit: str) -> Mapping[str, str | None]:
+        row = self._rows.get(unit)
+        if row is None:
+            i = self._index[unit]
+            row = self._rows[unit] = {c: values[i] for c, values in self._columns.items()}
+        return row
+
+    def __contains__(self, unit: object) -> bool:
+        return unit in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def collect(
+    audit_dir: Path, paths: Sequence[Path], *, password: str | None = None
+) -> CollectSummary:
+    """Validate returned workbooks and merge them into findings.csv (see the module docstring)."""
+    folder = AuditFolder.open(Path(audit_dir))
+    plan, sample = load_audit(folder)
+    layouts = load_layouts(folder)
+    if not layouts:
+        raise AuditError(
+            "No workbooks have been issued for this audit.",
+            [
+                Problem(
+                    where=str(folder.path / "workbooks"),
+                    expected="workbooks written by `audit-kit workbooks`",
+                    found="none",
+                    fix="run `audit-kit workbooks AUDIT_DIR` and hand those out first.",
+                )
+            ],
+        )
+    unit_col = plan.columns.unit_id
+    sample_rows = _SampleRows(sample, unit_col)
+    read_codes = code_reader(plan)
+    files, problems = _expand(paths, skip=folder.path)
+    accepted_before = {
+        rel.removeprefix("returned/").removesuffix(".xlsx")
+        for rel in folder.artifacts()
+        if rel.startswith("returned/")
+    }
+    modified_before = _modified_by_sha(folder)
+
+    results: list[FileResult] = []
+    returns: list[_Return] = []
+    bad_files: set[str] = {p.where for p in problems}
+    seen: dict[str, str] = {}
+    for order, path in enumerate(files):
+        name = str(path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                bad_files.add(name)
+                problems.append(
+                    Problem(
+                        where=name,
+                        expected=f"a workbook of at most {MAX_FILE_BYTES // (1024 * 1024)} MB",
+                        found=f"{size / (1024 * 1024):.1f} MB",
+                        fix="return the audit workbook itself, without embedded attachments.",
+                    )
+                )
+                continue
+            raw = path.read_bytes()
+        except OSError as exc:
+            bad_files.add(name)
+            problems.append(
+                Problem(
+                    where=name,
+                    expected="a readable file",
+                    found=type(exc).__name__,
+                    fix="check the path and the file's permissions.",
+                )
+            )
+            continue
+        sha = sha256_bytes(raw)
+        if sha in seen:
+            results.append(FileResult(path=name, sha256=sha, status="duplicate"))
+            continue
+        seen[sha] = name
+        if sha in accepted_before:
+            results.append(FileResult(path=name, sha256=sha, status="already collected"))
+            continue
+        parsed, file_problems = _parse_file(
+            raw,
+            path=path,
+            order=order,
+            sha=sha,
+            password=password,
+            folder=folder,
+            plan=plan,
+            layouts=layouts,
+            sample_rows=sample_rows,
+            read_codes=read_codes,
+        )
+        problems.extend(file_problems)
+        if file_problems:
+            bad_files.add(name)
+        elif parsed is not None and not parsed.records:
+            results.append(
+                FileResult(
+                    path=name,
+                    sha256=sha,
+                    status="nothing to collect",
+                    workbook_id=parsed.layout.workbook_id,
+                    auditor=parsed.layout.auditor,
+                )
+            )
+        elif parsed is not None:
+            returns.append(parsed)
+
+    if problems:
+        raise WorkbookError(
+            f"{len(problems)} problem(s) in {len(bad_files)} returned file(s); nothing was "
+            "accepted from this run (fix the files named below and collect again; the other "
+            "files may be collected with them).",
+            problems,
+        )
+
+    existing = _read_findings(folder, FINDINGS)
+    existing_double = _read_findings(folder, DOUBLE_REVIEW)
+    returns.sort(key=lambda r: (r.modified or "~", r.order))
+    superseded: list[dict[str, str]] = []
+    conflicts: list[Problem] = []
+    modified = dict(modified_before)
+    for ret in returns:
+        modified[ret.sha] = ret.modified
+        for unit, record in ret.records.items():
+            target = existing_double if ret.roles[unit] == "second" else existing
+            _merge(
+                target,
+                unit,
+                record,
+                ret,
+                layouts=layouts,
+                modified=modified,
+                superseded=superseded,
+                conflicts=conflicts,
+                double_review=ret.roles[unit] == "second",
+            )
+    if conflicts:
+        raise WorkbookError(
+            f"{len(conflicts)} unit(s) have findings from two auditors; nothing was accepted "
+            "from this run.",
+            conflicts,
+        )
+
+    stamp = now_iso()
+    for ret in returns:
+        for record in ret.records.values():
+            if record["source_sha256"] == ret.sha and not record["collected_at"]:
+                record["collected_at"] = stamp
+    results.extend(
+        FileResult(
+            path=r.name,
+            sha256=r.sha,
+            status="accepted",
+            workbook_id=r.layout.workbook_id,
+            auditor=r.layout.auditor,
+            units_returned=len(r.records),
+            notes=tuple(r.notes),
+        )
+        for r in returns
+    )
+    position = {str(p): i for i, p in reversed(list(enumerate(files)))}
+    results.sort(key=lambda f: position.get(f.path, 0))
+
+    if returns:
+        inputs: dict[str, str] = {}
+        for r in returns:
+            key, k = Path(r.name).name, 2
+            while key in inputs:
+                key, k = f"{Path(r.name).name} ({k})", k + 1
+            inputs[key] = r.sha
+        with folder.transaction(
+            "collect",
+            inputs=inputs,
+            details={
+                "files": [
+                    {
+                        "file": Path(r.name).name,
+                        "sha256": r.sha,
+                        "workbook_id": r.layout.workbook_id,
+                        "auditor": r.layout.auditor,
+                        "units_returned": len(r.records),
+                        "modified": r.modified,
+                        "encrypted": r.layout.encrypted,
+                    }
+                    for r in returns
+                ],
+                "superseded": superseded,
+                "skipped": [
+                    {"sha256": f.sha256, "status": f.status}
+                    for f in results
+                    if f.status != "accepted"
+                ],
+            },
+        ) as tx:
+            for ret in returns:
+                tx.write_bytes(f"returned/{ret.sha}.xlsx", ret.raw, kind="returned")
+            tx.write_csv(FINDINGS, _frame(existing, sample_order=list(sample_rows)))
+            if existing_double or folder.has(DOUBLE_REVIEW):
+                tx.write_csv(DOUBLE_REVIEW, _frame(existing_double, sample_order=list(sample_rows)))
+
+    progress = _progress(layouts, existing, sample_rows)
+    sampled = sum(p.assigned for p in progress)
+    done = sum(p.done for p in progress)
+    open_units = sum(p.pending for p in progress)
+    if open_units:
+        next_step = (
+            f"{open_units} unit(s) still to review: collect again as workbooks come back "
+            f"(`audit-kit collect {audit_dir} FILES`); `audit-kit score {audit_dir}` scores "
+            "what is in so far."
+        )
+    else:
+        next_step = f"every unit has a status: run `audit-kit score {audit_dir}`."
+    return CollectSummary(
+        audit_dir=Path(audit_dir),
+        files=tuple(results),
+        progress=tuple(progress),
+        findings=len(existing),
+        double_review=len(existing_double),
+        superseded=tuple(superseded),
+        changed=bool(returns),
+        next_step=next_step,
+        units_sampled=sampled,
+        units_done=done,
+    )
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+def _expand(paths: Iterable[Path], *, skip: Path) -> tuple[list[Path], list[Problem]]:
+    """Expand folders to their .xlsx files (not Excel lock files, not the audit folder's own)."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    own = skip.resolve()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                (
+                    p
+                    for p in path.rglob("*.xlsx")
+                    if p.is_file()
+                    and not p.name.startswith(("~$", "."))
+                    and not p.resolve().is_relative_to(own)
+                ),
+                key=lambda p: p.parts,  # the order of Path objects, without their slow __lt__
+            )
+            if not found:
+                problems.append(
+                    Problem(
+                        where=str(path),
+                        expected="a folder with returned .xlsx workbooks",
+                        found="no .xlsx files",
+                        fix="pass the folder the auditors' workbooks were saved to.",
+                    )
+                )
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(
+                Problem(
+                    where=str(path),
+                    expected="a returned workbook or a folder of them",
+                    found="no such file or folder",
+                    fix="check the path.",
+                )
+            )
+    return list(dict.fromkeys(files)), problems
+
+
+def _modified_by_sha(folder: AuditFolder) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for event in folder.events:
+        if event.get("command") != "collect":
+            continue
+        for item in event.get("details", {}).get("files", []):
+            out[str(item.get("sha256"))] = str(item.get("modified") or "")
+    return out
+
+
+def _parse_file(
+    raw: bytes,
+    *,
+    path: Path,
+    order: int,
+    sha: str,
+    password: str | None,
+    folder: AuditFolder,
+    plan: SamplingPlan,
+    layouts: Mapping[str, WorkbookLayout],
+    sample_rows: Mapping[str, Mapping[str, str | None]],
+    read_codes: Callable[[Mapping[str, str | None]], UnitCodes],
+) -> tuple[_Return | None, list[Problem]]:
+    name = str(path)
+    opened, problems = open_xlsx(raw, where=name, password=password)
+    if opened is None:
+        return None, problems
+    sheet, problems = read_returned(opened.data, where=name)
+    if sheet is None:
+        return None, problems
+    if sheet.meta.get("audit_id") != folder.audit_id:
+        return None, [
+            Problem(
+                where=f"{name}, _audit",
+                expected=f"a workbook of audit {folder.audit_id}",
+                found=f"a workbook of audit {sheet.meta.get('audit_id') or '(none)'}",
+                fix="collect it into the audit folder it was written for.",
+            )
+        ]
+    layout = layouts.get(sheet.meta.get("workbook_id", ""))
+    if layout is None:
+        return None, [
+            Problem(
+                where=f"{name}, _audit",
+                expected="a workbook issued by this audit",
+                found=f"workbook id {sheet.meta.get('workbook_id') or '(none)'}",
+                fix="return the workbook exactly as audit-kit wrote it.",
+            )
+        ]
+    ret = _Return(
+        path=path,
+        name=name,
+        order=order,
+        sha=sha,
+        raw=raw,
+        layout=layout,
+        modified=opened.modified,
+    )
+    return ret, _validate(ret, sheet, plan=plan, sample_rows=sample_rows, read_codes=read_codes)

@@ -1,0 +1,234 @@
+"""The audit's record of issued workbooks, the fixed headers and values, and a unit's codes.
+
+Shared by writing (:mod:`audit_kit.workbook._write`), reading back
+(:mod:`audit_kit.workbook._read`) and collection (:mod:`audit_kit.findings`): the finding
+headers and allowed values, ``workbooks/<id>.json`` (:class:`WorkbookLayout`), the canonical
+form and SHA-256 of a row's original values, and the codes a row is pre-filled with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import polars as pl
+import yaml
+
+from audit_kit._version import __version__
+from audit_kit.audit import AuditFolder
+from audit_kit.codes import split_codes
+from audit_kit.plan import SamplingPlan, parse_plan
+
+WORKBOOK_FORMAT = "audit-kit-workbook/1"
+
+FINDING_HEADERS: tuple[str, ...] = (
+    "Review status",
+    "Audited principal dx",
+    "Audited other dx",
+    "Audited procedures",
+    "Audited CPT/HCPCS",
+    "Audited DRG",
+    "Audited amount",
+    "Error category",
+    "Rationale",
+    "Reference",
+    "Auditor",
+    "Review date",
+    "Coder response",
+    "Coder comment",
+)
+STATUSES: tuple[str, ...] = ("reviewed", "record missing", "not reviewed")
+ERROR_CATEGORIES: tuple[str, ...] = ("coding", "documentation", "medical necessity", "other")
+CODER_RESPONSES: tuple[str, ...] = ("agree", "disagree")
+
+SHEET_INSTRUCTIONS = "Instructions"
+SHEET_SAMPLE = "Sample"
+SHEET_LISTS = "Lists"
+SHEET_AUDIT = "_audit"
+SPARE_HEADER = "Spare"
+SPARE_MARK = "spare"
+#: Separator written between codes in the audited code cells.
+CELL_SEPARATOR = "; "
+
+ColumnKind = Literal["text", "number", "date"]
+
+
+# -- the audit's recorded state ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OriginalColumn:
+    """An original (locked) column: header = the universe's column name."""
+
+    header: str
+    field: str | None
+    kind: ColumnKind
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"header": self.header, "field": self.field, "kind": self.kind}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkbookLayout:
+    """What the audit folder records about one issued workbook (``workbooks/<id>.json``)."""
+
+    workbook_id: str
+    auditor: str
+    batch: int
+    columns: tuple[OriginalColumn, ...]
+    spare_header: str | None
+    units: tuple[dict[str, Any], ...]  # {unit_id, row_sha256, spare, role, stratum}
+    encrypted: bool = False
+
+    def to_dict(self, audit_id: str) -> dict[str, Any]:
+        return {
+            "format": WORKBOOK_FORMAT,
+            "audit_id": audit_id,
+            "workbook_id": self.workbook_id,
+            "auditor": self.auditor,
+            "batch": self.batch,
+            "columns": [c.to_dict() for c in self.columns],
+            "spare_header": self.spare_header,
+            "finding_headers": list(FINDING_HEADERS),
+            "encrypted": self.encrypted,
+            "units": list(self.units),
+            "tool_version": __version__,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkbookLayout:
+        return cls(
+            workbook_id=str(data["workbook_id"]),
+            auditor=str(data["auditor"]),
+            batch=int(data["batch"]),
+            columns=tuple(
+                OriginalColumn(header=c["header"], field=c["field"], kind=c["kind"])
+                for c in data["columns"]
+            ),
+            spare_header=data.get("spare_header"),
+            units=tuple(data["units"]),
+            encrypted=bool(data.get("encrypted", False)),
+        )
+
+
+def load_audit(folder: AuditFolder) -> tuple[SamplingPlan, pl.DataFrame]:
+    """Read the plan and sample.csv (every column as text, exactly as sampling wrote it)."""
+    plan = parse_plan(yaml.safe_load(folder.read_bytes("plan.yaml")), source="plan.yaml")
+    sample = folder.read_csv("sample.csv", infer_schema=False)
+    return plan, sample
+
+
+def load_layouts(folder: AuditFolder) -> dict[str, WorkbookLayout]:
+    """Return every issued workbook's recorded layout, by workbook id."""
+    layouts: dict[str, WorkbookLayout] = {}
+    for rel in sorted(folder.artifacts()):
+        if rel.startswith("workbooks/") and rel.endswith(".json"):
+            layout = WorkbookLayout.from_dict(folder.read_json(rel))
+            layouts[layout.workbook_id] = layout
+    return layouts
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+def _as_float(text: str) -> float | None:
+    try:
+        value = float(text.replace(",", "").strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _as_date(text: str) -> dt.date | None:
+    head = text.strip()[:10]
+    try:
+        return dt.date.fromisoformat(head)
+    except ValueError:
+        return None
+
+
+def canonical_value(value: str | None, kind: ColumnKind) -> str:
+    """Return the comparable form of an original cell, as written or as read back.
+
+    Numbers compare as floats (``120.50`` = ``120.5``), dates as ISO dates (a date cell reads
+    back as ``2026-03-01 00:00:00``), text exactly except line endings (spreadsheet programs
+    differ in keeping CR; a changed line ending is not a changed record).
+    """
+    if value is None:
+        return ""
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if kind == "number":
+        number = _as_float(value)
+        return repr(number) if number is not None else value
+    if kind == "date":
+        day = _as_date(value)
+        return day.isoformat() if day is not None else value
+    return value
+
+
+def row_digest(values: Sequence[str]) -> str:
+    """SHA-256 of a row's canonical original values (unit id first), each length-prefixed."""
+    payload = "".join([f"{len(v)}:{v}" for v in values])
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# -- codes of a unit ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitCodes:
+    """A unit's original codes as the workbook pre-fills them."""
+
+    dx: tuple[str, ...] = ()
+    px: tuple[str, ...] = ()
+    cpt: tuple[str, ...] = ()
+    drg: str = ""
+    examined: str = ""
+
+
+def unit_codes(row: Mapping[str, str | None], plan: SamplingPlan) -> UnitCodes:
+    """Extract the original codes of one sample.csv row (same rules as canonical_units)."""
+    return code_reader(plan)(row)
+
+
+def code_reader(plan: SamplingPlan) -> Callable[[Mapping[str, str | None]], UnitCodes]:
+    """Return :func:`unit_codes` for one plan, with its column lookups done once."""
+    sep = plan.columns.code_separator
+    mapped = plan.columns.mapped()
+    dx_cols, px_cols, cpt_cols = (mapped.get(f, []) for f in ("dx", "px", "cpt"))
+    drg_col = mapped.get("drg", [None])[0]
+    examined_col = mapped.get(plan.financial.examined, [None])[0]
+
+    def codes(row: Mapping[str, str | None], cols: Sequence[str]) -> tuple[str, ...]:
+        out: list[str] = []
+        for col in cols:
+            out.extend(split_codes(row.get(col), sep))
+        return tuple(out)
+
+    def read(row: Mapping[str, str | None]) -> UnitCodes:
+        return UnitCodes(
+            dx=codes(row, dx_cols),
+            px=codes(row, px_cols),
+            cpt=codes(row, cpt_cols),
+            drg=(row.get(drg_col) or "").strip() if drg_col else "",
+            examined=(row.get(examined_col) or "").strip() if examined_col else "",
+        )
+
+    return read
+
+
+def prefilled(codes: UnitCodes, basis: str) -> dict[str, str]:
+    """Return the finding cells as the workbook pre-fills them (header -> text)."""
+    return {
+        "Audited principal dx": codes.dx[0] if codes.dx else "",
+        "Audited other dx": CELL_SEPARATOR.join(codes.dx[1:]),
+        "Audited procedures": CELL_SEPARATOR.join(codes.px),
+        "Audited CPT/HCPCS": CELL_SEPARATOR.join(codes.cpt),
+        "Audited DRG": codes.drg,
+        "Audited amount": codes.examined if basis == "entered" else "",
+    }
