@@ -100,9 +100,8 @@ def _merge(
 def _frame(state: Mapping[str, Mapping[str, str]], *, sample_order: Sequence[str]) -> pl.DataFrame:
     rank = {u: i for i, u in enumerate(sample_order)}
     units = sorted(state, key=lambda u: (rank.get(u, len(rank)), u))
-    rows = [state[u] for u in units]
-    data = {c: [row[c] for row in rows] for c in FINDINGS_COLUMNS}
-    frame = pl.DataFrame(data, schema=dict.fromkeys(FINDINGS_COLUMNS, pl.Utf8))
+    schema = dict.fromkeys(FINDINGS_COLUMNS, pl.Utf8)
+    frame = pl.from_dicts([state[u] for u in units], schema=schema)
     return frame.with_columns(
         pl.col("audited_amount").replace("", None).cast(pl.Float64),
     )
