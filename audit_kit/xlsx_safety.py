@@ -402,8 +402,8 @@ def _prolog_verdict(buffer: bytes) -> str | None:
     while True:
         while i < len(text) and text[i] in " \t\r\n":
             i += 1
-        if i >= len(text):
-            return None
+        if i >= len(text) or "<!--".startswith(text[i:]):
+            return None  # read more: the buffer may end inside the start of a comment
         if text.startswith("<?", i):
             end = text.find("?>", i + 2)
             if end < 0:

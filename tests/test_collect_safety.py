@@ -128,6 +128,14 @@ def test_utf16_doctype_is_rejected(issued: tuple[Path, Path]) -> None:
     assert "DOCTYPE" in problem
 
 
+def test_comment_cut_by_the_prolog_read_is_not_a_doctype(issued: tuple[Path, Path]) -> None:
+    # The prolog is read 4 KB at a time: a comment starting right at the cut ("<!" then "--")
+    # is read on, not taken for a declaration.
+    _, book = issued
+    xml = b" " * 4094 + b"<!-- note --><Properties/>"
+    assert problems_for(rezip(book.read_bytes(), replace={"docProps/app.xml": xml})) == []
+
+
 @pytest.mark.parametrize(
     ("payload", "found"),
     [
