@@ -1,0 +1,212 @@
+"""Read a plan (YAML text, file or preset) and report every problem with its key path."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import (
+    ValidationError,
+)
+
+from audit_kit.errors import PlanError, Problem
+from audit_kit.plan.checks import plan_problems
+from audit_kit.plan.model import SamplingPlan
+
+# -- reading and reporting ---------------------------------------------------------------------
+
+_UNION_TAG = re.compile(r"^(constrained-)?(str|int|float|bool|date|list|dict)$|\[|^function-")
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _expected(err: Any) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    msg = msg.removeprefix("Input should be ")
+    return msg.split(", unable to parse")[0]
+
+
+def _validation_problems(exc: ValidationError, source: str) -> list[Problem]:
+    """Turn pydantic's errors into problems: one per key, union alternatives merged."""
+    merged: dict[tuple[int | str, ...], list[Any]] = {}
+    for err in exc.errors():
+        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and _UNION_TAG.search(x)))
+        merged.setdefault(loc, []).append(err)
+    problems = []
+    for loc, errs in merged.items():
+        where = f"{source}: {_key_path(loc)}"
+        kinds = {e["type"] for e in errs}
+        if "extra_forbidden" in kinds:
+            expected, found = "a known key", f"unknown key '{loc[-1]}'"
+            fix = "remove it or check its spelling (see docs/plans.md)."
+        elif "missing" in kinds:
+            expected, found = "this key", "nothing"
+            fix = "add it (see the presets in sampling_plans/, `audit-kit plans`)."
+        else:
+            expected = " or ".join(dict.fromkeys(_expected(e) for e in errs))
+            found = repr(errs[0].get("input"))[:80]
+            fix = "correct the value (see docs/plans.md)."
+        problems.append(Problem(where=where, expected=expected, found=found, fix=fix))
+    return problems
+
+
+def parse_plan(data: Any, *, source: str = "plan") -> SamplingPlan:
+    """Validate a plan mapping; raise one PlanError listing every problem with its key path."""
+    if not isinstance(data, dict):
+        raise PlanError(
+            "The sampling plan is not a mapping of keys.",
+            [
+                Problem(
+                    where=source,
+                    expected="a YAML mapping (name:, columns:, design:, size:, ...)",
+                    found=type(data).__name__,
+                    fix="start from a preset: `audit-kit plans`.",
+                )
+            ],
+        )
+    try:
+        plan = SamplingPlan.model_validate(data)
+    except ValidationError as exc:
+        problems = _validation_problems(exc, source)
+    else:
+        problems = plan_problems(plan, source=source)
+        if not problems:
+            return plan
+    raise PlanError(f"The sampling plan has {len(problems)} problem(s).", problems)
+
+
+def parse_plan_text(text: str, *, source: str = "plan") -> SamplingPlan:
+    """Parse YAML text and validate it as a plan."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise PlanError(
+            "The sampling plan is not valid YAML.",
+            [
+                Problem(
+                    where=where,
+                    expected="valid YAML",
+                    found=str(getattr(exc, "problem", "a syntax error")),
+                    fix="check indentation and quoting at that line.",
+                )
+            ],
+        ) from None
+    return parse_plan(data, source=source)
+
+
+def load_plan_text(path: Path | str) -> tuple[SamplingPlan, str, Path]:
+    """Read a plan file (or a preset name); return the plan, its exact text and its path."""
+    from audit_kit.presets import resolve_plan_path
+
+    resolved = resolve_plan_path(path)
+    try:
+        text = resolved.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(
+            "Cannot read the sampling plan.",
+            [
+                Problem(
+                    where=str(resolved),
+                    expected="a readable UTF-8 YAML file",
+                    found=type(exc).__name__,
+                    fix="check the path, or list presets with `audit-kit plans`.",
+                )
+            ],
+        ) from None
+    return parse_plan_text(text, source=str(resolved)), text, resolved
+
+
+def load_plan(path: Path) -> SamplingPlan:
+    """Read a YAML plan file (or a preset name) and validate it."""
+    return load_plan_text(path)[0]
+
+
+# -- recording the seed in the plan text -------------------------------------------------------
+
+
+def with_seed(text: str, seed: int | float) -> str:
+    """Return the plan text with ``rng.seed`` set, keeping every other line and comment as is.
+
+    Used when the seed was generated (or given on the command line) so that plan.yaml in the
+    audit folder is the plan exactly as used. Falls back to a plain YAML dump (comments lost,
+    said so in a header line) only if the text cannot be edited in place.
+    """
+    value = repr(seed) if isinstance(seed, float) else str(seed)
+    edited = _insert_seed(text, value)
+    data = yaml.safe_load(text)
+    expected = dict(data)
+    expected["rng"] = {**(data.get("rng") or {}), "seed": seed}
+    if edited is not None:
+        try:
+            if yaml.safe_load(edited) == expected:
+                return edited
+        except yaml.YAMLError:
+            pass
+    return (
+        "# The plan as used, with the generated seed; re-written by audit-kit because the\n"
+        "# original text could not be edited in place (its comments are not kept).\n"
+        + yaml.safe_dump(expected, sort_keys=False, allow_unicode=True)
+    )
+
+
+def _insert_seed(text: str, value: str) -> str | None:
+    comment = "  # recorded by audit-kit sample"
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    lines = text.splitlines(keepends=True)
+    for key_node, value_node in root.value:
+        if getattr(key_node, "value", None) != "rng":
+            continue
+        if isinstance(value_node, yaml.ScalarNode) and value_node.value in ("", "~", "null"):
+            # `rng:` with nothing (or null) after it.
+            line = key_node.start_mark.line
+            lines[line] = lines[line].rstrip("\r\n").split("#")[0].rstrip()
+            lines[line] = lines[line].removesuffix("~").removesuffix("null").rstrip()
+            lines[line] += f"\n  seed: {value}{comment}\n"
+            return "".join(lines)
+        if not isinstance(value_node, yaml.MappingNode):
+            return None
+        for sub_key, sub_value in value_node.value:
+            if getattr(sub_key, "value", None) == "seed":
+                if not isinstance(sub_value, yaml.ScalarNode):
+                    return None
+                start, end = sub_value.start_mark, sub_value.end_mark
+                if start.line != end.line:
+                    return None
+                line = lines[start.line]
+                pad = " " if start.column and line[start.column - 1] == ":" else ""
+                lines[start.line] = line[: start.column] + pad + value + line[end.column :]
+                return "".join(lines)
+        if value_node.flow_style:
+            end = value_node.end_mark
+            line = lines[end.line]
+            brace = end.column - 1
+            if brace < 0 or line[brace] != "}":
+                return None
+            sep = ", " if value_node.value else ""
+            lines[end.line] = line[:brace] + f"{sep}seed: {value}" + line[brace:]
+            return "".join(lines)
+        first = value_node.value[0][0].start_mark if value_node.value else None
+        if first is None:
+            return None
+        indent = " " * first.column
+        lines.insert(first.line, f"{indent}seed: {value}{comment}\n")
+        return "".join(lines)
+    suffix = "" if text.endswith("\n") or not text else "\n"
+    return f"{text}{suffix}rng:\n  seed: {value}{comment}\n"
