@@ -358,3 +358,14 @@ def test_a_zero_demand_from_a_negative_lower_limit_is_explained_plainly() -> Non
     assert paid is not None and paid["demand_plain"] is None
     odd = context_module._extrapolation({**ex, "one_sided_90_lower": 5.0}, {})
     assert odd is not None and odd["demand_plain"] is None
+
+
+def test_the_demand_cell_names_the_rule_once() -> None:
+    label = "Lower limit of the one-sided 90% confidence interval"
+    ex = {"demand_rule": "cms_one_sided_90", "demand_amount": 1200.0}
+    recorded = context_module._extrapolation(
+        {**ex, "demand_reason": label + " (equal to the lower limit of the two-sided 80%)."}, {}
+    )
+    assert recorded is not None and recorded["demand_label_in_reason"] is True
+    other = context_module._extrapolation({**ex, "demand_reason": "Plan demand_rule."}, {})
+    assert other is not None and other["demand_label_in_reason"] is False

@@ -160,6 +160,8 @@ def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | Non
         "demand_amount": money(ex.get("demand_amount"), cents=False),
         "demand_reason": text(ex.get("demand_reason")),
         "demand_plain": _demand_plain(ex, rule),
+        # The recorded reason usually opens with the rule's name; then the name is not repeated.
+        "demand_label_in_reason": text(ex.get("demand_reason")).startswith(rule_label),
         "critical_value_rule": text(ex.get("critical_value_rule") or "")
         or text(settings.get("critical_value_rule")),
         "skewness": f"{ex['skewness']:.4f}" if _finite(ex.get("skewness")) is not None else None,
