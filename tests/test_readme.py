@@ -37,3 +37,17 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     for name in ("report.pdf", "attestation.pdf", "results.json", "findings.csv"):
         assert (tmp_path / "q3-audit" / name).is_file()
     assert any((tmp_path / "q3-audit" / "coders").glob("*.pdf"))
+
+
+def test_local_links_and_pictures_in_the_docs_exist() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    missing = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text("utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                missing.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert missing == []
+    guide = (ROOT / "docs" / "auditor-guide.md").read_text("utf-8")
+    assert guide.count("](img/workbook-") == 3

@@ -9,6 +9,7 @@ so every string round-trips exactly.
 from __future__ import annotations
 
 import io
+import math
 import re
 import secrets
 import zipfile
@@ -530,6 +531,7 @@ def _fill_instructions(
         ws.cell(row=r, column=1).font = Font(bold=True)
         _set_text(ws.cell(row=r, column=2), value)
         ws.cell(row=r, column=2).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[r].height = _wrapped_height(value, INSTRUCTION_WIDTH)
         r += 1
     r += 1
     _set_text(ws.cell(row=r, column=1), "How to fill in the Sample sheet")
@@ -537,8 +539,10 @@ def _fill_instructions(
     r += 1
     for n, step in enumerate(steps, start=1):
         _set_text(ws.cell(row=r, column=1), f"{n}.")
+        ws.cell(row=r, column=1).alignment = Alignment(vertical="top")
         _set_text(ws.cell(row=r, column=2), step)
         ws.cell(row=r, column=2).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[r].height = _wrapped_height(step, INSTRUCTION_WIDTH)
         r += 1
     r += 1
     _set_text(ws.cell(row=r, column=1), "Allowed values")
@@ -553,7 +557,7 @@ def _fill_instructions(
         _set_text(ws.cell(row=r, column=2), ", ".join(values))
         r += 1
     ws.column_dimensions["A"].width = 18
-    ws.column_dimensions["B"].width = 110
+    ws.column_dimensions["B"].width = INSTRUCTION_WIDTH
     ws.protection.sheet = True
     if plan.workbook.protect_password:
         ws.protection.password = plan.workbook.protect_password
@@ -601,3 +605,17 @@ def _escape_cr(data: bytes) -> bytes:
                 member = member.replace(b"\r", b"&#13;")
             dst.writestr(info, member)
     return out.getvalue()
+
+
+INSTRUCTION_WIDTH = 110  # characters, column B of the Instructions sheet
+
+
+def _wrapped_height(text: str, width: int) -> float:
+    """Row height (points) that shows all of a wrapped text.
+
+    Neither Excel nor LibreOffice grows a row to fit wrapped text written by openpyxl, so the
+    instructions would be cut off; estimate the lines from the column width (a character of
+    the default 11 pt font is about one width unit; 10 % margin for word breaks).
+    """
+    lines = max(1, math.ceil(len(text) * 1.1 / width))
+    return 15.0 * lines
