@@ -109,9 +109,16 @@ def _folder_lock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
         os.close(fd)
 
 
-def _write_temp(target: Path, data: bytes) -> Path:
-    """Write data to a fsynced 0600 temporary file beside target and return its path."""
-    _mkdir_private(target.parent)
+def _write_temp(target: Path, data: bytes, *, made: set[Path] | None = None) -> Path:
+    """Write data to a fsynced 0600 temporary file beside target and return its path.
+
+    ``made`` holds the folders already created (and made private) by the caller, so that a
+    transaction staging many files into one folder creates and chmods it once.
+    """
+    if made is None or target.parent not in made:
+        _mkdir_private(target.parent)
+        if made is not None:
+            made.add(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix="-" + target.name, dir=target.parent)
     try:
         with contextlib.suppress(OSError):
@@ -138,6 +145,11 @@ def _json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
 
 
+def _compact_json_bytes(obj: Any) -> bytes:
+    """The manifest and the journal: one line, by json's C encoder (``indent`` is pure Python)."""
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
 @dataclass(slots=True)
 class Transaction:
     """A set of files and one event, committed to the audit folder all at once or not at all."""
@@ -147,6 +159,7 @@ class Transaction:
     inputs: dict[str, str] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     _pending: dict[str, tuple[Path, str, int, str]] = field(default_factory=dict)
+    _made: set[Path] = field(default_factory=set)
 
     def write_bytes(self, rel: str, data: bytes, *, kind: str = "artifact") -> str:
         """Stage a file (path relative to the audit folder); return its SHA-256."""
@@ -155,7 +168,7 @@ class Transaction:
         if rel in self._pending:
             with contextlib.suppress(OSError):
                 self._pending[rel][0].unlink()
-        tmp = _write_temp(target, data)
+        tmp = _write_temp(target, data, made=self._made)
         digest = sha256_bytes(data)
         self._pending[rel] = (tmp, digest, len(data), kind)
         return digest
@@ -179,7 +192,14 @@ class Transaction:
 
     def commit(self) -> None:
         """Journal, rename, replace the manifest; see the module docstring."""
-        manifest = json.loads(json.dumps(self.folder.manifest))  # deep copy
+        # A copy of the parts this commit changes (it only adds artifacts and one event), so
+        # that the folder's manifest stays as it was if the commit fails.
+        current = self.folder.manifest
+        manifest = {
+            **current,
+            "artifacts": dict(current.get("artifacts", {})),
+            "events": list(current.get("events", [])),
+        }
         stamp = now_iso()
         renames: list[tuple[str, str]] = []
         for rel, (tmp, digest, size, kind) in sorted(self._pending.items()):
@@ -205,7 +225,7 @@ class Transaction:
             }
         )
         journal = {"renames": renames, "manifest": manifest}
-        atomic_write_bytes(self.folder.path / JOURNAL, _json_bytes(journal))
+        atomic_write_bytes(self.folder.path / JOURNAL, _compact_json_bytes(journal))
         self.folder._roll_forward()
         self._pending.clear()
 
@@ -285,7 +305,7 @@ class AuditFolder:
             "artifacts": {},
             "events": [],
         }
-        atomic_write_bytes(path / MANIFEST, _json_bytes(manifest))
+        atomic_write_bytes(path / MANIFEST, _compact_json_bytes(manifest))
         _fsync_dir(path)
         return cls(path, manifest)
 
@@ -352,7 +372,7 @@ class AuditFolder:
         # step repeatable, so it only has to be done before the manifest is replaced.
         for folder in sorted(touched):
             _fsync_dir(folder)
-        atomic_write_bytes(self.path / MANIFEST, _json_bytes(journal["manifest"]))
+        atomic_write_bytes(self.path / MANIFEST, _compact_json_bytes(journal["manifest"]))
         self.manifest = journal["manifest"]
         journal_path.unlink()
         _fsync_dir(self.path)
