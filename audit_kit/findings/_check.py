@@ -147,9 +147,7 @@ def _validate(
             continue
         seen_at[unit] = excel_row
         found = [
-            cells[at]
-            if text and "\r" not in cells[at]
-            else canonical_value(cells[at] or None, kind)
+            cells[at] if text and "\r" not in cells[at] else _canonical(cells[at] or None, kind)
             for at, kind, text in originals_at
         ]
         if row_digest(found) != ret.digests[unit]:
@@ -230,6 +228,10 @@ def _parse_date(text: str) -> dt.date | None:
         except ValueError:
             continue
     return None
+
+
+# The comparable form of an original number or date cell, computed once per distinct text.
+_canonical = functools.lru_cache(maxsize=65536)(canonical_value)
 
 
 @functools.lru_cache(maxsize=4096)
