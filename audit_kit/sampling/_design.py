@@ -59,7 +59,12 @@ def assign_strata(plan: SamplingPlan, frame: Frame) -> tuple[list[StratumDef], l
     certain = np.zeros(n, dtype=bool)
     if cert is not None:
         certain = frame.variables[plan.column_for(cert.column)] >= cert.at_least
-    combos = _distinct(code[~certain] // band_count) if design.by else np.zeros(1, dtype=np.int64)
+    if not design.by:
+        combos = np.zeros(1, dtype=np.int64)
+    elif cert is None:  # the by-part of every unit's code, without a masked copy
+        combos = _distinct(frame.by_code)
+    else:
+        combos = _distinct(code[~certain] // band_count)
     defs: list[StratumDef] = []
     codes: list[int] = []
     for combo in combos.tolist():

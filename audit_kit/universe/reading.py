@@ -313,7 +313,14 @@ class Universe:
                 fetched = None
         if fetched is None:
             wanted_rows = pl.Series(list(rows), dtype=pl.UInt32)
-            lf = self.scan(wanted).filter(pl.col(ROW).cast(pl.UInt32).is_in(wanted_rows.implode()))
+            lf = self.scan(wanted)
+            if self.format == "parquet" and rows:
+                # Filter on the ids first: the reader decodes that one column for every row and
+                # the others only for the rows that pass (a superset of the rows wanted, since
+                # these are the ids at those rows); the row filter below then keeps exactly them.
+                expected = pl.Series(list(ids), dtype=pl.String).unique().implode()
+                lf = lf.filter(pl.col(id_column).cast(pl.String).fill_null("").is_in(expected))
+            lf = lf.filter(pl.col(ROW).cast(pl.UInt32).is_in(wanted_rows.implode()))
             fetched = self.collect(lf)
             fetched = order.join(fetched.with_columns(pl.col(ROW).cast(pl.UInt32)), on=ROW)
         return fetched.select([ROW, *dict.fromkeys(columns)])
