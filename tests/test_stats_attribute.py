@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from fractions import Fraction
-from math import comb
+from math import ceil, comb, floor
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +115,21 @@ def brute_force(big_n: int, n: int, x: int, tail: Fraction) -> tuple[int, int]:
         big_n if x == n else max(k for k in range(big_n + 1) if exact_cdf(big_n, k, n, x) > tail)
     )
     lower = 0 if x == 0 else min(k for k in range(big_n + 1) if exact_sf(big_n, k, n, x) > tail)
-    return max(lower, x), min(upper, big_n - n + x)
+    lower, upper = max(lower, x), min(upper, big_n - n + x)
+    # At an exact tie the strict rule can leave the projected quantity x*N/n outside the
+    # integer limits; they are then widened to the integers around it (docs/methods.md).
+    quantity = Fraction(x * big_n, n)
+    return min(lower, max(x, floor(quantity))), max(upper, min(big_n - n + x, ceil(quantity)))
+
+
+def test_tie_keeps_the_estimate_inside_the_limits() -> None:
+    # N=20, n=19, x=1 at 80%: P(X <= 1 | K=2) = 1 - 18/20 = 0.1 = tail exactly, so the strict
+    # rule alone gives [1, 1] around the estimate 20/19 = 1.05 (found by hypothesis).
+    result = appraise_attribute(20, 19, 1)
+    for level in ("80", "90", "95"):
+        limit = result.limits[level]
+        assert limit.lower == 1 and limit.upper == 2
+        assert limit.lower <= result.quantity <= limit.upper
 
 
 @pytest.mark.parametrize(("big_n", "n"), [(12, 12), (30, 1), (40, 7), (45, 20), (60, 59)])

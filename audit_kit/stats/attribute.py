@@ -210,13 +210,21 @@ def _exact_limits(
 ) -> tuple[int | None, int | None]:
     """:func:`hypergeometric_limits` without input checks (callers have validated)."""
     tail = _tail(confidence, one_sided)
+    # The projected quantity x*N/n need not be an integer. In a tiny universe a tail
+    # probability can equal the tail exactly (N=20, n=19, x=1 at 80%: P(X<=1 | K=2) = 0.1), and
+    # the strict ">" rule then gives integer limits that leave the estimate outside them
+    # ([1, 1] around 1.05). Widen to the nearest integers that bracket the estimate, within
+    # the bounds the sample itself implies (x <= K <= N-n+x); elsewhere this changes nothing.
+    quantity = errors * population / sample
+    floor_q = max(errors, math.floor(quantity + 1e-9))
+    ceil_q = min(population - sample + errors, math.ceil(quantity - 1e-9))
     if one_sided:
         if errors == 0:
-            return None, _upper_limit(population, sample, errors, tail)
-        return _lower_limit(population, sample, errors, tail), None
+            return None, max(_upper_limit(population, sample, errors, tail), ceil_q)
+        return min(_lower_limit(population, sample, errors, tail), floor_q), None
     return (
-        _lower_limit(population, sample, errors, tail),
-        _upper_limit(population, sample, errors, tail),
+        min(_lower_limit(population, sample, errors, tail), floor_q),
+        max(_upper_limit(population, sample, errors, tail), ceil_q),
     )
 
 
