@@ -16,6 +16,7 @@ __all__ = [
     "audit_dir_argument",
     "echo_json",
     "json_option",
+    "progress_printer",
     "quiet_option",
     "to_jsonable",
 ]
@@ -33,6 +34,15 @@ def json_option(func: F) -> F:
 
 def quiet_option(func: F) -> F:
     return click.option("--quiet", "-q", is_flag=True, help="No progress output.")(func)
+
+
+def _echo_progress(message: str) -> None:
+    click.echo(f"... {message}", err=True)
+
+
+def progress_printer(*, quiet: bool) -> Callable[[str], None] | None:
+    """Return the progress callback that prints ``... message`` lines on stderr, or None."""
+    return None if quiet else _echo_progress
 
 
 def audit_dir_argument(func: F) -> F:

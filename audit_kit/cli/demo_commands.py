@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from audit_kit.cli import cli
-from audit_kit.cli._common import echo_json, json_option
+from audit_kit.cli._common import echo_json, json_option, progress_printer, quiet_option
 
 if TYPE_CHECKING:
     from audit_kit.demo import DemoResult
@@ -43,11 +42,14 @@ Example:
 )
 @click.option("--force", is_flag=True, help="Replace an earlier demo audit in --out.")
 @json_option
-def demo_command(out: Path, force: bool, as_json: bool) -> None:
+@quiet_option
+def demo_command(out: Path, force: bool, as_json: bool, quiet: bool) -> None:
     from audit_kit.demo import run_demo
 
-    say = partial(click.echo, err=as_json)
-    say(f"audit-kit demo: synthetic data, simulated auditors -> {out}")
+    # The steps go to stderr with --json too (the demo is long; stdout stays one document).
+    say = progress_printer(quiet=quiet)
+    if say is not None:
+        say(f"audit-kit demo: synthetic data, simulated auditors -> {out}")
     result = run_demo(out, force=force, progress=say)
     if as_json:
         echo_json(result)

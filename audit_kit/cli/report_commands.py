@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from audit_kit.cli import cli
-from audit_kit.cli._common import audit_dir_argument, echo_json, json_option
+from audit_kit.cli._common import (
+    audit_dir_argument,
+    echo_json,
+    json_option,
+    progress_printer,
+    quiet_option,
+)
 
 REPORT_HELP = """\
 Render the PDF reports of a scored audit.
@@ -42,10 +48,13 @@ Example:
     help="A folder of templates overriding the shipped ones.",
 )
 @json_option
-def report_command(audit_dir: Path, templates: Path | None, as_json: bool) -> None:
+@quiet_option
+def report_command(audit_dir: Path, templates: Path | None, as_json: bool, quiet: bool) -> None:
     from audit_kit.reporting import REPORT_FILES, render_reports
 
-    paths = render_reports(audit_dir, template_dir=templates)
+    paths = render_reports(
+        audit_dir, template_dir=templates, progress=progress_printer(quiet=quiet or as_json)
+    )
     executive = audit_dir / REPORT_FILES["executive"]
     attestation = audit_dir / REPORT_FILES["attestation"]
     coders = [p for p in paths if p not in (executive, attestation)]

@@ -12,7 +12,13 @@ from pathlib import Path
 import click
 
 from audit_kit.cli import cli
-from audit_kit.cli._common import audit_dir_argument, echo_json, json_option
+from audit_kit.cli._common import (
+    audit_dir_argument,
+    echo_json,
+    json_option,
+    progress_printer,
+    quiet_option,
+)
 from audit_kit.errors import InputError, Problem
 
 __all__ = ["collect_command", "workbooks_command"]
@@ -94,6 +100,7 @@ password_file_option = click.option(
 )
 @password_file_option
 @json_option
+@quiet_option
 def workbooks_command(
     audit_dir: Path,
     auditors: str | None,
@@ -101,6 +108,7 @@ def workbooks_command(
     assignment: Path | None,
     password_file: Path | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Write the auditor workbooks into AUDIT_DIR/workbooks/.
 
@@ -127,6 +135,7 @@ def workbooks_command(
         by="stratum" if by == "stratum" else "round_robin",
         assignment=assignment,
         password=password,
+        progress=progress_printer(quiet=quiet or as_json),
     )
     if as_json:
         echo_json({"workbooks": [str(p) for p in paths], "encrypted": bool(password)})
@@ -148,8 +157,13 @@ def workbooks_command(
 )
 @password_file_option
 @json_option
+@quiet_option
 def collect_command(
-    audit_dir: Path, paths: tuple[Path, ...], password_file: Path | None, as_json: bool
+    audit_dir: Path,
+    paths: tuple[Path, ...],
+    password_file: Path | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Validate returned workbooks (files or folders) and merge them into findings.csv.
 
@@ -169,7 +183,12 @@ def collect_command(
 
     prompt = password_file is None and _plan_wants_password(audit_dir)
     password = _read_password(password_file, prompt=prompt, confirm=False)
-    summary = collect(audit_dir, list(paths), password=password)
+    summary = collect(
+        audit_dir,
+        list(paths),
+        password=password,
+        progress=progress_printer(quiet=quiet or as_json),
+    )
     if as_json:
         echo_json(summary)
         return

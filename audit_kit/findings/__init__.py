@@ -104,9 +104,16 @@ class _SampleRows(Mapping[str, Mapping[str, str | None]]):
 
 
 def collect(
-    audit_dir: Path, paths: Sequence[Path], *, password: str | None = None
+    audit_dir: Path,
+    paths: Sequence[Path],
+    *,
+    password: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CollectSummary:
-    """Validate returned workbooks and merge them into findings.csv (see the module docstring)."""
+    """Validate returned workbooks and merge them into findings.csv (see the module docstring).
+
+    ``progress`` is called with one line per file as it is read and validated.
+    """
     folder = AuditFolder.open(Path(audit_dir))
     plan, sample = load_audit(folder)
     layouts = load_layouts(folder)
@@ -139,6 +146,8 @@ def collect(
     seen: dict[str, str] = {}
     for order, path in enumerate(files):
         name = str(path)
+        if progress is not None:
+            progress(f"reading and validating {name} ({order + 1} of {len(files)})")
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
@@ -293,10 +302,10 @@ def collect(
             if existing_double or folder.has(DOUBLE_REVIEW):
                 tx.write_csv(DOUBLE_REVIEW, _frame(existing_double, sample_order=list(sample_rows)))
 
-    progress = _progress(layouts, existing, sample_rows)
-    sampled = sum(p.assigned for p in progress)
-    done = sum(p.done for p in progress)
-    open_units = sum(p.pending for p in progress)
+    per_auditor = _progress(layouts, existing, sample_rows)
+    sampled = sum(p.assigned for p in per_auditor)
+    done = sum(p.done for p in per_auditor)
+    open_units = sum(p.pending for p in per_auditor)
     if open_units:
         next_step = (
             f"{open_units} unit(s) still to review: collect again as workbooks come back "
@@ -308,7 +317,7 @@ def collect(
     return CollectSummary(
         audit_dir=Path(audit_dir),
         files=tuple(results),
-        progress=tuple(progress),
+        progress=tuple(per_auditor),
         findings=len(existing),
         double_review=len(existing_double),
         superseded=tuple(superseded),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -116,10 +116,12 @@ def build_jobs(
     return jobs
 
 
-def _run(jobs: Sequence[RenderJob]) -> list[RenderResult]:
+def _run(
+    jobs: Sequence[RenderJob], progress: Callable[[str], None] | None = None
+) -> list[RenderResult]:
     workers = min(MAX_WORKERS, os.cpu_count() or 1)
     if len(jobs) < PARALLEL_MIN_JOBS or workers < 2:
-        return [render_job(job) for job in jobs]
+        return _reported((render_job(job) for job in jobs), len(jobs), progress)
     # The executive report is the longest job: it starts first, coders fill the other worker.
     # "fork" starts workers at once with the templates already rendered and never re-imports
     # the caller's __main__ (a script without a main guard keeps working); the workers only
@@ -127,16 +129,33 @@ def _run(jobs: Sequence[RenderJob]) -> list[RenderResult]:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(render_job, jobs, chunksize=1))
+        return _reported(pool.map(render_job, jobs, chunksize=1), len(jobs), progress)
 
 
-def render_reports(audit_dir: Path, *, template_dir: Path | None = None) -> list[Path]:
+def _reported(
+    results: Iterable[RenderResult], total: int, progress: Callable[[str], None] | None
+) -> list[RenderResult]:
+    done: list[RenderResult] = []
+    for result in results:
+        done.append(result)
+        if progress is not None:
+            progress(f"rendered {result.output} ({len(done)} of {total})")
+    return done
+
+
+def render_reports(
+    audit_dir: Path,
+    *,
+    template_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
     """Render report.pdf, coders/<coder>.pdf and attestation.pdf; return their paths.
 
     Reads results.json and sampling.json (and sampling.txt) through the audit folder, so a
     changed file is refused. All PDFs are committed in one transaction with one ``report``
     event; on any error nothing is written. A user ``template_dir`` overrides shipped templates
     file by file; templates can load files only from the template folders, never a URL.
+    ``progress`` is called with one line per PDF rendered.
     """
     folder = AuditFolder.open(Path(audit_dir))
     results, sampling, statement, inputs = _load(folder)
@@ -150,7 +169,7 @@ def render_reports(audit_dir: Path, *, template_dir: Path | None = None) -> list
         rendered_at=rendered_at,
         results_bytes=folder.read_bytes("results.json"),
     )
-    rendered = _run(jobs)
+    rendered = _run(jobs, progress)
     refused = sorted({url for r in rendered for url in r.refused})
     warnings = sorted({w for r in rendered for w in r.warnings})
     details = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,16 @@ from audit_kit.scoring._units import (
 from audit_kit.universe import canonical_units
 
 
-def score_audit(audit_dir: Path) -> dict[str, Any]:
-    """Score the audit in ``audit_dir``; write results.json and results.xlsx; return results."""
+def score_audit(
+    audit_dir: Path, *, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Score the audit in ``audit_dir``; write results.json and results.xlsx; return results.
+
+    ``progress`` is called with one line as reading, scoring and writing begin.
+    """
     from audit_kit.results_workbook import results_workbook_bytes
 
+    say = progress or _noop
     folder = AuditFolder.open(Path(audit_dir))
     if not folder.has("findings.csv"):
         raise AuditError(
@@ -48,6 +54,7 @@ def score_audit(audit_dir: Path) -> dict[str, Any]:
                 )
             ],
         )
+    say("reading plan.yaml, sampling.json, sample.csv and findings.csv")
     plan_text = folder.read_bytes("plan.yaml").decode("utf-8")
     plan = parse_plan(yaml.safe_load(plan_text), source="plan.yaml")
     sampling = folder.read_json("sampling.json")
@@ -70,6 +77,7 @@ def score_audit(audit_dir: Path) -> dict[str, Any]:
         "scored_at": now_iso(),
         "findings_sha256": inputs["findings.csv"],
     }
+    say(f"scoring {findings.height} finding(s) against {sample.height} sampled unit(s)")
     results = score_frames(
         plan, sampling, canonical_units(sample, plan), findings, audit=audit, audit_dir=folder.path
     )
@@ -81,10 +89,15 @@ def score_audit(audit_dir: Path) -> dict[str, Any]:
         "units_with_error": overall["units_with_error"],
         "verdict": overall["verdict"],
     }
+    say("writing results.json and results.xlsx")
     with folder.transaction("score", inputs=inputs, details=details) as tx:
         tx.write_json("results.json", results)
         tx.write_bytes("results.xlsx", results_workbook_bytes(results))
     return results
+
+
+def _noop(_: str) -> None:
+    pass
 
 
 def score_frames(

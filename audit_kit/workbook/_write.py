@@ -13,7 +13,7 @@ import math
 import re
 import secrets
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -121,6 +121,7 @@ def write_workbooks(
     by: Literal["round_robin", "stratum"] = "round_robin",
     assignment: Path | None = None,
     password: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write one workbook per auditor (or one for all) into ``workbooks/``; return their paths.
 
@@ -129,6 +130,7 @@ def write_workbooks(
     ``workbook.double_review`` share of sampled units also goes to the next auditor in the list
     (blind: the workbook does not say which units are double-reviewed). With ``password`` every
     workbook is encrypted (Office agile encryption); the password is not logged or stored.
+    ``progress`` is called with one line per workbook written.
     """
     folder = AuditFolder.open(Path(audit_dir))
     plan, sample = load_audit(folder)
@@ -197,6 +199,7 @@ def write_workbooks(
             )
 
     created = now_iso()
+    total = sum(1 for b in books.values() if b.rows)
     outputs: list[Path] = []
     summary: list[dict[str, Any]] = []
     with folder.transaction(
@@ -242,6 +245,11 @@ def write_workbooks(
                 kind="workbook-layout",
             )
             outputs.append(folder.file(f"workbooks/{book.workbook_id}.xlsx"))
+            if progress is not None:
+                progress(
+                    f"wrote workbooks/{book.workbook_id}.xlsx ({len(book.rows)} row(s), "
+                    f"{len(outputs)} of {total})"
+                )
             summary.append(
                 {
                     "workbook_id": book.workbook_id,
