@@ -35,7 +35,7 @@ def test_help() -> None:
 def test_human_summary(audit: Path) -> None:
     result = CliRunner().invoke(cli, ["score", str(audit)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
     assert lines[0] == "Scored 2 unit(s) of 3 sampled (1 not reviewed, 0 not returned yet)."
     assert lines[1].startswith("Record accuracy: 50.0% (90% limits ")
     assert lines[2].startswith("Code accuracy:   ")
@@ -51,7 +51,7 @@ def test_human_summary(audit: Path) -> None:
 def test_json_prints_the_overall_block(audit: Path) -> None:
     result = CliRunner().invoke(cli, ["score", str(audit), "--json"], catch_exceptions=False)
     assert result.exit_code == 0
-    overall = json.loads(result.output)
+    overall = json.loads(result.stdout)
     stored = json.loads((audit / "results.json").read_text())["overall"]
     assert overall == stored
     assert overall["units_reviewed"] == 2 and overall["units_with_error"] == 1
@@ -68,3 +68,12 @@ def test_missing_findings_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "Error: There are no findings to score yet." in err
     assert "audit-kit collect" in err
     assert json.loads(out)["error"] == "AuditError"
+
+
+def test_progress_on_stderr_and_quiet(audit: Path) -> None:
+    loud = CliRunner().invoke(cli, ["score", str(audit)], catch_exceptions=False)
+    assert loud.exit_code == 0
+    assert loud.stderr.startswith("... ") and "... " not in loud.stdout
+    quiet = CliRunner().invoke(cli, ["score", str(audit), "--quiet"], catch_exceptions=False)
+    assert quiet.exit_code == 0
+    assert quiet.stderr == "" and quiet.stdout.startswith("Scored ")

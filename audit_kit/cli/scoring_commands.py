@@ -9,7 +9,13 @@ from typing import Any
 import click
 
 from audit_kit.cli import cli
-from audit_kit.cli._common import audit_dir_argument, echo_json, json_option
+from audit_kit.cli._common import (
+    audit_dir_argument,
+    echo_json,
+    json_option,
+    progress_printer,
+    quiet_option,
+)
 
 __all__ = ["score_command"]
 
@@ -69,7 +75,8 @@ def summary_lines(results: Mapping[str, Any]) -> list[str]:
 @cli.command("score")
 @audit_dir_argument
 @json_option
-def score_command(audit_dir: Path, as_json: bool) -> None:
+@quiet_option
+def score_command(audit_dir: Path, as_json: bool, quiet: bool) -> None:
     """Score the findings: accuracy per coder, financial impact, extrapolation.
 
     \b
@@ -86,7 +93,7 @@ def score_command(audit_dir: Path, as_json: bool) -> None:
     """
     from audit_kit.scoring import score_audit
 
-    results = score_audit(audit_dir)
+    results = score_audit(audit_dir, progress=progress_printer(quiet=quiet or as_json))
     if as_json:
         echo_json(results["overall"])
         return
