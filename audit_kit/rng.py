@@ -97,26 +97,33 @@ class Draw:
 
 def ratstats_seed(seed: float) -> float:
     """Round a seed as RAT-STATS does (2 decimals) and check its range."""
-    if isinstance(seed, bool) or not isinstance(seed, int | float) or not math.isfinite(seed):
+    if isinstance(seed, bool) or not isinstance(seed, int | float):
         raise StatisticsError(
             "Invalid seed.",
             [Problem(where="seed", expected="a number", found=repr(seed), fix="enter a number.")],
         )
+    # Range first: a huge value (1e30, or an integer beyond float range) cannot be rounded.
+    if not (isinstance(seed, int) or math.isfinite(seed)) or not 0 < seed < 10**15:
+        raise _seed_out_of_range(seed)
     rounded = float(Decimal(repr(float(seed))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     if rounded <= 0 or rounded >= 1e15:
-        raise StatisticsError(
-            "Seed out of range for the RAT-STATS generator.",
-            [
-                Problem(
-                    where="seed",
-                    expected="a number greater than 0 and less than 1,000,000,000,000,000 "
-                    "(RAT-STATS rounds it to 2 decimals)",
-                    found=repr(seed),
-                    fix="choose a positive seed below 10^15.",
-                )
-            ],
-        )
+        raise _seed_out_of_range(seed)
     return rounded
+
+
+def _seed_out_of_range(seed: object) -> StatisticsError:
+    return StatisticsError(
+        "Seed out of range for the RAT-STATS generator.",
+        [
+            Problem(
+                where="seed",
+                expected="a number greater than 0 and less than 1,000,000,000,000,000 "
+                "(RAT-STATS rounds it to 2 decimals)",
+                found=repr(seed)[:40],
+                fix="choose a positive seed below 10^15.",
+            )
+        ],
+    )
 
 
 def _vb_randomize(state: int, seed: float) -> int:

@@ -179,3 +179,10 @@ def test_stratum_seeds_depend_only_on_seed_and_label() -> None:
     assert a != stratum_seed(123, "coder B", GeneratorName.RATSTATS)
     assert isinstance(a, int) and 1 <= a <= 999_999_999
     assert stratum_seed(123, "coder A", GeneratorName.PCG64) >= 0
+
+
+@pytest.mark.parametrize("seed", [1e30, 10**30, 10**400])
+def test_huge_seeds_are_out_of_range_not_a_crash(seed: float) -> None:
+    # Decimal rounding of 1e30 to 2 places used to raise InvalidOperation (an internal error).
+    with pytest.raises(StatisticsError, match="out of range"):
+        ratstats_seed(seed)
