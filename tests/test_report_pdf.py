@@ -241,14 +241,15 @@ def test_missing_required_keys_are_all_named(tmp_path: Path) -> None:
         results["coders"][0]["verdict"] = "great"
         del results["errors"]
 
-    path, _ = make_audit(tmp_path / "a", coders=2, units_per_coder=4, mutate=breaks)
+    path, results = make_audit(tmp_path / "a", coders=2, units_per_coder=4, mutate=breaks)
     with pytest.raises(InputError) as info:
         render_reports(path)
     wheres = [p.where for p in info.value.problems]
+    first_coder = results["coders"][0]["coder"]  # named beside its index, for the reader
     assert wheres == [
         "results.json: audit.findings_sha256",
         "results.json: overall.code_accuracy.lower",
-        "results.json: coders[0].verdict",
+        f"results.json: coders[0] ({first_coder}).verdict",
         "results.json: errors",
     ]
     assert all("audit-kit score" in p.fix for p in info.value.problems)

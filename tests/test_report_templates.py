@@ -369,3 +369,25 @@ def test_the_demand_cell_names_the_rule_once() -> None:
     assert recorded is not None and recorded["demand_label_in_reason"] is True
     other = context_module._extrapolation({**ex, "demand_reason": "Plan demand_rule."}, {})
     assert other is not None and other["demand_label_in_reason"] is False
+
+
+def test_a_coder_with_no_scored_unit_is_named_not_rendered(tmp_path: Path) -> None:
+    # Partial returns: a coder whose units are all unreturned or "not reviewed" has no accuracy
+    # (scoring writes null intervals). The report renders, names the coder, and makes no PDF.
+    def unscore_last_coder(results: dict[str, Any]) -> None:
+        last = sorted(results["coders"], key=lambda c: c["coder"])[-1]
+        last["units_reviewed"] = 0
+        last["units_with_error"] = 0
+        last["record_accuracy"] = None
+        last["code_accuracy"] = None
+        last["verdict"] = None
+        results["errors"] = [e for e in results["errors"] if e["coder"] != last["coder"]]
+
+    path, results = make_audit(tmp_path / "audit", coders=3, mutate=unscore_last_coder)
+    unscored = sorted(c["coder"] for c in results["coders"])[-1]
+    written = render_reports(path)
+    names = {p.name for p in written}
+    assert f"{unscored}.pdf" not in names
+    assert len([p for p in written if p.parent.name == "coders"]) == 2
+    text = "".join(page.extract_text() for page in PdfReader(path / "report.pdf").pages)
+    assert "Not scored yet" in " ".join(text.split()) and unscored in text

@@ -31,7 +31,15 @@ def _get(obj: Any, key: str) -> Any:
     return obj.get(key, _MISSING) if isinstance(obj, Mapping) else _MISSING
 
 
-def _check_group(group: Any, where: str, problems: list[Problem]) -> None:
+def is_scored(group: Any) -> bool:
+    """Whether a group has at least one scored unit (else it has no accuracy to show)."""
+    reviewed = _finite(_get(group, "units_reviewed"))
+    return reviewed is not None and reviewed > 0
+
+
+def _check_group(
+    group: Any, where: str, problems: list[Problem], *, allow_unscored: bool = False
+) -> None:
     if not isinstance(group, Mapping):
         problems.append(_problem(where, "an object with the scores of a group", group))
         return
@@ -39,6 +47,8 @@ def _check_group(group: Any, where: str, problems: list[Problem]) -> None:
         value = _get(group, key)
         if _finite(value) is None:
             problems.append(_problem(f"{where}.{key}", "a number", value))
+    if allow_unscored and not is_scored(group):
+        return  # a coder whose units are not returned yet: named in the report, not scored
     for measure in ("record_accuracy", "code_accuracy"):
         interval = _get(group, measure)
         if not isinstance(interval, Mapping):
@@ -80,7 +90,8 @@ def check_results(results: Any) -> None:
             name = _get(coder, "coder")
             if not isinstance(name, str) or not name:
                 problems.append(_problem(f"coders[{i}].coder", "the coder's id", name))
-            _check_group(coder, f"coders[{i}]", problems)
+            label = f"coders[{i}] ({name})" if isinstance(name, str) and name else f"coders[{i}]"
+            _check_group(coder, label, problems, allow_unscored=True)
     errors = _get(results, "errors")
     if not isinstance(errors, list):
         problems.append(_problem("errors", "a list of units with an error (may be empty)", errors))

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audit_kit.reporting import charts
-from audit_kit.reporting.checks import check_results
+from audit_kit.reporting.checks import check_results, is_scored
 from audit_kit.reporting.formatting import (
     CLT_NOTE,
     DEMAND_RULES,
@@ -77,7 +77,7 @@ def executive_context(
     default_conf = settings.get("confidence")
     target = float(settings["target_accuracy"])
     overall = results["overall"]
-    coders_in = sorted(results["coders"], key=lambda c: str(c["coder"]))
+    coders_in = coder_groups(results)
     coders = []
     for c in coders_in:
         view = _group(c, default_conf)
@@ -140,6 +140,7 @@ def executive_context(
         "progress": _progress(results.get("progress")),
         "overall": _group(overall, default_conf),
         "coders": coders,
+        "coders_unscored": unscored_coders(results),
         "charts": {"accuracy": accuracy_svg, "pareto": pareto_svg, "payments": payments_svg},
         "categories": categories,
         "has_financial": bool(fin_rows) or _financial(overall.get("financial")) is not None,
@@ -228,4 +229,10 @@ def attestation_context(
 
 
 def coder_groups(results: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
-    return sorted(results["coders"], key=lambda c: str(c["coder"]))
+    """The coders with at least one scored unit (they get a row, a chart line and a PDF)."""
+    return sorted((c for c in results["coders"] if is_scored(c)), key=lambda c: str(c["coder"]))
+
+
+def unscored_coders(results: Mapping[str, Any]) -> list[str]:
+    """Coders in the sample none of whose units is scored yet (not returned, not reviewed)."""
+    return sorted(str(c["coder"]) for c in results["coders"] if not is_scored(c))
