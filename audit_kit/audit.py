@@ -277,7 +277,7 @@ class AuditFolder:
                         Problem(
                             where=str(path),
                             expected="an empty or new folder (an audit is never overwritten)",
-                            found=f"{sum(1 for _ in path.iterdir())} entries",
+                            found=_entries(sum(1 for _ in path.iterdir())),
                             fix="choose a new --out folder, or move the old audit away.",
                         )
                     ],
@@ -546,3 +546,7 @@ def _remove_audit_tree(path: Path) -> None:
             child.rmdir()
         else:
             child.unlink()
+
+
+def _entries(n: int) -> str:
+    return "1 entry" if n == 1 else f"{n} entries"

@@ -180,8 +180,14 @@ def duplicate_problem(
     return Problem(
         where=f"{universe.path}: column '{id_col}' (unit_id)",
         expected="each unit id once (one row per sampling unit)",
-        found=f"{len(ordered)} ids on more than one row ({sum(len(r) for r, _ in ordered)} rows), "
+        found=f"{_count(len(ordered), 'id')} on more than one row "
+        f"({sum(len(r) for r, _ in ordered)} rows), "
         "e.g. " + "; ".join(examples),
         fix="remove the repeated rows, or sample another unit (e.g. claim lines need a line id "
         "as unit_id).",
     )
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 id', '3 ids'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
