@@ -451,9 +451,7 @@ def test_every_data_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert "row 13: expected an amount >= 0" in text
     assert "(coder), row 14: expected a value in every row" in text
     assert "(unit_id), row 15: expected a unit id" in text
-    assert (
-        f"1 id on more than one row (2 rows), e.g. {rows[4]['encounter_id']} (rows 5, 6)" in text
-    )
+    assert f"1 id on more than one row (2 rows), e.g. {rows[4]['encounter_id']} (rows 5, 6)" in text
     assert "twelve" not in text and "Testpatient" not in text
     assert not (tmp_path / "audit").exists()
 
