@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+
+from audit_kit.xlsx_text import set_text
 
 __all__ = ["results_workbook_bytes"]
 
@@ -35,10 +36,7 @@ Column = tuple[str, Callable[[Mapping[str, Any]], Any], str | None, int]
 def _put(ws: Worksheet, row: int, col: int, value: Any, fmt: str | None = None) -> None:
     cell = ws.cell(row=row, column=col)
     if isinstance(value, str):
-        # Text stays text: no formula, whatever its first character.
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.data_type = "s"
-        cell.quotePrefix = value[:1] in ("=", "+", "-", "@", "\t", "\r")
+        set_text(cell, value)  # text stays text: no formula, whatever its first character
     elif isinstance(value, bool):
         cell.value = "yes" if value else "no"
     else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import secrets
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
@@ -62,6 +60,7 @@ from audit_kit.workbook._layout import (
     row_digest,
 )
 from audit_kit.xlsx_safety import encrypt_xlsx
+from audit_kit.xlsx_text import set_text as _set_text
 
 _AMOUNT_FORMAT = "#,##0.00"
 _DATE_FORMAT = "yyyy-mm-dd"
@@ -74,24 +73,6 @@ _HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 _FINDING_HEADER_FILL = PatternFill("solid", fgColor="548235")
 _INCOMPLETE_FILL = PatternFill("solid", fgColor="FFF2CC", bgColor="FFF2CC")
 _UNLOCKED = Protection(locked=False)
-
-_ESCAPE_RE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
-_ILLEGAL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _excel_text(text: str) -> str:
-    # Excel decodes _xHHHH_ in strings: escape literal ones, and use the same escape for
-    # characters XML 1.0 cannot hold. CR is kept and written as &#13; after saving.
-    text = _ESCAPE_RE.sub(r"_x005F_\1", text)
-    return _ILLEGAL_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
-
-
-def _set_text(cell: Cell | MergedCell, text: str) -> None:
-    """Write a string cell that Excel shows as text, never as a formula."""
-    cell.value = _excel_text(text)
-    cell.data_type = "s"
-    cell.quotePrefix = True
-
 
 # -- writing -----------------------------------------------------------------------------------
 
