@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ import polars as pl
 from audit_kit.audit import sha256_bytes
 from audit_kit.errors import InputError, Problem, SamplingError, StatisticsError
 from audit_kit.plan import SamplingPlan
-from audit_kit.sampling._frame import Frame, money
+from audit_kit.sampling._frame import Frame, Positions, money
 from audit_kit.sampling._record import SIMPLE_LABEL
 from audit_kit.universe import parse_amounts
 
@@ -26,7 +27,25 @@ class StratumDef:
     label: str
     definition: dict[str, Any]
     certainty: bool
-    positions: np.ndarray[Any, np.dtype[np.int64]]  # frame positions in unit-id order
+    index: int = 0  # the stratum's value in :attr:`Strata.of_unit`
+    population: int = 0  # N_h
+
+
+@dataclass(slots=True)
+class Strata:
+    """The design's strata (in design order) and each frame unit's stratum."""
+
+    defs: list[StratumDef]
+    of_unit: np.ndarray[Any, np.dtype[np.integer[Any]]]  # per frame position: StratumDef.index
+    notes: list[str]
+
+    def positions(self) -> dict[int, Positions]:
+        """Frame positions of each stratum's units, by stratum index (in no set order)."""
+        grouped = np.argsort(self.of_unit, kind="stable")  # a radix sort for small indexes
+        bounds = np.searchsorted(self.of_unit[grouped], [d.index for d in self.defs], "left")
+        return {
+            d.index: grouped[a : a + d.population] for d, a in zip(self.defs, bounds, strict=True)
+        }
 
 
 def _band_label(name: str, edges: Sequence[float], index: int, cap: float | None) -> str:
@@ -37,20 +56,25 @@ def _band_label(name: str, edges: Sequence[float], index: int, cap: float | None
     return f"{name} {money(low)} to <{money(high)}"
 
 
-def assign_strata(plan: SamplingPlan, frame: Frame) -> tuple[list[StratumDef], list[str]]:
-    """Assign units to strata; return the strata in design order, and notes (dropped cells).
+def assign_strata(plan: SamplingPlan, frame: Frame) -> Strata:
+    """Assign units to strata: the strata in design order, each unit's stratum, and notes
+    (dropped empty strata).
 
     Each unit gets an integer stratum code (by-values in sorted order, then band, certainty
-    last); positions are grouped by code keeping unit-id order.
+    last), mapped to the index of its stratum in design order.
     """
     design = plan.design.strata
     if plan.design.method == "simple" or design is None:
-        return [StratumDef(SIMPLE_LABEL, {}, False, frame.order)], []
+        only = StratumDef(SIMPLE_LABEL, {}, False, 0, frame.size)
+        return Strata([only], np.zeros(frame.size, dtype=np.uint8), [])
     n = frame.size
     values_by = frame.by_values
     bands = design.dollar_bands
     band_count = len(bands.edges) if bands is not None else 1
-    code = frame.by_code * band_count if band_count > 1 else frame.by_code.copy()
+    # 32-bit codes when they fit: half the memory to write and read.
+    radix = math.prod(max(len(v), 1) for v in values_by) * band_count + 1
+    code: np.ndarray[Any, Any] = frame.by_code.astype(np.int64 if radix >= 2**31 else np.int32)
+    code *= band_count
     if bands is not None:
         amounts = frame.variables[plan.column_for(bands.column)]
         for edge in bands.edges[1:]:  # band index = number of upper edges reached
@@ -86,25 +110,23 @@ def assign_strata(plan: SamplingPlan, frame: Frame) -> tuple[list[StratumDef], l
                 assert cert is not None
                 parts = [f"{cert.column} < {money(cert.at_least)}"]
                 definition["below"] = {"column": cert.column, "value": cert.at_least}
-            defs.append(StratumDef(" / ".join(parts), definition, False, frame.order[:0]))
+            defs.append(StratumDef(" / ".join(parts), definition, False, len(defs)))
             codes.append(int(combo) * band_count + b)
     certain_code = (max(codes) + 1) if codes else 0
     if cert is not None:
         label = f"certainty: {cert.column} >= {money(cert.at_least)}"
         definition = {"certainty": {"column": cert.column, "at_least": cert.at_least}}
-        defs.append(StratumDef(label, definition, True, frame.order[:0]))
+        defs.append(StratumDef(label, definition, True, len(defs)))
         codes.append(certain_code)
         code = np.where(certain, certain_code, code)
-    ranked = _stratum_index(code, codes)[frame.order]
-    perm = np.argsort(ranked, kind="stable")  # a radix sort for 16-bit stratum indexes
-    grouped = frame.order[perm]
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(ranked, minlength=len(defs)))])
-    for i, d in enumerate(defs):
-        d.positions = grouped[bounds[i] : bounds[i + 1]]
-    empty = [d.label for d in defs if d.positions.size == 0]
+    of_unit = _stratum_index(code, codes)
+    populations = np.bincount(of_unit, minlength=len(defs)).tolist()
+    for d, population in zip(defs, populations, strict=True):
+        d.population = population
+    empty = [d.label for d in defs if d.population == 0]
     notes: list[str] = []
     if empty and design.skip_empty:
-        defs = [d for d in defs if d.positions.size]
+        defs = [d for d in defs if d.population]
         notes.append(
             f"{len(empty)} strata had no units and were left out (skip_empty): "
             f"{', '.join(empty[:10])}{' ...' if len(empty) > 10 else ''}"
@@ -123,7 +145,7 @@ def assign_strata(plan: SamplingPlan, frame: Frame) -> tuple[list[StratumDef], l
                 for label in empty
             ],
         )
-    return defs, notes
+    return Strata(defs, of_unit, notes)
 
 
 def _unpack(combo: int, values_by: list[list[str]]) -> list[str]:
@@ -136,22 +158,24 @@ def _unpack(combo: int, values_by: list[list[str]]) -> list[str]:
 
 
 def _stratum_index(
-    code: np.ndarray[Any, np.dtype[np.int64]], codes: list[int]
-) -> np.ndarray[Any, np.dtype[np.int64]]:
+    code: np.ndarray[Any, np.dtype[np.integer[Any]]], codes: list[int]
+) -> np.ndarray[Any, np.dtype[np.integer[Any]]]:
     """Map each unit's stratum code to the index of its stratum in ``codes``."""
     table = np.asarray(codes, dtype=np.int64)
     small = np.uint16 if len(table) < 65_535 else np.int64
     if int(table.max()) < 50_000_000:
         lookup = np.zeros(int(table.max()) + 1, dtype=small)
         lookup[table] = np.arange(len(table))
-        out: np.ndarray[Any, np.dtype[np.int64]] = lookup[code]
+        out: np.ndarray[Any, np.dtype[np.integer[Any]]] = lookup[code]
         return out
     order = np.argsort(table)
     where = np.searchsorted(table[order], code)
     return order[np.minimum(where, len(table) - 1)].astype(np.int64)
 
 
-def _distinct(values: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
+def _distinct(
+    values: np.ndarray[Any, np.dtype[np.integer[Any]]],
+) -> np.ndarray[Any, np.dtype[np.int64]]:
     """The sorted distinct values of non-negative integer codes."""
     if values.size and int(values.max()) < 50_000_000:
         return np.flatnonzero(np.bincount(values)).astype(np.int64)
@@ -173,14 +197,15 @@ class Sizes:
 
 def sample_sizes(
     plan: SamplingPlan,
-    defs: list[StratumDef],
+    strata: Strata,
     frame: Frame,
     *,
     plan_dir: Path | None,
     probe: dict[str, Any] | None,
 ) -> Sizes:
     size = plan.size
-    pops = {d.label: int(d.positions.size) for d in defs}
+    defs = strata.defs
+    pops = {d.label: d.population for d in defs}
     total_n = sum(pops.values())
     problems: list[Problem] = []
     n: dict[str, int] = {}
@@ -277,7 +302,10 @@ def sample_sizes(
             sds: dict[str, float] | None = None
             if total.allocation.value == "neyman":
                 values = frame.variables[plan.column_for(plan.allocation_variable() or "paid")]
-                sds = {d.label: _sd(values[d.positions]) for d in regular}
+                # In unit-id order, so that the sums (and the allocation) never depend on the
+                # order of the export.
+                positions = strata.positions()
+                sds = {d.label: _sd(values[frame.in_id_order(positions[d.index])]) for d in regular}
                 record["variable"] = plan.allocation_variable()
                 record["sd"] = sds
             try:

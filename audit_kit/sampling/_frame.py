@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,14 +27,23 @@ from audit_kit.universe import (
 # -- the frame -------------------------------------------------------------------------------
 
 
+#: Frame positions (indexes into the frame's arrays), of any integer type.
+Positions = np.ndarray[Any, np.dtype[np.integer[Any]]]
+
+
 @dataclass(slots=True)
 class Frame:
-    """The frame after filters, as arrays aligned by frame position (file order)."""
+    """The frame after filters, as arrays aligned by frame position (file order).
+
+    ``keys`` carry the unit-id order: one unsigned 64-bit key per unit, different for different
+    ids, whose numeric order is the unit-id order. A stratum's frame numbers (ranks 1..N_h in
+    unit-id order) are found from the keys (:meth:`pick`).
+    """
 
     rows: np.ndarray[Any, np.dtype[np.uint32]]  # 0-based data row in the file
     ids: pl.Series  # unit ids as text
-    order: np.ndarray[Any, np.dtype[np.int64]]  # frame positions in unit-id order
-    by_code: np.ndarray[Any, np.dtype[np.int64]]  # strata.by values, mixed-radix code
+    keys: np.ndarray[Any, np.dtype[np.uint64]]  # unit-id order keys (see above)
+    by_code: np.ndarray[Any, np.dtype[np.integer[Any]]]  # strata.by values, mixed-radix code
     by_values: list[list[str]]  # per strata.by column: the labels, sorted
     variables: dict[str, np.ndarray[Any, np.dtype[np.float64]]]  # design amounts by column
     file_rows: int  # data rows in the file
@@ -43,6 +53,65 @@ class Frame:
     @property
     def size(self) -> int:
         return len(self.rows)
+
+    def in_id_order(self, positions: Positions) -> Positions:
+        """The given frame positions sorted by unit id."""
+        out: Positions = positions[_argsort(self.keys[positions])]
+        return out
+
+    def pick(
+        self,
+        stratum: np.ndarray[Any, np.dtype[np.integer[Any]]],
+        requests: Sequence[tuple[int, Sequence[int]]],
+    ) -> list[Positions]:
+        """Frame positions of the units with the requested frame numbers.
+
+        ``stratum`` gives each unit's stratum index; a stratum's units are numbered 1..N_h in
+        unit-id order. Each request is (stratum index, frame numbers); the answer keeps the
+        requests' order and the numbers' order.
+
+        No stratum is sorted by unit id. Each unit gets one 64-bit value, its stratum in the
+        high bits and its key (less the smallest key) below, shifted right if it does not fit;
+        those values are sorted (the values only: fast, and parallel), and a unit's frame
+        number is its place in that order less its stratum's start. Only the units whose value
+        is at a requested place are looked up, and where a shifted value is shared, those
+        units are put in order by their whole keys.
+        """
+        if not requests:
+            return []
+        keys = self.keys
+        levels = int(stratum.max()) + 1
+        room = 64 - (levels - 1).bit_length()
+        low = keys.min()
+        shift = max(0, (int(keys.max()) - int(low)).bit_length() - room)
+        value = keys - low
+        if shift:
+            value >>= np.uint64(shift)
+        if room < 64:
+            value |= stratum.astype(np.uint64) << np.uint64(room)
+        ordered = pl.Series(value).sort().to_numpy()
+        starts = np.concatenate([[0], np.cumsum(np.bincount(stratum, minlength=levels))])
+        places = np.concatenate(
+            [starts[h] + np.asarray(numbers, dtype=np.int64) - 1 for h, numbers in requests]
+        )
+        targets = ordered[places]
+        wanted = np.unique(targets)
+        first = np.searchsorted(ordered, wanted, "left")
+        runs = np.searchsorted(ordered, wanted, "right") - first
+        found = np.flatnonzero(pl.Series(value).is_in(pl.Series(wanted).implode()).to_numpy())
+        found = found[np.lexsort((keys[found], value[found]))]  # by value, ties by whole key
+        assert len(found) == int(runs.sum())
+        block = np.concatenate([[0], np.cumsum(runs)[:-1]])
+        which = np.searchsorted(wanted, targets)
+        chosen: Positions = found[block[which] + places - first[which]]
+        return np.split(chosen, np.cumsum([len(numbers) for _, numbers in requests])[:-1])
+
+
+def _argsort(keys: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Positions that sort distinct keys (polars sorts on every core; numpy on one)."""
+    if keys.size < 100_000:
+        return np.argsort(keys).astype(np.int64)
+    return pl.Series(keys).arg_sort().to_numpy().astype(np.int64)
 
 
 def num_column(col: str) -> str:
@@ -111,6 +180,64 @@ def _filled(mask: pl.Series, value: bool) -> pl.Series:
 
 def _as_date(value: dt.date) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _id_keys(
+    ids: pl.Series,
+) -> tuple[np.ndarray[Any, np.dtype[np.uint64]], str, list[np.ndarray[Any, np.dtype[np.int64]]]]:
+    """Return the unit-id order keys (see :class:`Frame`), the ordering rule, and the groups of
+    positions holding one repeated id (empty when every id is distinct).
+
+    Most exports have ids that are numbers, or text that differs within 8 bytes after a prefix
+    every id shares (``E000123456``): the key is then the number, or those 8 bytes read as a
+    big-endian integer, and one hash pass proves the keys distinct. Other ids (longer, leading
+    zeros, repeated) are ranked by a full sort, :func:`_id_order`, and the rank is the key.
+    """
+    n = len(ids)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64), ORDER_TEXT, []
+    low, high = str(ids.min()), str(ids.max())
+    lengths = ids.str.len_bytes()
+    longest = int(lengths.max())  # type: ignore[arg-type]
+    shortest = int(lengths.min())  # type: ignore[arg-type]
+    digits = low.isdigit() and high.isdigit() and bool(ids.str.contains(r"^[0-9]+$").all())
+    keys: np.ndarray[Any, np.dtype[np.uint64]] | None = None
+    if digits and shortest != longest:
+        if longest <= 18 and not bool(ids.str.contains(r"^0[0-9]").any()):
+            keys = ids.cast(pl.UInt64).to_numpy()
+    else:
+        keys = _byte_keys(ids, low.encode(), high.encode(), shortest, longest)
+    rule = ORDER_NUMERIC if digits else ORDER_TEXT
+    if keys is not None and pl.Series(keys).n_unique() == n:
+        return keys, rule, []
+    order, rule, repeated = _id_order(ids)
+    ranks = np.empty(n, dtype=np.uint64)
+    ranks[order] = np.arange(n, dtype=np.uint64)
+    return ranks, rule, repeated
+
+
+def _byte_keys(
+    ids: pl.Series, low: bytes, high: bytes, shortest: int, longest: int
+) -> np.ndarray[Any, np.dtype[np.uint64]] | None:
+    """The 8 bytes after the prefix all ids share, as big-endian integers (NUL-padded: a
+    shorter id sorts first); None when ids go on beyond those 8 bytes."""
+    offset = len(_common_prefix(low, high))  # every id lies between the two: all share it
+    if shortest == longest >= 8:
+        offset = min(offset, longest - 8)
+    if longest > offset + 8:
+        return None
+    text = pl.col("k") + "\x00" * 8 if shortest < offset + 8 else pl.col("k")
+    keys = (
+        pl.DataFrame({"k": ids})
+        .select(
+            text.cast(pl.Binary)
+            .bin.slice(offset, 8)
+            .bin.reinterpret(dtype=pl.UInt64, endianness="big")
+        )
+        .to_series()
+        .to_numpy()
+    )
+    return keys
 
 
 def _id_order(
@@ -278,7 +405,8 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
     needed = [c for c in dict.fromkeys(needed) if c in present]
 
     say(f"Reading the frame columns: {', '.join(needed)}")
-    raw = universe.read(needed, numeric=numeric, wait=False)
+    label_cols = [c for c in by_cols if c not in numeric | dates]
+    raw = universe.read(needed, numeric=numeric, categorical=label_cols, wait=False)
     if needed and raw.height and universe.format == "csv":
         blank = raw.select(pl.all_horizontal(pl.col(needed).is_null())).to_series()
         if bool(blank[-1]):
@@ -342,14 +470,19 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
     for key in list(bad):
         report_bad(key, alive)
     everyone = bool(alive.all())
-    kept = np.arange(raw.height) if everyone else np.flatnonzero(alive.to_numpy())
+    mask = None if everyone else alive.to_numpy()
+    size = raw.height if mask is None else int(np.count_nonzero(mask))
+
+    def kept(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The frame's part of a per-row array (no copy when no row is filtered out)."""
+        return values if mask is None else values[mask]
 
     ids = pl.Series("id", [], dtype=pl.String)
-    order = np.zeros(0, dtype=np.int64)
+    keys = np.zeros(0, dtype=np.uint64)
     rule = ORDER_TEXT
-    by_code = np.zeros(len(kept), dtype=np.int64)
+    by_code: np.ndarray[Any, Any] | None = None
     by_values: list[list[str]] = []
-    if not kept.size:
+    if not size:
         detail = "; ".join(f"{e['filter']}: {e['rows']} rows" for e in excluded)
         problems.items.append(
             Problem(
@@ -377,17 +510,18 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             found="an empty unit id",
             fix="fill in the ids, or delete those rows (blank lines count too).",
         )
-        say(f"Ordering {len(kept):,} units by unit id")
-        order, rule, repeated = _id_order(ids)
-        file_rows = raw[ROW].to_numpy()
-        groups = [
-            (ids[int(g[0])], [int(file_rows[kept[int(p)]]) for p in g])
-            for g in repeated
-            if ids[int(g[0])].strip()
-        ]
-        duplicate = duplicate_problem(universe, groups, id_col)
-        if duplicate is not None:
-            problems.items.append(duplicate)
+        say(f"Ordering {size:,} units by unit id")
+        keys, rule, repeated = _id_keys(ids)
+        if repeated:
+            file_rows = kept(raw[ROW].to_numpy())
+            groups = [
+                (ids[int(g[0])], [int(file_rows[int(p)]) for p in g])
+                for g in repeated
+                if ids[int(g[0])].strip()
+            ]
+            duplicate = duplicate_problem(universe, groups, id_col)
+            if duplicate is not None:
+                problems.items.append(duplicate)
         for col in sorted((set(amount_cols.values()) | variables) & present):
             values = raw[num_column(col)]
             negative = negative_problem(
@@ -410,17 +544,21 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             if col not in present:
                 continue
             codes, labels = _label_codes(raw[col])
-            problems.rows(
-                raw,
-                pl.Series(codes < 0) & alive,
-                column=col,
-                role=_role(plan, col),
-                expected="a value in every row (it defines the strata)",
-                found="an empty cell",
-                fix="fill it in, or exclude those rows: "
-                f"{{column: {_field_of(plan, col)}, op: not empty}}.",
-            )
-            by_code = by_code * max(len(labels), 1) + np.maximum(codes[kept], 0)
+            missing = codes < 0
+            if missing.any():
+                problems.rows(
+                    raw,
+                    pl.Series(missing) & alive,
+                    column=col,
+                    role=_role(plan, col),
+                    expected="a value in every row (it defines the strata)",
+                    found="an empty cell",
+                    fix="fill it in, or exclude those rows: "
+                    f"{{column: {_field_of(plan, col)}, op: not empty}}.",
+                )
+                np.maximum(codes, 0, out=codes)
+            part = kept(codes).astype(np.int64 if len(by_values) else np.int32)
+            by_code = part if by_code is None else by_code * max(len(labels), 1) + part
             by_values.append(labels)
         if band_col is not None and band_col in present and bands is not None:
             low = bands.edges[0]
@@ -436,29 +574,34 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             )
     if problems.items:
         raise InputError(f"The universe file has {len(problems.items)} problem(s).", problems.items)
-    say(f"Frame: {len(kept):,} units after filters")
+    say(f"Frame: {size:,} units after filters")
     return Frame(
-        rows=raw[ROW].to_numpy()[kept],
+        rows=kept(raw[ROW].to_numpy()),
         ids=ids,
-        order=order,
-        by_code=by_code,
+        keys=keys,
+        by_code=by_code if by_code is not None else np.zeros(size, dtype=np.int64),
         by_values=by_values,
-        variables={v: raw[num_column(v)].to_numpy()[kept] for v in sorted(variables)},
+        variables={v: kept(raw[num_column(v)].to_numpy()) for v in sorted(variables)},
         file_rows=raw.height,
         excluded=excluded,
         order_rule=rule,
     )
 
 
-def _label_codes(column: pl.Series) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[str]]:
+def _label_codes(column: pl.Series) -> tuple[np.ndarray[Any, np.dtype[np.int32]], list[str]]:
     """Code each cell by its label (the text, stripped), labels sorted; -1 for an empty cell."""
-    text = column.cast(pl.String)
-    raw_values = text.drop_nulls().unique().to_list()
+    if column.dtype != pl.Categorical:
+        column = column.cast(pl.String).cast(pl.Categorical)
+    present = column.unique().drop_nulls()
+    physical = present.to_physical().to_numpy().astype(np.int64)
+    raw_values = present.cast(pl.String).to_list()
     labels = sorted({v.strip() for v in raw_values} - {""})
     index = {label: i for i, label in enumerate(labels)}
-    physical = text.cast(pl.Enum(raw_values)).to_physical().fill_null(len(raw_values))
-    lookup = np.array([index.get(v.strip(), -1) for v in raw_values] + [-1], dtype=np.int64)
-    return lookup[physical.to_numpy()], labels
+    size = int(physical.max()) + 2 if physical.size else 1  # the last entry: empty cells
+    lookup = np.full(size, -1, dtype=np.int32)
+    lookup[physical] = [index.get(v.strip(), -1) for v in raw_values]
+    codes = column.to_physical().fill_null(size - 1).to_numpy()
+    return lookup[codes], labels
 
 
 def _field_of(plan: SamplingPlan, col: str) -> str:

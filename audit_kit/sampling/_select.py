@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from audit_kit import rng as rng_mod
@@ -75,18 +76,18 @@ def draw_units(
     generator = plan.rng.generator
     used = _seed_used(generator, seed)
     frame = build_frame(plan, universe, say)
-    defs, notes = assign_strata(plan, frame)
-    sizes = sample_sizes(plan, defs, frame, plan_dir=plan_dir, probe=probe)
+    design = assign_strata(plan, frame)
+    defs, notes = design.defs, design.notes
+    sizes = sample_sizes(plan, design, frame, plan_dir=plan_dir, probe=probe)
     if universe.finish():  # the bytes were not UTF-8: the frame is read again as Latin-1
         return draw_units(plan, universe, seed, say=say, plan_dir=plan_dir, probe=probe)
     say(f"Drawing {sizes.record['n']:,} units from {len(defs):,} strata ({generator})")
     strata: list[Stratum] = []
-    # (stratum index, position in the frame, frame number, selection order, spare)
-    picks: list[tuple[int, int, int, int, bool]] = []
+    requests: list[tuple[int, tuple[int, ...]]] = []
     simple = plan.design.method == "simple"
     gen_name = rng_mod.GeneratorName(generator)
-    for index, d in enumerate(defs):
-        pop = int(d.positions.size)
+    for d in defs:
+        pop = d.population
         n_h = sizes.n[d.label]
         census = n_h >= pop
         wh: tuple[int, int, int] | None = None
@@ -101,8 +102,7 @@ def draw_units(
                 generator, stream_seed, low=1, high=pop, sample_size=n_h, spares=k
             )
             numbers, wh = draw.values, draw.wh_seeds
-        for order, number in enumerate(numbers, start=1):
-            picks.append((index, int(d.positions[number - 1]), number, order, order > n_h))
+        requests.append((d.index, numbers))
         strata.append(
             Stratum(
                 label=d.label,
@@ -117,21 +117,23 @@ def draw_units(
                 frame_numbers=numbers,
             )
         )
+    picked = np.concatenate(frame.pick(design.of_unit, requests)).astype(np.int64)
     table = pl.DataFrame(
-        picks,
-        schema={
-            "__stratum": pl.Int64,
-            "__pos": pl.Int64,
-            "frame_number": pl.Int64,
-            "selection_order": pl.Int64,
-            "spare": pl.Boolean,
+        {
+            "__stratum": np.repeat(np.arange(len(strata)), [len(n) for _, n in requests]),
+            "__pos": picked,
+            "frame_number": np.concatenate([n for _, n in requests]).astype(np.int64),
+            "selection_order": np.concatenate([np.arange(1, len(n) + 1) for _, n in requests]),
+            "spare": np.concatenate(
+                [
+                    np.arange(1, len(n) + 1) > s.sample
+                    for s, (_, n) in zip(strata, requests, strict=True)
+                ]
+            ),
+            ROW: frame.rows[picked],
+            "__id": frame.ids.gather(picked),
         },
-        orient="row",
-    )
-    picked = table["__pos"].to_numpy()
-    table = table.with_columns(
-        pl.Series(ROW, frame.rows[picked], dtype=pl.UInt32),
-        frame.ids.gather(picked).alias("__id"),
+        schema_overrides={"__stratum": pl.Int64, "selection_order": pl.Int64, ROW: pl.UInt32},
     )
     labels = pl.Series([s.label for s in strata])
     weights = pl.Series([s.weight for s in strata])

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from audit_kit.errors import InputError, Problem
+from audit_kit.universe.lines import LineIndex, index_lines
 from audit_kit.universe.validation import ROW, describe_rows
 
 Encoding = Literal["auto", "utf-8", "latin-1"]
@@ -27,8 +28,7 @@ class _Pass:
     """What one pass over a file's bytes found (run in a background thread)."""
 
     sha256: str
-    line_starts: np.ndarray[Any, np.dtype[np.int64]] | None = None
-    end: int = 0
+    lines: LineIndex | None = None
     bad_utf8_line: int | None = None  # 1-based line of the first byte that is not UTF-8
     delimiters: int = 0
     quoted: bool = False
@@ -58,9 +58,8 @@ class Universe:
     requested_encoding: Encoding = "auto"
     #: CSV only: bytes read by polars (the file itself, or its UTF-8 transcoding).
     _data: bytes | None = field(default=None, repr=False)
-    #: CSV only: byte offset of the start of every line (line 0 = header).
-    _line_starts: np.ndarray[Any, np.dtype[np.int64]] | None = field(default=None, repr=False)
-    _end: int = field(default=0, repr=False)
+    #: CSV only: where the lines start (line 0 = header).
+    _lines: LineIndex | None = field(default=None, repr=False)
     #: XLSX only: the whole sheet, all cells as text.
     _sheet_frame: pl.DataFrame | None = field(default=None, repr=False)
     _pending: Future[_Pass] | None = field(default=None, repr=False)
@@ -99,7 +98,7 @@ class Universe:
             return False
         reread = False
         if self._data is None:
-            self._line_starts, self._end = result.line_starts, result.end
+            self._lines = result.lines
         if result.bad_utf8_line is not None and self._data is None:
             if self.requested_encoding == "utf-8":
                 raise InputError(
@@ -131,19 +130,16 @@ class Universe:
     def _transcode(self) -> None:
         self.encoding = "latin-1"
         self._data = self.path.read_bytes().decode("latin-1").encode("utf-8")
-        newlines = np.flatnonzero(np.frombuffer(self._data, dtype=np.uint8) == 10)
-        self._line_starts = _starts([newlines.astype(np.int64)], len(self._data))
-        self._end = len(self._data)
+        self._lines = index_lines(self._data)
 
     def _check_fields(self, result: _Pass) -> None:
         """Refuse rows with more or fewer fields than the header (a delimiter inside a field)."""
         width = len(self.columns)
         if width < 2:
             return
-        if not result.quoted and self._line_starts is not None:
-            lengths = np.diff(self._line_starts, append=self._end)
-            blank = int(np.count_nonzero(lengths <= 2))  # "\n" or "\r\n" (or one character)
-            if result.delimiters == (width - 1) * (len(lengths) - blank):
+        if not result.quoted and self._lines is not None:
+            # Short lines ("\n", "\r\n", one character) hold no delimiter.
+            if result.delimiters == (width - 1) * (self._lines.lines - self._lines.short):
                 return
         else:
             # Delimiters inside quotes make counting useless: let the parser count fields.
@@ -194,16 +190,28 @@ class Universe:
         return f"record {index + 1}" if self.format == "parquet" else f"row {index + 2}"
 
     # -- reading ---------------------------------------------------------------------------
-    def _scan_text(self, columns: Sequence[str], numeric: Iterable[str] = ()) -> pl.LazyFrame:
+    def _scan_text(
+        self,
+        columns: Sequence[str],
+        numeric: Iterable[str] = (),
+        categorical: Iterable[str] = (),
+        *,
+        row_index: bool = True,
+    ) -> pl.LazyFrame:
         source: Path | bytes = self._data if self._data is not None else self.path
-        return pl.scan_csv(
+        types: dict[str, type[pl.DataType]] = {c: pl.Float64 for c in numeric}
+        types.update((c, pl.Categorical) for c in categorical)
+        lf = pl.scan_csv(
             source,
             separator=self.delimiter or ",",
             infer_schema=False,
-            schema_overrides={c: pl.Float64 for c in numeric} or None,
-            row_index_name=ROW,
+            schema_overrides=types or None,
+            row_index_name=ROW if row_index else None,
             encoding="utf8",
-        ).select([ROW, *dict.fromkeys(columns)])
+        )
+        return lf.select(
+            [ROW, *dict.fromkeys(columns)] if row_index else list(dict.fromkeys(columns))
+        )
 
     def scan(self, columns: Sequence[str]) -> pl.LazyFrame:
         """Return a lazy frame of ``ROW`` and the given columns (text for CSV and XLSX)."""
@@ -216,36 +224,56 @@ class Universe:
         return self._sheet_frame.lazy().select(cols)
 
     def read(
-        self, columns: Sequence[str], *, numeric: Iterable[str] = (), wait: bool = True
+        self,
+        columns: Sequence[str],
+        *,
+        numeric: Iterable[str] = (),
+        categorical: Iterable[str] = (),
+        wait: bool = True,
     ) -> pl.DataFrame:
         """Read ``ROW`` and the given columns of every row.
 
         ``numeric`` columns of a CSV are parsed as numbers by the reader when every cell is a
         plain number (fast); otherwise they stay text for :func:`parse_amounts` to judge.
+        ``categorical`` columns (few distinct values, e.g. strata) come back as
+        ``pl.Categorical``, the others as text (or the Parquet file's types).
         With ``wait`` (the default) the checks of the whole file (encoding, field counts) are
         done first; without, the caller must call :meth:`finish` before trusting the result,
         and read again if it returns True (the file turned out to be Latin-1).
         """
-        numeric = [c for c in numeric if c in columns] if self.format == "csv" else []
+        numeric = [c for c in numeric if c in columns]
+        categorical = [c for c in categorical if c in columns and c not in numeric]
+        numeric = numeric if self.format == "csv" else []
         try:
-            frame = self._read_once(columns, numeric)
+            frame = self._read_once(columns, numeric, categorical)
         except InputError:
             if not self.finish():
                 raise
-            frame = self._read_once(columns, numeric)
+            frame = self._read_once(columns, numeric, categorical)
         else:
             if wait and self.finish():
-                frame = self._read_once(columns, numeric)
+                frame = self._read_once(columns, numeric, categorical)
         self.records = frame.height
         return frame
 
-    def _read_once(self, columns: Sequence[str], numeric: list[str]) -> pl.DataFrame:
-        if numeric:
-            try:
-                return self._scan_text(columns, numeric).collect()
-            except pl.exceptions.PolarsError:
-                pass  # a cell that is not a plain number: read as text, judged cell by cell
-        return self.collect(self.scan(columns))
+    def _read_once(
+        self, columns: Sequence[str], numeric: list[str], categorical: list[str]
+    ) -> pl.DataFrame:
+        if self.format != "csv":
+            frame = self.collect(self.scan(columns))
+        else:
+            # Every record is a row of the result (blank lines too, as empty rows), so the row
+            # index is the position: numbering after the read is cheaper than in the parser.
+            if numeric or categorical:
+                try:
+                    lf = self._scan_text(columns, numeric, categorical, row_index=False)
+                    return lf.collect().with_row_index(ROW)
+                except pl.exceptions.PolarsError:
+                    pass  # a cell that is not a plain number: read as text, judged cell by cell
+            frame = self.collect(self._scan_text(columns, row_index=False)).with_row_index(ROW)
+        if categorical:
+            frame = frame.with_columns(pl.col(categorical).cast(pl.String).cast(pl.Categorical))
+        return frame
 
     def collect(self, lf: pl.LazyFrame) -> pl.DataFrame:
         """Collect a scan, turning parser failures into an InputError without row contents."""
@@ -326,22 +354,21 @@ class Universe:
         return fetched.select([ROW, *dict.fromkeys(columns)])
 
     def _fetch_by_offset(self, rows: Sequence[int], columns: list[str]) -> pl.DataFrame | None:
-        starts = self._line_starts
-        if starts is None or self.records is None or len(starts) != self.records + 1:
+        lines = self._lines
+        if lines is None or self.records is None or lines.lines != self.records + 1:
             return None
+        wanted = np.asarray(rows, dtype=np.int64) + 1  # line 0 is the header
+        begins, ends = lines.starts(wanted).tolist(), lines.ends(wanted).tolist()
+        header_end = int(lines.ends(np.zeros(1, dtype=np.int64))[0])
         chunks: list[bytes] = []
-        header_end = int(starts[1]) if len(starts) > 1 else self._end
         if self._data is not None:
             data = self._data
             chunks.append(data[:header_end])
-            for r in rows:
-                begin, end = int(starts[r + 1]), _line_end(starts, r + 1, self._end)
-                chunks.append(data[begin:end])
+            chunks.extend(data[b:e] for b, e in zip(begins, ends, strict=True))
         else:
             with self.path.open("rb") as fh:
                 chunks.append(fh.read(header_end))
-                for r in rows:
-                    begin, end = int(starts[r + 1]), _line_end(starts, r + 1, self._end)
+                for begin, end in zip(begins, ends, strict=True):
                     fh.seek(begin)
                     chunks.append(fh.read(end - begin))
         snippet = b"".join(c if c.endswith(b"\n") else c + b"\n" for c in chunks)
@@ -354,18 +381,6 @@ class Universe:
         if frame.height != len(rows):
             return None
         return frame.with_columns(pl.Series(ROW, list(rows), dtype=pl.UInt32))
-
-
-def _line_end(starts: np.ndarray[Any, np.dtype[np.int64]], line: int, end: int) -> int:
-    return int(starts[line + 1]) if line + 1 < len(starts) else end
-
-
-def _starts(
-    newlines: list[np.ndarray[Any, np.dtype[np.int64]]], end: int
-) -> np.ndarray[Any, np.dtype[np.int64]]:
-    ends = np.concatenate(newlines) if newlines else np.zeros(0, dtype=np.int64)
-    starts = np.concatenate([np.zeros(1, dtype=np.int64), ends + 1])
-    return starts[starts < end]
 
 
 def _diagnose_csv(stream: io.TextIOBase, delimiter: str, width: int) -> list[int]:
