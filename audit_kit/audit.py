@@ -21,6 +21,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,10 @@ MANIFEST = "audit.json"
 JOURNAL = ".audit-journal.json"
 TEMP_PREFIX = ".tmp-"
 FORMAT = "audit-kit/1"
+#: Threads that write and fsync a transaction's staged files. fsync waits on the disk, not the
+#: CPU, and a journalling filesystem commits concurrent fsyncs together: 50 staged files take
+#: about the time of a few fsyncs instead of 50 in a row.
+STAGING_THREADS = 8
 
 
 def now_iso() -> str:
@@ -150,27 +155,48 @@ def _compact_json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """A file being written to its temporary path (by a staging thread) and its record."""
+
+    write: Future[Path]
+    sha256: str
+    size: int
+    kind: str
+
+
 @dataclass(slots=True)
 class Transaction:
-    """A set of files and one event, committed to the audit folder all at once or not at all."""
+    """A set of files and one event, committed to the audit folder all at once or not at all.
+
+    Staged files are written and fsynced by a few threads while the caller goes on; the commit
+    waits for every one of them before its journal names them, so a committed transaction
+    still only ever refers to files that are on disk. A failed write fails the commit (and is
+    discarded with the other staged files), wherever it happened.
+    """
 
     folder: AuditFolder
     command: str
     inputs: dict[str, str] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
-    _pending: dict[str, tuple[Path, str, int, str]] = field(default_factory=dict)
+    _pending: dict[str, _Staged] = field(default_factory=dict)
     _made: set[Path] = field(default_factory=set)
+    _pool: ThreadPoolExecutor | None = None
 
     def write_bytes(self, rel: str, data: bytes, *, kind: str = "artifact") -> str:
         """Stage a file (path relative to the audit folder); return its SHA-256."""
         rel = _clean_rel(rel)
         target = self.folder.path / rel
         if rel in self._pending:
-            with contextlib.suppress(OSError):
-                self._pending[rel][0].unlink()
-        tmp = _write_temp(target, data, made=self._made)
+            _remove_staged(self._pending.pop(rel))
+        if target.parent not in self._made:  # created here: the staging threads only write
+            _mkdir_private(target.parent)
+            self._made.add(target.parent)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(STAGING_THREADS, thread_name_prefix="audit-kit-stage")
+        write = self._pool.submit(_write_temp, target, data, made=self._made)
         digest = sha256_bytes(data)
-        self._pending[rel] = (tmp, digest, len(data), kind)
+        self._pending[rel] = _Staged(write=write, sha256=digest, size=len(data), kind=kind)
         return digest
 
     def write_text(self, rel: str, text: str, *, kind: str = "artifact") -> str:
@@ -185,13 +211,34 @@ class Transaction:
         return self.write_bytes(rel, buffer.getvalue(), kind=kind)
 
     def discard(self) -> None:
-        for tmp, *_ in self._pending.values():
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        """Remove the staged files (waiting for the writes still in progress)."""
+        for staged in self._pending.values():
+            _remove_staged(staged)
         self._pending.clear()
+        self._close_pool()
+
+    def _settle(self) -> dict[str, Path]:
+        """Wait until every staged file is written and fsynced; return their temporary paths.
+
+        On any failure (or an interrupt while waiting) every staged file is discarded and the
+        first error raised.
+        """
+        try:
+            temps = {rel: staged.write.result() for rel, staged in self._pending.items()}
+        except BaseException:
+            self.discard()
+            raise
+        self._close_pool()
+        return temps
+
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def commit(self) -> None:
-        """Journal, rename, replace the manifest; see the module docstring."""
+        """Wait for the staged files; journal, rename, replace the manifest (module docstring)."""
+        temps = self._settle()
         # A copy of the parts this commit changes (it only adds artifacts and one event), so
         # that the folder's manifest stays as it was if the commit fails.
         current = self.folder.manifest
@@ -202,16 +249,16 @@ class Transaction:
         }
         stamp = now_iso()
         renames: list[tuple[str, str]] = []
-        for rel, (tmp, digest, size, kind) in sorted(self._pending.items()):
+        for rel, staged in sorted(self._pending.items()):
             manifest["artifacts"][rel] = {
-                "sha256": digest,
-                "bytes": size,
-                "kind": kind,
+                "sha256": staged.sha256,
+                "bytes": staged.size,
+                "kind": staged.kind,
                 "written_at": stamp,
             }
             # The temporary file sits beside its target; name it relative to the audit folder
             # from ``rel`` (mkstemp returns an absolute path even for a relative folder path).
-            renames.append(((PurePosixPath(rel).parent / tmp.name).as_posix(), rel))
+            renames.append(((PurePosixPath(rel).parent / temps[rel].name).as_posix(), rel))
         events = manifest["events"]
         events.append(
             {
@@ -220,7 +267,7 @@ class Transaction:
                 "at": stamp,
                 "tool_version": __version__,
                 "inputs": dict(self.inputs),
-                "outputs": {rel: self._pending[rel][1] for rel in sorted(self._pending)},
+                "outputs": {rel: self._pending[rel].sha256 for rel in sorted(self._pending)},
                 "details": self.details,
             }
         )
@@ -228,6 +275,14 @@ class Transaction:
         atomic_write_bytes(self.folder.path / JOURNAL, _compact_json_bytes(journal))
         self.folder._roll_forward()
         self._pending.clear()
+
+
+def _remove_staged(staged: _Staged) -> None:
+    """Wait for a staged write to end and remove its temporary file (a failed write left none)."""
+    if staged.write.exception() is not None:  # _write_temp removed its own file
+        return
+    with contextlib.suppress(OSError):
+        staged.write.result().unlink()
 
 
 def _clean_rel(rel: str) -> str:
