@@ -3,17 +3,34 @@
 Every unit row present once, none added; original data unchanged (the SHA-256 recorded at issue;
 the changed cell named, never its content); status, codes, amounts, categories, dates and coder
 responses valid. Values are checked once per distinct text (codes, dates, drop-down choices).
+
+The check here goes row by row and cell by cell and words every problem: it is the reference.
+A return with nothing wrong (the usual case) is first checked column by column
+(:mod:`audit_kit.findings._fast`); only if that finds anything does this check run, so every
+problem found, its wording and its order come from this one piece of code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Mapping, Sequence
 
-from audit_kit.codes import CodeCheck, CodeKind, check_codes, join_codes, split_codes
+from audit_kit.codes import split_codes
 from audit_kit.errors import Problem
+from audit_kit.findings._fast import _validate_clean
 from audit_kit.findings._records import FINDINGS_COLUMNS, _Return
+from audit_kit.findings._values import (
+    CODE_CELLS,
+    OLDEST_DATE,
+    SCORED,
+    SINGLE_CODE,
+    canonical,
+    choice,
+    code_cell,
+    col_letter,
+    parse_amount,
+    review_day,
+)
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook import (
     CODER_RESPONSES,
@@ -28,28 +45,10 @@ from audit_kit.workbook import (
     row_digest,
 )
 
-_SCORED = ("reviewed", "record missing")
-_CODE_CELLS: tuple[tuple[str, CodeKind, str], ...] = (
-    ("Audited principal dx", "dx", "audited_principal_dx"),
-    ("Audited other dx", "dx", "audited_other_dx"),
-    ("Audited procedures", "px", "audited_procedures"),
-    ("Audited CPT/HCPCS", "cpt", "audited_cpt"),
-    ("Audited DRG", "drg", "audited_drg"),
-)
 _MAX_SHOWN = 60
-_OLDEST_DATE = dt.date(2000, 1, 1)
 
 
 # -- validating one return ---------------------------------------------------------------------
-
-
-def _col_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _shown(text: str) -> str:
@@ -65,11 +64,23 @@ def _validate(
     sample_rows: Mapping[str, Mapping[str, str | None]],
     read_codes: Callable[[Mapping[str, str | None]], UnitCodes],
 ) -> list[Problem]:
+    """Validate one return; fill its records (and notes) and return its problems."""
+    index, problems = _header_index(ret, sheet)
+    if problems:
+        return problems
+    ret.digests = {str(u["unit_id"]): str(u["row_sha256"]) for u in ret.layout.units}
+    check = _RowCheck(ret, index, plan=plan, sample_rows=sample_rows, read_codes=read_codes)
+    if _validate_clean(ret, sheet, index, check=check):
+        return []
+    return _validate_rows(ret, sheet, index, check=check)
+
+
+def _header_index(ret: _Return, sheet: ReturnedSheet) -> tuple[dict[str, int], list[Problem]]:
+    """Return the column of each header, or the problems of the header row."""
     layout = ret.layout
     name = ret.name
     problems: list[Problem] = []
-    rows = sheet.rows
-    header = [("" if h is None else str(h)).strip() for h in (rows[0] if rows else [])]
+    header = [("" if h is None else str(h)).strip() for h in sheet.header]
     originals = [c.header for c in layout.columns]
     required = [*originals, *FINDING_HEADERS]
     index: dict[str, int] = {}
@@ -77,7 +88,7 @@ def _validate(
         if h in index and h in required:
             problems.append(
                 Problem(
-                    where=f"{name}, {SHEET_SAMPLE}!{_col_letter(i)}1",
+                    where=f"{name}, {SHEET_SAMPLE}!{col_letter(i)}1",
                     expected=f"the column {h!r} once",
                     found="a second column with that header",
                     fix="delete the copied column.",
@@ -103,19 +114,27 @@ def _validate(
                 fix="move the columns back to where they were.",
             )
         )
-    if problems:
-        return problems
+    return index, problems
+
+
+def _validate_rows(
+    ret: _Return, sheet: ReturnedSheet, index: Mapping[str, int], *, check: _RowCheck
+) -> list[Problem]:
+    """Check a return row by row and cell by cell (the reference check; see the docstring)."""
+    layout = ret.layout
+    name = ret.name
+    problems: list[Problem] = []
+    rows = sheet.rows
+    originals = [c.header for c in layout.columns]
 
     def ref(header_name: str, row: int) -> str:
-        return f"{name}, {SHEET_SAMPLE}!{_col_letter(index[header_name])}{row}"
+        return f"{name}, {SHEET_SAMPLE}!{col_letter(index[header_name])}{row}"
 
     units = {u["unit_id"]: u for u in layout.units}
-    ret.digests = {u: str(v["row_sha256"]) for u, v in units.items()}
     seen_at: dict[str, int] = {}
-    width = len(header)
+    width = len(rows[0])
     unit_at = index[originals[0]]
     originals_at = [(index[c.header], c.kind, c.kind == "text") for c in layout.columns]
-    check = _RowCheck(ret, index, plan=plan, sample_rows=sample_rows, read_codes=read_codes)
     for i in range(1, len(rows)):
         row = rows[i]
         excel_row = i + 1
@@ -147,11 +166,11 @@ def _validate(
             continue
         seen_at[unit] = excel_row
         found = [
-            cells[at] if text and "\r" not in cells[at] else _canonical(cells[at] or None, kind)
+            cells[at] if text and "\r" not in cells[at] else canonical(cells[at] or None, kind)
             for at, kind, text in originals_at
         ]
         if row_digest(found) != ret.digests[unit]:
-            problems.extend(_changed_originals(ret, found, index, excel_row, unit, sample_rows))
+            problems.extend(_changed_originals(ret, found, index, excel_row, unit, check.sample))
         record, row_problems = check.row(cells, excel_row, unit)
         problems.extend(row_problems)
         if record is not None:
@@ -187,7 +206,7 @@ def _changed_originals(
         if canonical_value(source.get(col.header), col.kind) != value:
             problems.append(
                 Problem(
-                    where=f"{ret.name}, {SHEET_SAMPLE}!{_col_letter(index[col.header])}{excel_row}",
+                    where=f"{ret.name}, {SHEET_SAMPLE}!{col_letter(index[col.header])}{excel_row}",
                     expected=f"the original {col.header} of unit {unit}, unchanged",
                     found="changed",
                     fix="undo the change: original columns are locked and must not be edited.",
@@ -205,61 +224,6 @@ def _changed_originals(
     return problems
 
 
-def _parse_amount(text: str) -> float | None:
-    cleaned = text.strip().replace(",", "").replace("$", "").replace(" ", "")
-    try:
-        value = float(cleaned)
-    except ValueError:
-        return None
-    return value if value == value and value not in (float("inf"), float("-inf")) else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_date(text: str) -> dt.date | None:
-    text = text.strip()
-    head = text[:10]
-    try:
-        return dt.date.fromisoformat(head) if text[10:].strip() in ("", "00:00:00") else None
-    except ValueError:
-        pass
-    for fmt in ("%m/%d/%Y", "%m/%d/%y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-# The comparable form of an original number or date cell, computed once per distinct text.
-_canonical = functools.lru_cache(maxsize=65536)(canonical_value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _review_day(text: str) -> tuple[dt.date | None, str]:
-    """A Review date cell read as a date and its ISO form (cached per distinct text)."""
-    day = _parse_date(text)
-    return day, "" if day is None else day.isoformat()
-
-
-@functools.lru_cache(maxsize=4096)
-def _choice(text: str) -> str:
-    """A drop-down value as compared: lower case, runs of white space as one space."""
-    return " ".join(text.lower().split())
-
-
-@functools.lru_cache(maxsize=65536)
-def _code_cell(text: str, kind: CodeKind, separator: str) -> tuple[CodeCheck, str]:
-    """Check one code cell (cached per distinct text); return the check and the joined codes."""
-    result = check_codes(text, kind, separator=separator)
-    return result, join_codes(result.codes)
-
-
-_STATUS_AT, _AMOUNT_AT = (
-    FINDING_HEADERS.index("Review status"),
-    FINDING_HEADERS.index("Audited amount"),
-)
-
-
 class _RowCheck:
     """Validate the finding cells of one return's rows; values are checked once per distinct text.
 
@@ -269,15 +233,15 @@ class _RowCheck:
 
     __slots__ = (
         "_at",
-        "_basis",
         "_code_cells",
-        "_latest",
         "_read_codes",
         "_record",
         "_ret",
-        "_sample",
-        "_sep",
         "_where",
+        "basis",
+        "latest",
+        "sample",
+        "separator",
     )
 
     def __init__(
@@ -292,22 +256,22 @@ class _RowCheck:
         self._ret = ret
         self._at = {h: index[h] for h in FINDING_HEADERS}
         sheet = f"{ret.name}, {SHEET_SAMPLE}!"
-        self._where = {h: f"{sheet}{_col_letter(i)}" for h, i in self._at.items()}
-        self._sample = sample_rows
-        self._basis = plan.financial.basis
-        self._sep = plan.columns.code_separator
+        self._where = {h: f"{sheet}{col_letter(i)}" for h, i in self._at.items()}
+        self.sample = sample_rows
+        self.basis = plan.financial.basis
+        self.separator = plan.columns.code_separator
         self._read_codes = read_codes
-        self._latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+        self.latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
         self._code_cells = [
-            (header, kind, column, self._at[header]) for header, kind, column in _CODE_CELLS
+            (header, kind, column, self._at[header]) for header, kind, column in CODE_CELLS
         ]
         self._record = dict.fromkeys(FINDINGS_COLUMNS, "")
         self._record["workbook_id"] = ret.layout.workbook_id
         self._record["source_sha256"] = ret.sha
 
-    def _codes(self, unit: str) -> UnitCodes:
+    def codes(self, unit: str) -> UnitCodes:
         """The unit's original codes (only some rows need them: read on demand)."""
-        return self._read_codes(self._sample.get(unit, {}))
+        return self._read_codes(self.sample.get(unit, {}))
 
     def row(
         self, cells: Sequence[str], excel_row: int, unit: str
@@ -324,9 +288,9 @@ class _RowCheck:
         def where(header: str) -> str:
             return f"{self._where[header]}{excel_row}"
 
-        status = _choice(cells[at["Review status"]])
+        status = choice(cells[at["Review status"]])
         if not status:
-            prefill = prefilled(self._codes(unit), self._basis)
+            prefill = prefilled(self.codes(unit), self.basis)
             touched = [
                 h
                 for h in FINDING_HEADERS[1:]
@@ -376,7 +340,7 @@ class _RowCheck:
         # Auditor cell.
         ret.identity[unit] = layout.auditor or auditor
 
-        category = _choice(cells[at["Error category"]])
+        category = choice(cells[at["Error category"]])
         if category and category not in ERROR_CATEGORIES:
             problems.append(
                 Problem(
@@ -401,7 +365,7 @@ class _RowCheck:
 
         date_text = cell("Review date")
         if date_text:
-            day, iso = _review_day(date_text)
+            day, iso = review_day(date_text)
             if day is None:
                 problems.append(
                     Problem(
@@ -411,18 +375,18 @@ class _RowCheck:
                         fix="enter the review date as yyyy-mm-dd.",
                     )
                 )
-            elif not _OLDEST_DATE <= day <= self._latest:
+            elif not OLDEST_DATE <= day <= self.latest:
                 problems.append(
                     Problem(
                         where=where("Review date"),
-                        expected=f"a date between {_OLDEST_DATE} and today",
+                        expected=f"a date between {OLDEST_DATE} and today",
                         found=day.isoformat(),
                         fix="enter the day you reviewed the unit.",
                     )
                 )
             else:
                 record["review_date"] = iso
-        elif status in _SCORED:
+        elif status in SCORED:
             problems.append(
                 Problem(
                     where=where("Review date"),
@@ -439,7 +403,7 @@ class _RowCheck:
             return record, problems
 
         for header, kind, column, i in self._code_cells:
-            result, joined = _code_cell(cells[i].strip(), kind, self._sep)
+            result, joined = code_cell(cells[i].strip(), kind, self.separator)
             for issue in result.problems:
                 problems.append(
                     Problem(
@@ -452,7 +416,7 @@ class _RowCheck:
             if result.notes:
                 ref = where(header).rsplit("!", 1)[1]
                 ret.notes.extend(f"{SHEET_SAMPLE}!{ref}: {n}" for n in result.notes)
-            if header in ("Audited principal dx", "Audited DRG") and len(result.codes) > 1:
+            if header in SINGLE_CODE and len(result.codes) > 1:
                 problems.append(
                     Problem(
                         where=where(header),
@@ -463,7 +427,7 @@ class _RowCheck:
                     )
                 )
             record[column] = joined
-        if not record["audited_principal_dx"] and self._codes(unit).dx:
+        if not record["audited_principal_dx"] and self.codes(unit).dx:
             problems.append(
                 Problem(
                     where=where("Audited principal dx"),
@@ -474,7 +438,7 @@ class _RowCheck:
             )
         amount_text = cell("Audited amount")
         if amount_text:
-            amount = _parse_amount(amount_text)
+            amount = parse_amount(amount_text)
             if amount is None or amount < 0:
                 problems.append(
                     Problem(
@@ -486,7 +450,7 @@ class _RowCheck:
                 )
             else:
                 record["audited_amount"] = repr(amount)
-        elif self._basis == "entered" and self._codes(unit).examined:
+        elif self.basis == "entered" and self.codes(unit).examined:
             problems.append(
                 Problem(
                     where=where("Audited amount"),
@@ -501,7 +465,7 @@ class _RowCheck:
 
 def _same_as_prefill(header: str, value: str, prefill: str) -> bool:
     if header == "Audited amount":
-        a, b = _parse_amount(value), _parse_amount(prefill)
+        a, b = parse_amount(value), parse_amount(prefill)
         return value == prefill or (a is not None and a == b)
     if header.startswith("Audited "):
         return [c.upper() for c in split_codes(value)] == [c.upper() for c in split_codes(prefill)]

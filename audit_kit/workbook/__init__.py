@@ -45,6 +45,7 @@ from audit_kit.workbook._layout import (
     load_audit,
     load_layouts,
     row_digest,
+    row_digests,
     unit_codes,
 )
 from audit_kit.workbook._layout import (
@@ -90,6 +91,7 @@ __all__ = [
     "load_layouts",
     "read_returned",
     "row_digest",
+    "row_digests",
     "unit_codes",
     "write_workbooks",
 ]

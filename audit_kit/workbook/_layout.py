@@ -177,6 +177,16 @@ def row_digest(values: Sequence[str]) -> str:
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def row_digests(columns: Sequence[Sequence[str]]) -> list[str]:
+    """:func:`row_digest` of every row of a grid given by column (all columns equally long)."""
+    parts = [[f"{len(v)}:{v}" for v in column] for column in columns]
+    sha256 = hashlib.sha256
+    return [
+        sha256("".join(row).encode("utf-8", "surrogatepass")).hexdigest()
+        for row in zip(*parts, strict=True)
+    ]
+
+
 # -- codes of a unit ---------------------------------------------------------------------------
 
 

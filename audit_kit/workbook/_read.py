@@ -25,11 +25,23 @@ from audit_kit.workbook._layout import (
 class ReturnedSheet:
     """What a returned workbook holds: ``_audit`` metadata and the Sample grid as text.
 
-    ``rows[0]`` is the header row (Excel row 1); ``rows[i]`` is Excel row ``i + 1``.
+    The grid is kept by column, as it is read: ``columns[j][0]`` is column j's header (Excel
+    row 1) and ``columns[j][i]`` its cell in Excel row ``i + 1``; every column is as long as the
+    grid is tall.
     """
 
     meta: dict[str, str]
-    rows: list[list[str | None]]
+    columns: list[list[str | None]]
+
+    @property
+    def header(self) -> list[str | None]:
+        """The header row (Excel row 1); empty for an empty sheet."""
+        return [column[0] for column in self.columns if column]
+
+    @property
+    def rows(self) -> list[list[str | None]]:
+        """The grid by row: ``rows[0]`` is the header row, ``rows[i]`` Excel row ``i + 1``."""
+        return [list(row) for row in zip(*self.columns, strict=True)]
 
 
 def read_returned(data: bytes, *, where: str) -> tuple[ReturnedSheet | None, list[Problem]]:
@@ -53,13 +65,14 @@ def read_returned(data: bytes, *, where: str) -> tuple[ReturnedSheet | None, lis
         return None, [damaged]
     if SHEET_AUDIT not in names:
         return None, [not_ours]
-    meta_rows = _grid(reader, data, SHEET_AUDIT, n_rows=8)
-    if meta_rows is None:
+    meta_columns = _grid(reader, data, SHEET_AUDIT, n_rows=8)
+    if meta_columns is None:
         return None, [damaged]
     meta: dict[str, str] = {}
-    for meta_row in meta_rows:
-        if len(meta_row) >= 2 and meta_row[0]:
-            meta[str(meta_row[0])] = "" if meta_row[1] is None else str(meta_row[1])
+    if len(meta_columns) >= 2:
+        for key, value in zip(meta_columns[0], meta_columns[1], strict=True):
+            if key:
+                meta[str(key)] = "" if value is None else str(value)
     if meta.get("format") != WORKBOOK_FORMAT:
         return None, [not_ours]
     if SHEET_SAMPLE not in names:
@@ -71,8 +84,8 @@ def read_returned(data: bytes, *, where: str) -> tuple[ReturnedSheet | None, lis
                 fix=f"rename the sheet back to {SHEET_SAMPLE}.",
             )
         ]
-    rows = _grid(reader, data, SHEET_SAMPLE)
-    if rows is None:
+    columns = _grid(reader, data, SHEET_SAMPLE)
+    if columns is None:
         return None, [
             Problem(
                 where=f"{where}, {SHEET_SAMPLE}",
@@ -81,13 +94,13 @@ def read_returned(data: bytes, *, where: str) -> tuple[ReturnedSheet | None, lis
                 fix="open it in Excel or LibreOffice, save it again as .xlsx, and return that.",
             )
         ]
-    return ReturnedSheet(meta=meta, rows=rows), []
+    return ReturnedSheet(meta=meta, columns=columns), []
 
 
 def _grid(
     reader: Any, data: bytes, sheet: str, *, n_rows: int | None = None
 ) -> list[list[str | None]] | None:
-    """Read a sheet's cells as text with fastexcel; fall back to openpyxl if calamine fails.
+    """Read a sheet's cells as text, by column, with fastexcel; openpyxl if calamine fails.
 
     calamine panics (a Rust panic, not an Exception) on some out-of-range date serials; the
     fallback reads the same cells with openpyxl, which shows those as ``#VALUE!``.
@@ -101,8 +114,7 @@ def _grid(
         if type(exc).__name__ != "PanicException":
             raise
         return _grid_openpyxl(data, sheet, n_rows=n_rows)
-    columns = [table.get_column(name).to_list() for name in table.columns]
-    return [list(values) for values in zip(*columns, strict=True)] if columns else []
+    return [table.get_column(name).to_list() for name in table.columns]
 
 
 def _grid_openpyxl(
@@ -121,7 +133,8 @@ def _grid_openpyxl(
                 book.close()
     except Exception:  # damaged beyond what openpyxl reads either
         return None
-    return rows
+    width = max(map(len, rows), default=0)
+    return [[row[j] if j < len(row) else None for row in rows] for j in range(width)]
 
 
 def _cell_text(value: object) -> str | None:

@@ -1,0 +1,301 @@
+"""The column-wise check of a return (the fast path) against the row-by-row one (the reference).
+
+``_validate`` first tries :func:`audit_kit.findings._fast._validate_clean`; only when that gives
+up does the row-by-row check run. Random edits of a real return's Sample grid (bad and unusual
+but valid cells, changed originals, rows deleted, duplicated, re-sorted, blanked, added) must
+give the same problems, records, roles, identities and notes either way, and the fast path may
+give up only when the reference finds a problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from wb_helpers import PLAN, fill, make_audit
+
+from audit_kit.audit import AuditFolder
+from audit_kit.errors import Problem
+from audit_kit.findings import _SampleRows
+from audit_kit.findings._check import _header_index, _RowCheck, _validate, _validate_rows
+from audit_kit.findings._fast import _validate_clean
+from audit_kit.findings._records import _Return
+from audit_kit.findings._values import parse_amount
+from audit_kit.plan import SamplingPlan
+from audit_kit.workbook import (
+    FINDING_HEADERS,
+    ReturnedSheet,
+    WorkbookLayout,
+    code_reader,
+    load_audit,
+    load_layouts,
+    read_returned,
+    row_digest,
+    row_digests,
+    write_workbooks,
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One issued workbook returned filled, read back, and what validating it needs."""
+
+    sheet: ReturnedSheet
+    unfilled: ReturnedSheet  # the workbook as issued
+    layout: WorkbookLayout
+    plan: SamplingPlan
+    sample_rows: _SampleRows
+
+
+def _case(tmp: Path, *, plan: dict[str, Any], auditors: list[str] | None) -> Case:
+    audit = make_audit(tmp, n=16, spares=1, plan=plan)
+    book = write_workbooks(audit, auditors=auditors)[0]
+    folder = AuditFolder.open(audit)
+    loaded_plan, sample = load_audit(folder)
+    layout = load_layouts(folder)[book.stem]
+    units = [u["unit_id"] for u in layout.units]
+    entries: dict[str, dict[str, Any]] = {
+        u: {"Review status": "reviewed", "Review date": "2026-03-02"} for u in units[:-1]
+    }
+    entries[units[0]] |= {"Audited principal dx": "E11.65", "Error category": "coding"}
+    entries[units[1]] = {"Review status": "record missing", "Review date": "2026-03-03"}
+    entries[units[2]] = {"Review status": "not reviewed", "Rationale": "chart locked"}
+    if not layout.auditor:
+        for values in entries.values():
+            values["Auditor"] = "ann"
+    returned = fill(book, tmp / "returned.xlsx", entries)
+    sheet, problems = read_returned(returned.read_bytes(), where="r.xlsx")
+    unfilled, unfilled_problems = read_returned(book.read_bytes(), where="r.xlsx")
+    assert sheet is not None and unfilled is not None and not problems + unfilled_problems
+    return Case(
+        sheet=sheet,
+        unfilled=unfilled,
+        layout=layout,
+        plan=loaded_plan,
+        sample_rows=_SampleRows(sample, loaded_plan.columns.unit_id),
+    )
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> list[Case]:
+    fee = copy.deepcopy(PLAN) | {"financial": {"basis": "fee_schedule"}}
+    double = copy.deepcopy(PLAN)
+    double["workbook"]["double_review"] = 0.5
+    return [
+        # one workbook per auditor, amounts entered by the auditor, some units reviewed twice
+        _case(tmp_path_factory.mktemp("per-auditor"), plan=double, auditors=["ann", "bob"]),
+        # one workbook for all (the Auditor cell names who reviewed), amounts from a schedule
+        _case(tmp_path_factory.mktemp("for-all"), plan=fee, auditors=None),
+    ]
+
+
+def _fresh(case: Case) -> _Return:
+    return _Return(
+        path=Path("r.xlsx"),
+        name="r.xlsx",
+        order=0,
+        sha="ab" * 32,
+        raw=b"",
+        layout=case.layout,
+        modified="",
+    )
+
+
+def _state(ret: _Return) -> tuple[Any, ...]:
+    return (ret.records, ret.roles, ret.identity, ret.notes, ret.digests)
+
+
+def _reference(case: Case, sheet: ReturnedSheet) -> tuple[list[Problem], _Return]:
+    """The row-by-row check alone."""
+    ret = _fresh(case)
+    index, problems = _header_index(ret, sheet)
+    if problems:
+        return problems, ret
+    ret.digests = {str(u["unit_id"]): str(u["row_sha256"]) for u in case.layout.units}
+    check = _row_check(case, ret, index)
+    return _validate_rows(ret, sheet, index, check=check), ret
+
+
+def _row_check(case: Case, ret: _Return, index: dict[str, int]) -> _RowCheck:
+    return _RowCheck(
+        ret,
+        index,
+        plan=case.plan,
+        sample_rows=case.sample_rows,
+        read_codes=code_reader(case.plan),
+    )
+
+
+# Per finding column: its valid values written differently, near misses, and junk.
+FINDING_VALUES: dict[str, list[str | None]] = {
+    "Review status": [None, "", " ", "reviewed", " Reviewed ", "REVIEWED", "record  missing",
+                      "not reviewed", "done"],
+    "Audited principal dx": ["E11.9", "e119", "E11.65", "E11.65; I10", "E11", "Z99.999", "", None],
+    "Audited other dx": ["I10", "e119; i10", "E11.9;E11.65", "", "E11", "Z99.999"],
+    "Audited procedures": ["0DTJ4ZZ", "0dtj4zz", "", "0DTJ4Z"],
+    "Audited CPT/HCPCS": ["99214-25", "99214-25;93000", "99214-ZZ", "g0439", "", None],
+    "Audited DRG": ["065", "65", "065;871", "9999", "", None],
+    "Audited amount": ["1000", "1,037.50", "$12", " 7 ", "-1", "1e3", "nan", "abc", "", " ", None],
+    "Error category": ["coding", " Medical  Necessity", "billing", "", "OTHER", None],
+    "Rationale": ["text", "", None, "=1+1", "line\r\nbreak"],
+    "Reference": ["ICD-10-CM I.A.19", "", None],
+    "Auditor": ["ann", "", " ", None, "bob"],
+    "Review date": ["2026-03-02", "03/02/2026", "2026-03-02 00:00:00", "2026-13-01", "1999-12-31",
+                    "2999-01-01", "", None, "3/2/26"],
+    "Coder response": ["agree", "Disagree ", "maybe", "", None],
+    "Coder comment": ["ok", "", None],
+}  # fmt: skip
+# Original cells: unchanged-looking values, junk, and other units' ids.
+ORIGINAL_VALUES = st.sampled_from(
+    [None, "", " ", "E0001", "E0003", "E9999", "C1", "2026-01-10", "1000", "line\r\nbreak"]
+)
+EDIT = st.one_of(
+    st.tuples(st.just("cell"), st.integers(0, 40), st.integers(0, 30), ORIGINAL_VALUES),
+    st.sampled_from(FINDING_HEADERS).flatmap(
+        lambda h: st.tuples(
+            st.just("finding"), st.integers(0, 40), st.just(h), st.sampled_from(FINDING_VALUES[h])
+        )
+    ),
+    st.tuples(
+        st.sampled_from(["delete", "duplicate", "blank", "spaces", "swap"]), st.integers(0, 40)
+    ),
+)
+
+
+def _edited(sheet: ReturnedSheet, edits: list[tuple[Any, ...]]) -> ReturnedSheet:
+    columns = [list(c) for c in sheet.columns]
+    header = [c[0] for c in columns]
+    for edit in edits:
+        kind, at = edit[0], edit[1]
+        height = len(columns[0]) - 1
+        row = 1 + at % max(height, 1)
+        if kind == "cell" and height:
+            columns[edit[2] % len(columns)][row] = edit[3]
+        elif kind == "finding" and height:
+            columns[header.index(edit[2])][row] = edit[3]
+        elif kind == "delete" and height:
+            for c in columns:
+                del c[row]
+        elif kind == "duplicate" and height:
+            for c in columns:
+                c.append(c[row])
+        elif kind in ("blank", "spaces"):
+            for c in columns:
+                c.insert(row, None if kind == "blank" else " ")
+        elif kind == "swap" and height > 1:
+            other = 1 + (at + 1) % height
+            for c in columns:
+                c[row], c[other] = c[other], c[row]
+    return ReturnedSheet(meta=dict(sheet.meta), columns=columns)
+
+
+def _assert_paths_agree(case: Case, sheet: ReturnedSheet) -> bool:
+    """Validate ``sheet`` both ways; return whether the fast path took it."""
+    expected, reference = _reference(case, sheet)
+
+    ret = _fresh(case)
+    got = _validate(
+        ret,
+        sheet,
+        plan=case.plan,
+        sample_rows=case.sample_rows,
+        read_codes=code_reader(case.plan),
+    )
+    assert got == expected
+    assert _state(ret) == _state(reference)
+
+    ret = _fresh(case)
+    index, header_problems = _header_index(ret, sheet)
+    if header_problems:
+        return False
+    ret.digests = {str(u["unit_id"]): str(u["row_sha256"]) for u in case.layout.units}
+    clean = _validate_clean(ret, sheet, index, check=_row_check(case, ret, index))
+    # the fast path gives up exactly when there is a problem to report
+    assert clean == (expected == []), expected
+    if clean:
+        assert _state(ret) == _state(reference)
+    else:  # and leaves the return as it found it
+        assert (ret.records, ret.roles, ret.identity, ret.notes) == ({}, {}, {}, [])
+    return clean
+
+
+def test_every_single_finding_edit(cases: list[Case]) -> None:
+    """Each value of each finding column, in rows of each status (and of none), alone."""
+    taken = 0
+    for case in cases:
+        height = len(case.sheet.columns[0]) - 1
+        for header, values in FINDING_VALUES.items():
+            for value in values:
+                for at in range(height):
+                    sheet = _edited(case.sheet, [("finding", at, header, value)])
+                    taken += _assert_paths_agree(case, sheet)
+    assert taken > 500  # most of these returns are clean: the fast path was exercised
+
+
+def test_two_notes_in_sheet_order(cases: list[Case]) -> None:
+    """Notes come in sheet order (by row, then column), whatever order the columns are read."""
+    case = cases[0]
+    reviewed = 4  # the fifth unit's row: reviewed, nothing else entered
+    edits = [
+        ("finding", reviewed, "Audited principal dx", "e119"),
+        ("finding", reviewed - 1, "Audited DRG", "65"),
+    ]
+    assert _assert_paths_agree(case, _edited(case.sheet, edits))
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(which=st.integers(0, 1), edits=st.lists(EDIT, max_size=4))
+def test_fast_path_agrees_with_the_row_by_row_check(
+    cases: list[Case], which: int, edits: list[tuple[Any, ...]]
+) -> None:
+    """Random combinations of edits, rows moved, deleted, duplicated, blanked."""
+    _assert_paths_agree(cases[which], _edited(cases[which].sheet, edits))
+
+
+def test_the_unedited_returns_take_the_fast_path(cases: list[Case]) -> None:
+    for case in cases:
+        ret = _fresh(case)
+        index, problems = _header_index(ret, case.sheet)
+        assert problems == []
+        ret.digests = {str(u["unit_id"]): str(u["row_sha256"]) for u in case.layout.units}
+        assert _validate_clean(ret, case.sheet, index, check=_row_check(case, ret, index))
+        assert ret.records
+    assert any(u["role"] == "second" for u in cases[0].layout.units)  # roles are told apart
+
+
+def test_a_return_with_nothing_reviewed_yet(cases: list[Case]) -> None:
+    for case in cases:
+        assert _assert_paths_agree(case, case.unfilled)
+
+
+@given(st.lists(st.lists(st.text(max_size=12), min_size=3, max_size=3), max_size=20))
+def test_row_digests_are_row_digest_of_each_row(rows: list[list[str]]) -> None:
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], []]
+    assert row_digests(columns) == [row_digest(r) for r in rows]
+    assert row_digest(["E1", "12.5"]) == hashlib.sha256(b"2:E14:12.5").hexdigest()
+
+
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789.,$ _-+eEinfa\t\u3000\u0661", max_size=12),
+        st.floats().map(str),
+    )
+)
+def test_parse_amount_reads_what_the_cleaned_text_reads(text: str) -> None:
+    """The plain-number shortcut in parse_amount changes no result."""
+    cleaned = text.strip().replace(",", "").replace("$", "").replace(" ", "")
+    try:
+        value: float | None = float(cleaned)
+    except ValueError:
+        value = None
+    if value is not None and value in (float("inf"), float("-inf")) or value != value:
+        value = None
+    assert repr(parse_amount(text)) == repr(value)
