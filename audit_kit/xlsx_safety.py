@@ -55,7 +55,9 @@ _RATIO_FLOOR = 1024 * 1024
 _DEFLATE_MAX_RATIO = 1032
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _PROLOG_LIMIT = 64 * 1024
-_PROLOG_STEP = 4096
+#: Bytes first inflated while looking for the root element: a prolog is a few dozen bytes (an
+#: XML declaration), and inflating more than needed is most of the cost of the scan.
+_PROLOG_STEP = 256
 _CHUNK = 1 << 16
 _CORE = "docProps/core.xml"
 _CORE_LIMIT = 64 * 1024
@@ -384,7 +386,7 @@ def _scan_prolog(data: memoryview, info: zipfile.ZipInfo) -> str | None:
                 return verdict or None
             if len(buffer) >= _PROLOG_LIMIT:
                 return "an XML prolog longer than 64 KB before the root element"
-            more = member.read(_PROLOG_STEP)
+            more = member.read(len(buffer))  # doubling: a long prolog is decoded a few times
             if not more:
                 return None  # no root element: the reader reports the damaged part
             buffer += more
@@ -394,6 +396,8 @@ def _scan_prolog(data: memoryview, info: zipfile.ZipInfo) -> str | None:
 
 def _prolog_verdict(buffer: bytes) -> str | None:
     """'' if the root element starts before any declaration, a problem, or None (read more)."""
+    if buffer[:1] == b"<" and buffer[1:2].isalpha() and b"\x00" not in buffer[:4]:
+        return ""  # the root element first, as openpyxl writes parts: nothing to decode
     if buffer.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in buffer[:4]:
         text = buffer[: len(buffer) // 2 * 2].decode("utf-16", errors="ignore")
     else:

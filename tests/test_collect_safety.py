@@ -128,12 +128,30 @@ def test_utf16_doctype_is_rejected(issued: tuple[Path, Path]) -> None:
     assert "DOCTYPE" in problem
 
 
-def test_comment_cut_by_the_prolog_read_is_not_a_doctype(issued: tuple[Path, Path]) -> None:
-    # The prolog is read 4 KB at a time: a comment starting right at the cut ("<!" then "--")
-    # is read on, not taken for a declaration.
+@pytest.mark.parametrize("cut", [256, 512, 4096, 32768])
+def test_comment_cut_by_the_prolog_read_is_not_a_doctype(
+    issued: tuple[Path, Path], cut: int
+) -> None:
+    # The prolog is read in growing steps (256 bytes, then doubling): a comment starting right
+    # at a cut ("<!" then "--") is read on, not taken for a declaration.
     _, book = issued
-    xml = b" " * 4094 + b"<!-- note --><Properties/>"
+    xml = b" " * (cut - 2) + b"<!-- note --><Properties/>"
     assert problems_for(rezip(book.read_bytes(), replace={"docProps/app.xml": xml})) == []
+
+
+@pytest.mark.parametrize("cut", [256, 4096])
+def test_doctype_after_a_long_prolog_is_rejected(issued: tuple[Path, Path], cut: int) -> None:
+    _, book = issued
+    xml = b'<?xml version="1.0"?>' + b" " * cut + b'<!DOCTYPE x [<!ENTITY a "b">]><x/>'
+    (problem,) = problems_for(rezip(book.read_bytes(), replace={"docProps/app.xml": xml}))
+    assert "DOCTYPE" in problem
+
+
+def test_a_prolog_longer_than_64_kb_is_rejected(issued: tuple[Path, Path]) -> None:
+    _, book = issued
+    xml = b"<!--" + b"x" * (64 * 1024) + b"--><x/>"
+    (problem,) = problems_for(rezip(book.read_bytes(), replace={"docProps/app.xml": xml}))
+    assert "longer than 64 KB" in problem
 
 
 @pytest.mark.parametrize(
