@@ -181,7 +181,9 @@ class Transaction:
     details: dict[str, Any] = field(default_factory=dict)
     _pending: dict[str, _Staged] = field(default_factory=dict)
     _made: set[Path] = field(default_factory=set)
+    _created: list[Path] = field(default_factory=list)  # folders that did not exist, deepest first
     _pool: ThreadPoolExecutor | None = None
+    _cancelled: bool = False
 
     def write_bytes(self, rel: str, data: bytes, *, kind: str = "artifact") -> str:
         """Stage a file (path relative to the audit folder); return its SHA-256."""
@@ -190,6 +192,10 @@ class Transaction:
         if rel in self._pending:
             _remove_staged(self._pending.pop(rel))
         if target.parent not in self._made:  # created here: the staging threads only write
+            missing = target.parent
+            while not missing.exists():
+                self._created.append(missing)
+                missing = missing.parent
             _mkdir_private(target.parent)
             self._made.add(target.parent)
         if self._pool is None:
@@ -211,11 +217,21 @@ class Transaction:
         return self.write_bytes(rel, buffer.getvalue(), kind=kind)
 
     def discard(self) -> None:
-        """Remove the staged files (waiting for the writes still in progress)."""
+        """Remove the staged files (waiting for the writes still in progress) and the folders
+        made for them."""
         for staged in self._pending.values():
             _remove_staged(staged)
         self._pending.clear()
         self._close_pool()
+        for folder in self._created:
+            with contextlib.suppress(OSError):  # not empty: another file is there
+                folder.rmdir()
+        self._created.clear()
+
+    def cancel(self) -> None:
+        """End the transaction without committing anything: no file, no event."""
+        self.discard()
+        self._cancelled = True
 
     def _settle(self) -> dict[str, Path]:
         """Wait until every staged file is written and fsynced; return their temporary paths.
@@ -497,10 +513,13 @@ class AuditFolder:
         inputs: Mapping[str, str] | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> Iterator[Transaction]:
-        """Stage writes and commit them with one event; on any exception nothing changes.
+        """Stage writes and commit them with one event; on any exception (or
+        :meth:`Transaction.cancel`) nothing changes.
 
         The folder is locked for the whole transaction, and the manifest re-read under the
-        lock, so two commands run at once commit one after the other and lose nothing.
+        lock, so two commands run at once commit one after the other and lose nothing; a
+        command that reads the folder's state inside the transaction reads it as its commit
+        will find it.
         """
         with _folder_lock(self.path):
             self._recover_locked()
@@ -511,7 +530,8 @@ class AuditFolder:
             except BaseException:
                 tx.discard()
                 raise
-            tx.commit()
+            if not tx._cancelled:
+                tx.commit()
 
     # -- verification ----------------------------------------------------------------------
     def verify_hashes(self) -> list[Problem]:

@@ -497,6 +497,27 @@ def test_all_problems_of_all_files_in_one_error_and_nothing_accepted(
     assert not (audit / "returned").exists()
 
 
+def test_a_good_file_staged_before_a_bad_one_leaves_nothing_behind(
+    issued: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    # Accepted files are staged while the next ones are read: a problem in a later file
+    # discards them, with the folder made for them.
+    audit, books = issued
+    manifest = (audit / "audit.json").read_bytes()
+    before = sorted(p.relative_to(audit) for p in audit.rglob("*"))
+    good = fill_all(books["bob"], tmp_path / "a-good.xlsx")
+    bad = fill(
+        books["ann"],
+        tmp_path / "b-bad.xlsx",
+        {units_of(books["ann"])[0]: REVIEWED | {"Review status": "finished"}},
+    )
+    with pytest.raises(WorkbookError) as info:
+        collect(audit, [good, bad])
+    assert [p.where.split(",")[0] for p in info.value.problems] == [str(bad)]
+    assert (audit / "audit.json").read_bytes() == manifest
+    assert sorted(p.relative_to(audit) for p in audit.rglob("*")) == before
+
+
 def test_interrupted_collect_leaves_previous_findings(
     issued: tuple[Path, dict[str, Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -566,3 +587,47 @@ def test_spare_reviewed_on_instruction_is_collected(
     assert read_csv(audit / "findings.csv")["unit_id"].to_list() == [spare]
     # a spare does not count towards the auditor's assigned units
     assert {p.auditor: p.assigned for p in summary.progress} == {"ann": 3, "bob": 2}
+
+
+def test_two_collects_at_once_lose_no_findings(
+    issued: tuple[Path, dict[str, Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ann's collect has read the folder's state when bob's starts: bob's waits for the folder
+    # (the lock is held from reading the state to the commit), then merges into ann's findings.
+    import fcntl
+    import threading
+
+    audit, books = issued
+    ann = fill_all(books["ann"], tmp_path / "ann.xlsx")
+    bob = fill_all(books["bob"], tmp_path / "bob.xlsx")
+    bob_waits = threading.Event()
+    real_flock = fcntl.flock
+
+    def flock(fd: int, operation: int) -> None:
+        blocking = operation & fcntl.LOCK_EX and not operation & fcntl.LOCK_NB
+        if blocking and threading.current_thread().name == "bob":
+            bob_waits.set()  # bob is at the lock (held by ann, or free)
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    outcome: list[object] = []
+
+    def collect_bob() -> None:
+        try:
+            outcome.append(collect(audit, [bob]))
+        except BaseException as exc:  # reported below, in the test's thread
+            outcome.append(exc)
+
+    bob_thread = threading.Thread(target=collect_bob, name="bob")
+
+    def ann_reading(line: str) -> None:
+        bob_thread.start()
+        assert bob_waits.wait(timeout=60)
+
+    collect(audit, [ann], progress=ann_reading)
+    bob_thread.join(timeout=60)
+    assert not bob_thread.is_alive() and len(outcome) == 1
+    assert not isinstance(outcome[0], BaseException), outcome[0]
+    findings = read_csv(audit / "findings.csv")
+    assert sorted(findings["unit_id"]) == sorted(units_of(books["ann"]) + units_of(books["bob"]))
+    assert [e["command"] for e in AuditFolder.open(audit).events][-2:] == ["collect", "collect"]

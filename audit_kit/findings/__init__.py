@@ -39,7 +39,7 @@ from pathlib import Path
 
 import polars as pl
 
-from audit_kit.audit import AuditFolder, now_iso, sha256_bytes
+from audit_kit.audit import AuditFolder, Transaction, now_iso, sha256_bytes
 from audit_kit.errors import AuditError, Problem, WorkbookError
 from audit_kit.findings._check import _validate
 from audit_kit.findings._merge import (
@@ -115,6 +115,23 @@ def collect(
     ``progress`` is called with one line per file as it is read and validated.
     """
     folder = AuditFolder.open(Path(audit_dir))
+    # The folder stays locked from reading its state to committing the new one: two collects
+    # run at once take turns, and neither merges into a findings.csv the other has replaced.
+    # Accepted files are staged (written and fsynced in the background) while the next ones
+    # are read; if anything is wrong, or nothing is new, the transaction commits nothing.
+    with folder.transaction("collect") as tx:
+        return _collect(folder, tx, audit_dir, paths, password=password, progress=progress)
+
+
+def _collect(
+    folder: AuditFolder,
+    tx: Transaction,
+    audit_dir: Path,
+    paths: Sequence[Path],
+    *,
+    password: str | None,
+    progress: Callable[[str], None] | None,
+) -> CollectSummary:
     plan, sample = load_audit(folder)
     layouts = load_layouts(folder)
     if not layouts:
@@ -208,6 +225,8 @@ def collect(
             )
         elif parsed is not None:
             returns.append(parsed)
+            if not problems:  # else nothing of this run is committed: no need to write it
+                tx.write_bytes(f"returned/{sha}.xlsx", raw, kind="returned")
 
     if problems:
         raise WorkbookError(
@@ -272,35 +291,30 @@ def collect(
             while key in inputs:
                 key, k = f"{Path(r.name).name} ({k})", k + 1
             inputs[key] = r.sha
-        with folder.transaction(
-            "collect",
-            inputs=inputs,
-            details={
-                "files": [
-                    {
-                        "file": Path(r.name).name,
-                        "sha256": r.sha,
-                        "workbook_id": r.layout.workbook_id,
-                        "auditor": r.layout.auditor,
-                        "units_returned": len(r.records),
-                        "modified": r.modified,
-                        "encrypted": r.layout.encrypted,
-                    }
-                    for r in returns
-                ],
-                "superseded": superseded,
-                "skipped": [
-                    {"sha256": f.sha256, "status": f.status}
-                    for f in results
-                    if f.status != "accepted"
-                ],
-            },
-        ) as tx:
-            for ret in returns:
-                tx.write_bytes(f"returned/{ret.sha}.xlsx", ret.raw, kind="returned")
-            tx.write_csv(FINDINGS, _frame(existing, sample_order=list(sample_rows)))
-            if existing_double or folder.has(DOUBLE_REVIEW):
-                tx.write_csv(DOUBLE_REVIEW, _frame(existing_double, sample_order=list(sample_rows)))
+        tx.inputs = inputs
+        tx.details = {
+            "files": [
+                {
+                    "file": Path(r.name).name,
+                    "sha256": r.sha,
+                    "workbook_id": r.layout.workbook_id,
+                    "auditor": r.layout.auditor,
+                    "units_returned": len(r.records),
+                    "modified": r.modified,
+                    "encrypted": r.layout.encrypted,
+                }
+                for r in returns
+            ],
+            "superseded": superseded,
+            "skipped": [
+                {"sha256": f.sha256, "status": f.status} for f in results if f.status != "accepted"
+            ],
+        }
+        tx.write_csv(FINDINGS, _frame(existing, sample_order=list(sample_rows)))
+        if existing_double or folder.has(DOUBLE_REVIEW):
+            tx.write_csv(DOUBLE_REVIEW, _frame(existing_double, sample_order=list(sample_rows)))
+    else:
+        tx.cancel()  # nothing new: no event
 
     per_auditor = _progress(layouts, existing, sample_rows)
     sampled = sum(p.assigned for p in per_auditor)
