@@ -107,6 +107,27 @@ def test_recollecting_the_same_file_is_a_no_op(
     assert len(AuditFolder.open(audit).events) == events
 
 
+def test_the_audits_own_files_are_skipped_through_links(
+    issued: tuple[Path, dict[str, Path]], tmp_path: Path
+) -> None:
+    audit, books = issued
+    ann = fill_all(books["ann"], tmp_path / "back" / "ann.xlsx")
+    collect(audit, [ann])
+    (stored,) = (audit / "returned").iterdir()
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "link.xlsx").symlink_to(stored)  # a link to a stored return: not a return
+    with pytest.raises(AuditError) as info:
+        collect(audit, [drop])
+    assert info.value.problems[0].found == "no .xlsx files"
+    # a link to the folder holding the audit: its own workbooks and returns are not returns
+    (tmp_path / "everything").symlink_to(tmp_path, target_is_directory=True)
+    summary = collect(audit, [tmp_path / "everything"])
+    assert [(Path(f.path).name, f.status) for f in summary.files] == [
+        ("ann.xlsx", "already collected")
+    ]
+
+
 def test_newer_return_supersedes_and_the_log_says_so(
     issued: tuple[Path, dict[str, Path]], tmp_path: Path
 ) -> None:

@@ -78,18 +78,26 @@ __all__ = [
 
 
 class _SampleRows(Mapping[str, Mapping[str, str | None]]):
-    """sample.csv rows by unit id, each made into a dict only when asked for."""
+    """sample.csv rows by unit id, each made into a dict only when asked for.
+
+    A clean return needs no unit's row (only a return with a problem, or a row left empty,
+    is compared with the sample): the columns are read into Python when first asked for.
+    """
 
     def __init__(self, sample: pl.DataFrame, unit_col: str) -> None:
-        self._columns = {c: sample.get_column(c).to_list() for c in sample.columns}
-        units = self._columns[unit_col]
-        self._index = {u: i for i, u in enumerate(units)}
+        self._sample = sample
+        self._columns: dict[str, list[str | None]] | None = None
+        self._index = {u: i for i, u in enumerate(sample.get_column(unit_col).to_list())}
         self._rows: dict[str, dict[str, str | None]] = {}
 
     def __getitem__(self, unit: str) -> Mapping[str, str | None]:
         row = self._rows.get(unit)
         if row is None:
             i = self._index[unit]
+            if self._columns is None:
+                self._columns = {
+                    c: self._sample.get_column(c).to_list() for c in self._sample.columns
+                }
             row = self._rows[unit] = {c: values[i] for c, values in self._columns.items()}
         return row
 
@@ -353,13 +361,14 @@ def _expand(paths: Iterable[Path], *, skip: Path) -> tuple[list[Path], list[Prob
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
+            root = path.resolve()
             found = sorted(
                 (
                     p
                     for p in path.rglob("*.xlsx")
                     if p.is_file()
                     and not p.name.startswith(("~$", "."))
-                    and not p.resolve().is_relative_to(own)
+                    and not _inside(p, path, root, own)
                 ),
                 key=lambda p: p.parts,  # the order of Path objects, without their slow __lt__
             )
@@ -385,6 +394,17 @@ def _expand(paths: Iterable[Path], *, skip: Path) -> tuple[list[Path], list[Prob
                 )
             )
     return list(dict.fromkeys(files)), problems
+
+
+def _inside(found: Path, folder: Path, root: Path, own: Path) -> bool:
+    """Whether a file found under ``folder`` (which resolves to ``root``) lies in ``own``.
+
+    ``rglob`` does not descend into linked folders: below ``folder`` only the file itself can
+    be a link, so only a linked file is resolved on its own.
+    """
+    if found.is_symlink():
+        return found.resolve().is_relative_to(own)
+    return own.is_relative_to(root) and (root / found.relative_to(folder)).is_relative_to(own)
 
 
 def _modified_by_sha(folder: AuditFolder) -> dict[str, str]:
