@@ -185,8 +185,14 @@ class Transaction:
     _pool: ThreadPoolExecutor | None = None
     _cancelled: bool = False
 
-    def write_bytes(self, rel: str, data: bytes, *, kind: str = "artifact") -> str:
-        """Stage a file (path relative to the audit folder); return its SHA-256."""
+    def write_bytes(
+        self, rel: str, data: bytes, *, kind: str = "artifact", sha256: str | None = None
+    ) -> str:
+        """Stage a file (path relative to the audit folder); return its SHA-256.
+
+        ``sha256`` is the data's SHA-256 when the caller has just computed it (it is recorded
+        as given: it must be that of ``data``).
+        """
         rel = _clean_rel(rel)
         target = self.folder.path / rel
         if rel in self._pending:
@@ -201,7 +207,7 @@ class Transaction:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(STAGING_THREADS, thread_name_prefix="audit-kit-stage")
         write = self._pool.submit(_write_temp, target, data, made=self._made)
-        digest = sha256_bytes(data)
+        digest = sha256_bytes(data) if sha256 is None else sha256
         self._pending[rel] = _Staged(write=write, sha256=digest, size=len(data), kind=kind)
         return digest
 

@@ -234,7 +234,7 @@ def _collect(
         elif parsed is not None:
             returns.append(parsed)
             if not problems:  # else nothing of this run is committed: no need to write it
-                tx.write_bytes(f"returned/{sha}.xlsx", raw, kind="returned")
+                tx.write_bytes(f"returned/{sha}.xlsx", raw, kind="returned", sha256=sha)
 
     if problems:
         raise WorkbookError(

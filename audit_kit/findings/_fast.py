@@ -12,6 +12,7 @@ the same problems either way (tests/test_collect_fast.py holds the two paths to 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING, TypeVar
@@ -185,7 +186,7 @@ def _clean_return(
     if any(not principal[k] and check.codes(units[k]).dx for k in reviewed):
         raise _Unclean
     values = column("Audited amount") if every else [column("Audited amount")[k] for k in reviewed]
-    entered = _each(values, _amount)
+    entered = _amounts(values)
     if check.basis == "entered" and "" in entered:
         for k, amount in zip(reviewed, entered, strict=True):
             if not amount and check.codes(units[k]).examined:
@@ -235,9 +236,28 @@ def _review_date(text: str, check: _RowCheck) -> str:
     return iso
 
 
-def _amount(value: str | None) -> str:
-    """An Audited amount as recorded ('' for none); one that is not a number >= 0 is unclean."""
-    text = _text(value).strip()
+def _amounts(values: Sequence[str | None]) -> list[str]:
+    """Each Audited amount as recorded ('' for none); one not a number >= 0 is unclean."""
+    out: list[str] = []
+    for value in values:
+        if value is None:
+            out.append("")
+            continue
+        try:
+            # A plain number, as most are: float() takes it as parse_amount would (surrounding
+            # white space and all), and refuses what parse_amount would first clean up.
+            amount = float(value)
+        except ValueError:
+            out.append(_amount(value))
+            continue
+        if not 0 <= amount < math.inf:  # also refuses nan
+            raise _Unclean
+        out.append(repr(amount))
+    return out
+
+
+def _amount(value: str) -> str:
+    text = value.strip()
     if not text:
         return ""
     amount = parse_amount(text)

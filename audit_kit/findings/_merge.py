@@ -114,26 +114,26 @@ def _progress(
 ) -> list[AuditorProgress]:
     owner: dict[str, tuple[int, str]] = {}
     for layout in layouts.values():
+        batch, auditor = layout.batch, layout.auditor
         for unit in layout.units:
             if unit["role"] != "primary" or unit["spare"]:
                 continue
             uid = unit["unit_id"]
-            if uid not in owner or layout.batch >= owner[uid][0]:
-                owner[uid] = (layout.batch, layout.auditor)
+            previous = owner.get(uid)
+            if previous is None or batch >= previous[0]:
+                owner[uid] = (batch, auditor)
     counts: dict[str, list[int]] = {}
-    sampled = set(sample_rows)
+    at = {"reviewed": 1, "record missing": 2, "not reviewed": 3}
     for uid, (_, auditor) in owner.items():
-        if uid not in sampled:
+        if uid not in sample_rows:
             continue
-        row = counts.setdefault(auditor, [0, 0, 0, 0])
+        row = counts.get(auditor)
+        if row is None:
+            row = counts[auditor] = [0, 0, 0, 0]
         row[0] += 1
-        status = findings.get(uid, {}).get("review_status", "")
-        if status == "reviewed":
-            row[1] += 1
-        elif status == "record missing":
-            row[2] += 1
-        elif status == "not reviewed":
-            row[3] += 1
+        finding = findings.get(uid)
+        if finding is not None and (column := at.get(finding.get("review_status", ""))):
+            row[column] += 1
     return [
         AuditorProgress(
             auditor=auditor or "all auditors",
