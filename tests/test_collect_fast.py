@@ -25,7 +25,7 @@ from audit_kit.errors import Problem
 from audit_kit.findings import _SampleRows
 from audit_kit.findings._check import _header_index, _RowCheck, _validate, _validate_rows
 from audit_kit.findings._fast import _validate_clean
-from audit_kit.findings._records import _Return
+from audit_kit.findings._records import FINDINGS_COLUMNS, _Return
 from audit_kit.findings._values import parse_amount
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook import (
@@ -220,6 +220,7 @@ def _assert_paths_agree(case: Case, sheet: ReturnedSheet) -> bool:
     assert clean == (expected == []), expected
     if clean:
         assert _state(ret) == _state(reference)
+        assert all(tuple(record) == FINDINGS_COLUMNS for record in ret.records.values())
     else:  # and leaves the return as it found it
         assert (ret.records, ret.roles, ret.identity, ret.notes) == ({}, {}, {}, [])
     return clean

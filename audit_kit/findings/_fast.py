@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from itertools import repeat
 from typing import TYPE_CHECKING, TypeVar
 
-from audit_kit.findings._records import FINDINGS_COLUMNS, _Return
+from audit_kit.findings._records import _Return
 from audit_kit.findings._values import (
     CODE_CELLS,
     OLDEST_DATE,
@@ -199,22 +198,59 @@ def _clean_return(
             amounts[k] = amount
 
     # -- the records, in sheet order --------------------------------------------------------
-    rows = zip(
-        units,
-        repeat(layout.workbook_id),
-        auditors,
-        statuses,
-        *(codes[name] for _, _, name in CODE_CELLS),
-        amounts,
-        categories,
-        *(map(_text, column(h)) for h in ("Rationale", "Reference")),
-        dates,
-        responses,
-        map(_text, column("Coder comment")),
-        repeat(ret.sha),
-        repeat(""),
-    )
-    records = {row[0]: dict(zip(FINDINGS_COLUMNS, row)) for row in rows}  # noqa: B905 (18 each)
+    workbook_id, sha = layout.workbook_id, ret.sha
+    records = {
+        unit: {  # the columns of FINDINGS_COLUMNS, in its order
+            "unit_id": unit,
+            "workbook_id": workbook_id,
+            "auditor": auditor,
+            "review_status": status,
+            "audited_principal_dx": principal_dx,
+            "audited_other_dx": other_dx,
+            "audited_procedures": procedures,
+            "audited_cpt": cpt,
+            "audited_drg": drg,
+            "audited_amount": amount,
+            "error_category": category,
+            "rationale": rationale or "",
+            "reference": reference or "",
+            "review_date": date,
+            "coder_response": response,
+            "coder_comment": comment or "",
+            "source_sha256": sha,
+            "collected_at": "",
+        }
+        for (
+            unit,
+            auditor,
+            status,
+            principal_dx,
+            other_dx,
+            procedures,
+            cpt,
+            drg,
+            amount,
+            category,
+            rationale,
+            reference,
+            date,
+            response,
+            comment,
+        ) in zip(
+            units,
+            auditors,
+            statuses,
+            *(codes[name] for _, _, name in CODE_CELLS),
+            amounts,
+            categories,
+            column("Rationale"),
+            column("Reference"),
+            dates,
+            responses,
+            column("Coder comment"),
+            strict=True,
+        )
+    }
     roles = {unit: str(issued[unit]["role"]) for unit in units}
     identity = (
         dict.fromkeys(units, layout.auditor)
