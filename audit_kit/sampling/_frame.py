@@ -183,7 +183,7 @@ def _as_date(value: dt.date) -> dt.date:
 
 
 def _id_keys(
-    ids: pl.Series,
+    ids: pl.Series, bounds: tuple[str, str] | None = None
 ) -> tuple[np.ndarray[Any, np.dtype[np.uint64]], str, list[np.ndarray[Any, np.dtype[np.int64]]]]:
     """Return the unit-id order keys (see :class:`Frame`), the ordering rule, and the groups of
     positions holding one repeated id (empty when every id is distinct).
@@ -192,11 +192,12 @@ def _id_keys(
     every id shares (``E000123456``): the key is then the number, or those 8 bytes read as a
     big-endian integer, and one hash pass proves the keys distinct. Other ids (longer, leading
     zeros, repeated) are ranked by a full sort, :func:`_id_order`, and the rank is the key.
+    ``bounds``: the smallest and largest id, when known.
     """
     n = len(ids)
     if n == 0:
         return np.zeros(0, dtype=np.uint64), ORDER_TEXT, []
-    low, high = str(ids.min()), str(ids.max())
+    low, high = bounds if bounds is not None else (str(ids.min()), str(ids.max()))
     lengths = ids.str.len_bytes()
     longest = int(lengths.max())  # type: ignore[arg-type]
     shortest = int(lengths.min())  # type: ignore[arg-type]
@@ -496,7 +497,8 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
         all_ids = raw[id_col].cast(pl.String).fill_null("")
         ids = all_ids if everyone else all_ids.filter(alive)
         empty = all_ids == ""
-        smallest = ids.min()
+        bounds = (str(ids.min()), str(ids.max()))
+        smallest: object = bounds[0]
         if smallest == "":  # rare: the smallest id that is not empty needs a filtered copy
             smallest = ids.filter(ids != "").min()
         if str(smallest or "x")[:1].isspace():  # blanks sort first
@@ -511,7 +513,7 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             fix="fill in the ids, or delete those rows (blank lines count too).",
         )
         say(f"Ordering {size:,} units by unit id")
-        keys, rule, repeated = _id_keys(ids)
+        keys, rule, repeated = _id_keys(ids, bounds)
         if repeated:
             file_rows = kept(raw[ROW].to_numpy())
             groups = [
