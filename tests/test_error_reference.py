@@ -464,7 +464,9 @@ CASES: dict[str, Case] = {
     # report templates
     "Reporting before scoring": Case(_report_first, ("q1-audit/results.json",)),
     "Template syntax error": Case(template_case(_syntax), ("my-templates/report.html", "line 1")),
-    "Template uses an undefined value": Case(template_case(_undefined), ("report.html",)),
+    "Template uses an undefined value": Case(
+        template_case(_undefined), ("my-templates/report.html", "line 1")
+    ),
     "Template loads a file outside the template folders": Case(
         template_case(_outside), ("/etc/passwd",)
     ),

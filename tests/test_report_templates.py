@@ -134,6 +134,20 @@ def test_template_errors_name_the_template(tmp_path: Path) -> None:
     assert "shipped/<name>" in info.value.problems[0].fix
 
 
+def test_an_undefined_value_is_named_where_it_is_used(tmp_path: Path) -> None:
+    """In an included template, the problem names that file and line, not the one rendered."""
+    user = tmp_path / "tpl"
+    user.mkdir()
+    (user / "coder.html").write_text('<h1>Coder</h1>\n{% include "part.html" %}\n')
+    (user / "part.html").write_text("<p>ok</p>\n\n<p>{{ nothing.here }}</p>\n")
+    roots = [str(r) for r in template_roots(user)]
+    with pytest.raises(InputError) as info:
+        render_html("coder.html", {}, roots)
+    problem = info.value.problems[0]
+    assert problem.where == f"template {user / 'part.html'}, line 3"
+    assert "'nothing' is undefined" in problem.found
+
+
 def test_missing_template_folder_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="template folder does not exist"):
         template_roots(tmp_path / "nope")

@@ -251,7 +251,8 @@ def test_per_stratum_mapping_must_name_every_stratum(tmp_path: Path) -> None:
             size={"per_stratum": {"C1": 3, "C3": 7}},
         )
     wheres = [p.where for p in info.value.problems]
-    assert wheres == ["plan: size.per_stratum.C3", "plan: size.per_stratum"]
+    plan = tmp_path / "audit.yaml"  # the plan file is named, as for any plan problem
+    assert wheres == [f"{plan}: size.per_stratum.C3", f"{plan}: size.per_stratum"]
     assert not (tmp_path / "audit").exists()
 
 
@@ -374,19 +375,19 @@ def test_non_empty_folder_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("overrides", "error", "where"),
     [
-        ({"size": {"n": 500}}, SamplingError, "plan: size.n"),
+        ({"size": {"n": 500}}, SamplingError, "audit.yaml: size.n"),
         (
             {"design": {"method": "stratified", "strata": {"by": ["coder"]}},
              "size": {"total": {"total": 900}}},
             SamplingError,
-            "plan: size.total.total",
+            "audit.yaml: size.total.total",
         ),
         (
             {"design": {"method": "stratified",
                         "strata": {"dollar_bands": {"column": "paid", "edges": [0, 50, 100000]}}},
              "size": {"per_stratum": 5}},
             SamplingError,
-            "stratum 'paid >= 100,000'",
+            "audit.yaml: design.strata, stratum 'paid >= 100,000'",
         ),
         ({"columns": {"unit_id": "encounter_id", "paid": "paid_amt"}}, InputError, "paid_amt"),
         ({"design": {"method": "stratified", "strata": {"by": ["region"]}},

@@ -85,14 +85,29 @@ class _Collect(logging.Handler):
 
 
 def _template_problem(template: str, exc: jinja2.TemplateError) -> Problem:
-    where = getattr(exc, "filename", None) or getattr(exc, "name", None) or template
+    where = getattr(exc, "filename", None) or getattr(exc, "name", None)
     line = getattr(exc, "lineno", None)
+    if where is None:  # raised while rendering: jinja2 puts the template's frame in the traceback
+        where, line = _template_frame(exc) or (template, None)
     return Problem(
         where=f"template {where}" + (f", line {line}" if line else ""),
         expected="a template that renders with the report's data, inside the template folders",
         found=f"{type(exc).__name__}: {exc.message or exc}"[:300],
         fix="correct the template in your --templates folder, or remove it to use the shipped one.",
     )
+
+
+def _template_frame(exc: BaseException) -> tuple[str, int] | None:
+    """The template file and line where a rendering error was raised (the innermost frame whose
+    code comes from a template file), or None."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if Path(filename).suffix in {".html", ".css", ".svg", ".txt"}:
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
 
 
 def render_job(job: RenderJob) -> RenderResult:

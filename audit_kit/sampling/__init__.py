@@ -114,7 +114,9 @@ def draw_sample(
         text = with_seed(text, seed_value)
     uni = open_universe(universe, encoding=encoding, sheet=sheet, progress=say)
     try:
-        drawn = draw_units(plan, uni, seed_value, say=say, plan_dir=resolved.parent)
+        drawn = draw_units(
+            plan, uni, seed_value, say=say, plan_dir=resolved.parent, plan_source=str(resolved)
+        )
     finally:
         uni.close()
     sample = drawn.sample
@@ -273,7 +275,15 @@ def verify_audit(
     seed = plan.rng.seed if plan.rng.seed is not None else record["generator"]["seed"]
     probe = record.get("sample_size", {}).get("probe")
     try:
-        drawn = draw_units(plan, uni, seed, say=say, plan_dir=None, probe=probe)
+        drawn = draw_units(
+            plan,
+            uni,
+            seed,
+            say=say,
+            plan_dir=None,
+            probe=probe,
+            plan_source=str(folder.file("plan.yaml")),
+        )
     finally:
         uni.close()
     expected = drawn.sample

@@ -56,7 +56,7 @@ def _band_label(name: str, edges: Sequence[float], index: int, cap: float | None
     return f"{name} {money(low)} to <{money(high)}"
 
 
-def assign_strata(plan: SamplingPlan, frame: Frame) -> Strata:
+def assign_strata(plan: SamplingPlan, frame: Frame, *, source: str = "plan") -> Strata:
     """Assign units to strata: the strata in design order, each unit's stratum, and notes
     (dropped empty strata).
 
@@ -136,7 +136,7 @@ def assign_strata(plan: SamplingPlan, frame: Frame) -> Strata:
             f"The design has {len(empty)} empty stratum(s).",
             [
                 Problem(
-                    where=f"stratum '{label}'",
+                    where=f"{source}: design.strata, stratum '{label}'",
                     expected="at least one unit in every stratum of the design",
                     found="no units in the frame",
                     fix="merge or drop that band (design.strata.dollar_bands.edges), lower the "
@@ -202,6 +202,7 @@ def sample_sizes(
     *,
     plan_dir: Path | None,
     probe: dict[str, Any] | None,
+    source: str = "plan",
 ) -> Sizes:
     size = plan.size
     defs = strata.defs
@@ -220,7 +221,7 @@ def sample_sizes(
         if size.n > total_n:
             problems.append(
                 Problem(
-                    where="plan: size.n",
+                    where=f"{source}: size.n",
                     expected=f"at most N = {total_n:,} (the units in the frame)",
                     found=f"{size.n:,}",
                     fix=f"lower size.n, or set it to {total_n} to review every unit (census).",
@@ -249,7 +250,7 @@ def sample_sizes(
                 close = difflib.get_close_matches(key, labels, n=2)
                 problems.append(
                     Problem(
-                        where=f"plan: size.per_stratum.{key}",
+                        where=f"{source}: size.per_stratum.{key}",
                         expected="a stratum of the design: " + ", ".join(labels[:12]),
                         found=f"'{key}', which no unit falls in",
                         fix=f"did you mean {' or '.join(map(repr, close))}?"
@@ -260,7 +261,7 @@ def sample_sizes(
             if missing:
                 problems.append(
                     Problem(
-                        where="plan: size.per_stratum",
+                        where=f"{source}: size.per_stratum",
                         expected="a size for every stratum",
                         found=f"{len(missing)} strata without one: " + ", ".join(missing[:12]),
                         fix="add them, or use per_stratum: <number> for all.",
@@ -283,7 +284,7 @@ def sample_sizes(
         if total.total > total_n:
             problems.append(
                 Problem(
-                    where="plan: size.total.total",
+                    where=f"{source}: size.total.total",
                     expected=f"at most N = {total_n:,} (the units in the frame)",
                     found=f"{total.total:,}",
                     fix="lower the total.",
@@ -292,7 +293,7 @@ def sample_sizes(
         elif remaining < 0 or (remaining == 0 and regular):
             problems.append(
                 Problem(
-                    where="plan: size.total.total",
+                    where=f"{source}: size.total.total",
                     expected=f"more than the {certain:,} certainty units (they count in the total)",
                     found=f"{total.total:,}",
                     fix="raise the total or the certainty threshold.",
@@ -321,7 +322,7 @@ def sample_sizes(
             except StatisticsError as exc:
                 problems.extend(
                     Problem(
-                        where=f"plan: size.total ({p.where})",
+                        where=f"{source}: size.total ({p.where})",
                         expected=p.expected,
                         found=p.found,
                         fix=p.fix,

@@ -66,6 +66,7 @@ def draw_units(
     say: Progress,
     plan_dir: Path | None,
     probe: dict[str, Any] | None = None,
+    plan_source: str = "plan",
 ) -> Drawn:
     """Build the frame, assign strata and sizes, draw each stratum, fetch the sampled rows.
 
@@ -76,11 +77,19 @@ def draw_units(
     generator = plan.rng.generator
     used = _seed_used(generator, seed)
     frame = build_frame(plan, universe, say)
-    design = assign_strata(plan, frame)
+    design = assign_strata(plan, frame, source=plan_source)
     defs, notes = design.defs, design.notes
-    sizes = sample_sizes(plan, design, frame, plan_dir=plan_dir, probe=probe)
+    sizes = sample_sizes(plan, design, frame, plan_dir=plan_dir, probe=probe, source=plan_source)
     if universe.finish():  # the bytes were not UTF-8: the frame is read again as Latin-1
-        return draw_units(plan, universe, seed, say=say, plan_dir=plan_dir, probe=probe)
+        return draw_units(
+            plan,
+            universe,
+            seed,
+            say=say,
+            plan_dir=plan_dir,
+            probe=probe,
+            plan_source=plan_source,
+        )
     say(f"Drawing {sizes.record['n']:,} units from {len(defs):,} strata ({generator})")
     strata: list[Stratum] = []
     requests: list[tuple[int, tuple[int, ...]]] = []
