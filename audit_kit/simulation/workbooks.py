@@ -15,7 +15,6 @@ from audit_kit.errors import AuditError, Problem
 from audit_kit.simulation.findings import SimulatedFinding, simulate_findings
 from audit_kit.workbook import load_audit, load_layouts
 
-_AUDITOR_FALLBACK = "sim-auditor-1"
 _REVIEW_START = dt.date(2026, 4, 6)
 _CELL_SEPARATOR = "; "
 
