@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from hypothesis import given, settings
+import pytest
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from audit_kit.sampling._frame import Frame
+from audit_kit.sampling._frame import Frame, _decimal_keys, _distinct
 
 
 def frame_of(keys: np.ndarray) -> Frame:
@@ -79,3 +80,63 @@ def test_pick_of_a_whole_stratum_is_its_units_in_key_order() -> None:
     picked = frame_of(keys).pick(stratum, [(1, [1, 2, 3, 4]), (0, [3, 1, 2])])
     # stratum 1 by key: 20 (4), 40 (2), 50 (0), 2**64-1 (5); stratum 0: 0 (6), 10 (1), 30 (3)
     assert [p.tolist() for p in picked] == [[4, 2, 0, 5], [3, 6, 1]]
+
+
+# -- unit-id keys -----------------------------------------------------------------------------
+
+
+def byte_keys(ids: list[str], offset: int) -> np.ndarray:
+    """The 8 bytes of each id from ``offset`` (NUL-padded) as big-endian integers."""
+    return np.array(
+        [int.from_bytes(i.encode()[offset : offset + 8].ljust(8, b"\0"), "big") for i in ids],
+        dtype=np.uint64,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prefix=st.text(alphabet="ABZ0-", max_size=3),
+    width=st.integers(1, 8),
+    numbers=st.lists(st.integers(0, 10**8 - 1), min_size=1, max_size=60),
+    offset_back=st.integers(0, 3),
+)
+def test_decimal_keys_keep_the_order_of_the_ids(
+    prefix: str, width: int, numbers: list[int], offset_back: int
+) -> None:
+    ids = [prefix + str(n % 10**width).zfill(width) for n in numbers]
+    offset = max(0, len(prefix) - offset_back)
+    assume(len(ids[0]) - offset <= 8)  # as in _byte_keys: the 8 bytes hold the rest of the id
+    keys = byte_keys(ids, offset)
+    got = _decimal_keys(keys)
+    order = sorted(range(len(ids)), key=lambda i: (ids[i].encode(), i))
+    ranked = sorted(range(len(ids)), key=lambda i: (int(got[i]), i))
+    assert [ids[i] for i in ranked] == [ids[i] for i in order]  # same order
+    assert len(set(got.tolist())) == len(set(ids))  # equal ids, and only they, share a key
+    if all(i.encode()[offset:].isdigit() for i in ids):
+        # Digits from the offset on: keys are the numbers less a constant (the leading digits
+        # every id shares), so they are dense.
+        written = [int(i.encode()[offset:]) for i in ids]
+        assert [int(g) - int(got.min()) for g in got] == [w - min(written) for w in written]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["E1a", "E1b", "E10"],  # a letter among the varying bytes: not numbers
+        ["12", "1", "123"],  # different widths (NUL padding varies)
+        ["1/", "10"],  # bytes just outside '0'..'9'
+        ["19", "1:", "10"],
+    ],
+)
+def test_decimal_keys_leave_other_ids_as_bytes(ids: list[str]) -> None:
+    keys = byte_keys(ids, 0)
+    assert _decimal_keys(keys).tolist() == keys.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=50), st.booleans())
+def test_distinct_agrees_with_a_set(values: list[int], dense: bool) -> None:
+    if dense:  # small range: the bitmap path
+        values = [v % 97 + 10**12 for v in values]
+    keys = np.array(values, dtype=np.uint64)
+    assert _distinct(keys) == (len(set(values)) == len(values))

@@ -29,6 +29,7 @@ from audit_kit.universe import (
 
 #: Frame positions (indexes into the frame's arrays), of any integer type.
 Positions = np.ndarray[Any, np.dtype[np.integer[Any]]]
+_U64 = np.uint64
 
 
 @dataclass(slots=True)
@@ -81,8 +82,11 @@ class Frame:
             return []
         keys = self.keys
         levels = int(stratum.max()) + 1
-        room = 64 - (levels - 1).bit_length()
         low = keys.min()
+        packed = _pick_packed(keys, low, stratum, levels, requests)
+        if packed is not None:
+            return packed
+        room = 64 - (levels - 1).bit_length()
         shift = max(0, (int(keys.max()) - int(low)).bit_length() - room)
         value = keys - low
         if shift:
@@ -105,6 +109,38 @@ class Frame:
         which = np.searchsorted(wanted, targets)
         chosen: Positions = found[block[which] + places - first[which]]
         return np.split(chosen, np.cumsum([len(numbers) for _, numbers in requests])[:-1])
+
+
+def _pick_packed(
+    keys: np.ndarray[Any, np.dtype[np.uint64]],
+    low: np.uint64,
+    stratum: np.ndarray[Any, np.dtype[np.integer[Any]]],
+    levels: int,
+    requests: Sequence[tuple[int, Sequence[int]]],
+) -> list[Positions] | None:
+    """:meth:`Frame.pick` when a stratum, a key (less the smallest) and a frame position fit in
+    64 bits together (dense keys): one sort of those values orders every stratum by key and
+    carries each unit's position along. None when they do not fit."""
+    size = len(keys)
+    key_bits = (int(keys.max()) - int(low)).bit_length()
+    position_bits = max(1, (size - 1).bit_length())
+    stratum_bits = (levels - 1).bit_length()
+    if key_bits + position_bits + stratum_bits > 64:
+        return None
+    value = keys - low
+    np.left_shift(value, _U64(position_bits), out=value)
+    np.bitwise_or(value, np.arange(size, dtype=np.uint64), out=value)
+    if stratum_bits:
+        high = stratum.astype(np.uint64)
+        np.left_shift(high, _U64(key_bits + position_bits), out=high)
+        np.bitwise_or(value, high, out=value)
+    ordered = pl.Series(value).sort().to_numpy()
+    starts = np.concatenate([[0], np.cumsum(np.bincount(stratum, minlength=levels))])
+    places = np.concatenate(
+        [starts[h] + np.asarray(numbers, dtype=np.int64) - 1 for h, numbers in requests]
+    )
+    chosen: Positions = (ordered[places] & _U64((1 << position_bits) - 1)).astype(np.int64)
+    return np.split(chosen, np.cumsum([len(numbers) for _, numbers in requests])[:-1])
 
 
 def _argsort(keys: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -208,8 +244,10 @@ def _id_keys(
             keys = ids.cast(pl.UInt64).to_numpy()
     else:
         keys = _byte_keys(ids, low.encode(), high.encode(), shortest, longest)
+        if keys is not None:
+            keys = _decimal_keys(keys)
     rule = ORDER_NUMERIC if digits else ORDER_TEXT
-    if keys is not None and pl.Series(keys).n_unique() == n:
+    if keys is not None and _distinct(keys):
         return keys, rule, []
     order, rule, repeated = _id_order(ids)
     ranks = np.empty(n, dtype=np.uint64)
@@ -239,6 +277,62 @@ def _byte_keys(
         .to_numpy()
     )
     return keys
+
+
+def _decimal_keys(
+    keys: np.ndarray[Any, np.dtype[np.uint64]],
+) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """Byte keys whose varying bytes are all ASCII digits, as the numbers they write (the
+    same order: the digits line up, since the keys have the same width); else the keys as given.
+
+    Numbers are dense (``E100000000``..``E104999999`` become 0..4,999,999 plus a constant),
+    which lets :meth:`Frame.pick` pack a stratum, a key and a position into one 64-bit value,
+    and :func:`_distinct` use a bitmap. Eight digits at once, in the 64-bit word ("SWAR").
+    """
+    ones = int(np.bitwise_or.reduce(keys))
+    if not ones:
+        return keys
+    zeros = ((ones & -ones).bit_length() - 1) // 8  # low bytes that are NUL in every key
+    x = keys >> _U64(8 * zeros)
+    low, high = int(x.min()), int(x.max())
+    varying = max(1, ((low ^ high).bit_length() + 7) // 8)  # bytes below the common ones
+    if varying < 8:  # the common leading bytes become '0' digits: the same in every key
+        kept = (1 << (8 * varying)) - 1
+        np.bitwise_and(x, _U64(kept), out=x)
+        np.bitwise_or(x, _U64(0x3030303030303030 & ~kept & (2**64 - 1)), out=x)
+    scratch = np.empty_like(x)
+    high_nibbles, digit_zero = _U64(0xF0F0F0F0F0F0F0F0), _U64(0x3030303030303030)
+    np.bitwise_and(x, high_nibbles, out=scratch)
+    if not bool((scratch == digit_zero).all()):  # every byte 0x30..0x3F
+        return keys
+    np.add(x, _U64(0x0606060606060606), out=scratch)  # 0x3A..0x3F carry into the high nibble
+    np.bitwise_and(scratch, high_nibbles, out=scratch)
+    if not bool((scratch == digit_zero).all()):
+        return keys
+    np.bitwise_and(x, _U64(0x0F0F0F0F0F0F0F0F), out=x)  # the digits, most significant first
+    for shift, mask, scale in ((8, 0x000F000F000F000F, 10), (16, 0x0000007F0000007F, 100)):
+        np.right_shift(x, _U64(shift), out=scratch)
+        np.bitwise_and(scratch, _U64(mask), out=scratch)
+        np.multiply(scratch, _U64(scale), out=scratch)
+        np.bitwise_and(x, _U64(mask), out=x)
+        np.add(x, scratch, out=x)
+    np.right_shift(x, _U64(32), out=scratch)
+    np.multiply(scratch, _U64(10_000), out=scratch)
+    np.bitwise_and(x, _U64(0xFFFFFFFF), out=x)
+    np.add(x, scratch, out=x)
+    return x
+
+
+def _distinct(keys: np.ndarray[Any, np.dtype[np.uint64]]) -> bool:
+    """True when no two keys are equal: a bitmap over their range when it is small (dense
+    keys), else one hash pass."""
+    low = int(keys.min())
+    span = int(keys.max()) - low + 1
+    if span <= 4 * len(keys) + 1024:
+        seen = np.zeros(span, dtype=bool)
+        seen[(keys - _U64(low)).view(np.int64)] = True  # offsets < span: the view is exact
+        return int(np.count_nonzero(seen)) == len(keys)
+    return bool(pl.Series(keys).n_unique() == len(keys))
 
 
 def _id_order(

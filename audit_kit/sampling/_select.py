@@ -80,16 +80,6 @@ def draw_units(
     design = assign_strata(plan, frame, source=plan_source)
     defs, notes = design.defs, design.notes
     sizes = sample_sizes(plan, design, frame, plan_dir=plan_dir, probe=probe, source=plan_source)
-    if universe.finish():  # the bytes were not UTF-8: the frame is read again as Latin-1
-        return draw_units(
-            plan,
-            universe,
-            seed,
-            say=say,
-            plan_dir=plan_dir,
-            probe=probe,
-            plan_source=plan_source,
-        )
     say(f"Drawing {sizes.record['n']:,} units from {len(defs):,} strata ({generator})")
     strata: list[Stratum] = []
     requests: list[tuple[int, tuple[int, ...]]] = []
@@ -150,6 +140,18 @@ def draw_units(
         labels.gather(table["__stratum"]).alias("stratum"),
         weights.gather(table["__stratum"]).alias("weight"),
     )
+    # The pass over the file's bytes (hash, encoding, field counts) ran beside all of the above;
+    # its verdict is needed from here on. Not UTF-8: the frame is read again, as Latin-1.
+    if universe.finish():  # the bytes were not UTF-8: the frame is read again as Latin-1
+        return draw_units(
+            plan,
+            universe,
+            seed,
+            say=say,
+            plan_dir=plan_dir,
+            probe=probe,
+            plan_source=plan_source,
+        )
     say(f"Fetching the full rows of {table.height:,} sampled units")
     by_row = table.sort(ROW)
     kept = plan.columns.all_columns()
