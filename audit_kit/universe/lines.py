@@ -47,39 +47,50 @@ class LineIndex:
         self, ranks: np.ndarray[Any, np.dtype[np.int64]]
     ) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Byte offsets of the newlines of the given 1-based ranks (1 = the first newline)."""
-        words = self.bits.view(">u8")
         if self._before is None:  # newlines before each word: built once, on first use
-            counts = np.bitwise_count(words)
+            counts = np.bitwise_count(self.bits.view(np.uint64))  # byte order: same count
             wide = np.int64 if self.newlines >= 2**31 else np.int32  # half the memory
-            self._before = np.concatenate([[0], np.cumsum(counts, dtype=wide)[:-1]])
-        word = np.searchsorted(self._before, ranks, side="left") - 1
-        within = ranks - self._before[word]  # the within-th set bit of that word
+            cumulative: np.ndarray[Any, np.dtype[np.signedinteger[Any]]] = np.zeros(
+                len(counts) + 1, dtype=wide
+            )
+            np.cumsum(counts, dtype=wide, out=cumulative[1:])
+            self._before = cumulative[:-1]
+        before = self._before
+        # Ranks in the counts' own type: searchsorted would otherwise convert the counts.
+        word = np.searchsorted(before, ranks.astype(before.dtype), side="left") - 1
+        within = ranks - before[word]  # the within-th set bit of that word
         bits = np.unpackbits(self.bits.reshape(-1, _WORD)[word], axis=1)
         place = np.argmax(np.cumsum(bits, axis=1) >= within[:, None], axis=1)
         out: np.ndarray[Any, np.dtype[np.int64]] = word * 64 + place
         return out
 
+    def spans(
+        self, lines: np.ndarray[Any, np.dtype[np.int64]]
+    ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]:
+        """Byte offsets where the given 0-based lines (each < :attr:`lines`) start and end (the
+        end after the newline, or the end of the text)."""
+        lines = np.asarray(lines, dtype=np.int64)
+        # Line k starts after newline k and ends after newline k + 1: one lookup for both.
+        after = np.concatenate([lines, lines + 1])
+        inner = (after > 0) & (after < self.lines)
+        offsets = np.zeros(len(after), dtype=np.int64)
+        if inner.any():
+            offsets[inner] = self.newline_offsets(after[inner]) + 1
+        ends = offsets[len(lines) :]
+        ends[after[len(lines) :] >= self.lines] = self.end
+        return offsets[: len(lines)], ends
+
     def starts(
         self, lines: np.ndarray[Any, np.dtype[np.int64]]
     ) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Byte offsets where the given 0-based lines start (each < :attr:`lines`)."""
-        lines = np.asarray(lines, dtype=np.int64)
-        out = np.zeros(len(lines), dtype=np.int64)
-        later = lines > 0
-        if later.any():
-            out[later] = self.newline_offsets(lines[later]) + 1
-        return out
+        return self.spans(lines)[0]
 
     def ends(
         self, lines: np.ndarray[Any, np.dtype[np.int64]]
     ) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Byte offsets where the given 0-based lines end (newline included)."""
-        lines = np.asarray(lines, dtype=np.int64)
-        out = np.full(len(lines), self.end, dtype=np.int64)
-        inner = lines + 1 < self.lines
-        if inner.any():
-            out[inner] = self.starts(lines[inner] + 1)
-        return out
+        return self.spans(lines)[1]
 
 
 class LineScan:

@@ -357,9 +357,10 @@ class Universe:
         lines = self._lines
         if lines is None or self.records is None or lines.lines != self.records + 1:
             return None
-        wanted = np.asarray(rows, dtype=np.int64) + 1  # line 0 is the header
-        begins, ends = lines.starts(wanted).tolist(), lines.ends(wanted).tolist()
-        header_end = int(lines.ends(np.zeros(1, dtype=np.int64))[0])
+        wanted = np.concatenate([[0], np.asarray(rows, dtype=np.int64) + 1])  # 0: the header
+        starts, stops = lines.spans(wanted)
+        header_end = int(stops[0])
+        begins, ends = starts[1:].tolist(), stops[1:].tolist()
         chunks: list[bytes] = []
         if self._data is not None:
             data = self._data
