@@ -551,7 +551,7 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             fix="correct those cells in the export (a frame filter cannot judge them).",
         )
 
-    alive = pl.Series("alive", np.ones(raw.height, dtype=bool))
+    alive = pl.repeat(True, raw.height, dtype=pl.Boolean, eager=True).alias("alive")
     excluded: list[dict[str, Any]] = []
     for flt in plan.frame.filters:
         col = plan.column_for(flt.column)
