@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -315,3 +317,30 @@ def test_canonical_units() -> None:
     assert units["frame_number"].dtype == pl.Int64
     assert units["provider"].to_list() == [None, None]
     assert "patient" not in units.columns and "name" not in units.columns
+
+
+def test_the_byte_pass_runs_at_low_priority_in_its_own_thread() -> None:
+    """The pass yields the CPU to the reader (Linux, where threads have their own nice value;
+    elsewhere the process keeps its priority); the calling thread's priority is left alone."""
+    import threading
+
+    from audit_kit.universe.opening import _yield_to_reader
+
+    if not sys.platform.startswith("linux"):
+        if hasattr(os, "getpriority"):  # a thread id there would name a process: untouched
+            before = os.getpriority(os.PRIO_PROCESS, 0)
+            _yield_to_reader()
+            assert os.getpriority(os.PRIO_PROCESS, 0) == before
+        return
+    seen: list[int] = []
+
+    def worker() -> None:
+        _yield_to_reader()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == [19]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before

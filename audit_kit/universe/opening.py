@@ -7,6 +7,7 @@ import contextlib
 import csv
 import hashlib
 import os
+import sys
 import threading
 import zipfile
 import zlib
@@ -220,9 +221,11 @@ def _yield_to_reader() -> None:
     leaves (and the whole core once the caller waits for it), so the frame is ready sooner and
     the total work is the same.
     """
-    # Not Linux, or not allowed: run at normal priority.
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    # Only Linux takes a thread id here (elsewhere it would name a process); if the call is
+    # not allowed, the pass runs at normal priority.
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def _idle(decoder: codecs.IncrementalDecoder) -> bool:
