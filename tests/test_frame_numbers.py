@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from audit_kit.sampling._frame import Frame, _decimal_keys, _distinct
+from audit_kit.sampling._frame import Frame, _all_distinct, _decimal_keys
 
 
 def frame_of(keys: np.ndarray) -> Frame:
@@ -139,4 +139,4 @@ def test_distinct_agrees_with_a_set(values: list[int], dense: bool) -> None:
     if dense:  # small range: the bitmap path
         values = [v % 97 + 10**12 for v in values]
     keys = np.array(values, dtype=np.uint64)
-    assert _distinct(keys) == (len(set(values)) == len(values))
+    assert _all_distinct(keys) == (len(set(values)) == len(values))

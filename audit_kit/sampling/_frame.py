@@ -247,7 +247,7 @@ def _id_keys(
         if keys is not None:
             keys = _decimal_keys(keys)
     rule = ORDER_NUMERIC if digits else ORDER_TEXT
-    if keys is not None and _distinct(keys):
+    if keys is not None and _all_distinct(keys):
         return keys, rule, []
     order, rule, repeated = _id_order(ids)
     ranks = np.empty(n, dtype=np.uint64)
@@ -287,7 +287,7 @@ def _decimal_keys(
 
     Numbers are dense (``E100000000``..``E104999999`` become 0..4,999,999 plus a constant),
     which lets :meth:`Frame.pick` pack a stratum, a key and a position into one 64-bit value,
-    and :func:`_distinct` use a bitmap. Eight digits at once, in the 64-bit word ("SWAR").
+    and :func:`_all_distinct` use a bitmap. Eight digits at once, in the 64-bit word ("SWAR").
     """
     ones = int(np.bitwise_or.reduce(keys))
     if not ones:
@@ -323,7 +323,7 @@ def _decimal_keys(
     return x
 
 
-def _distinct(keys: np.ndarray[Any, np.dtype[np.uint64]]) -> bool:
+def _all_distinct(keys: np.ndarray[Any, np.dtype[np.uint64]]) -> bool:
     """True when no two keys are equal: a bitmap over their range when it is small (dense
     keys), else one hash pass."""
     low = int(keys.min())
