@@ -72,20 +72,22 @@ class Frame:
         requests' order and the numbers' order.
 
         No stratum is sorted by unit id. Each unit gets one 64-bit value, its stratum in the
-        high bits and its key (less the smallest key) below, shifted right if it does not fit;
-        those values are sorted (the values only: fast, and parallel), and a unit's frame
-        number is its place in that order less its stratum's start. Only the units whose value
-        is at a requested place are looked up, and where a shifted value is shared, those
-        units are put in order by their whole keys.
+        high bits and its key (less the smallest key) below; those values are sorted (the
+        values only: fast, and parallel), and a unit's frame number is its place in that order
+        less its stratum's start. With dense keys its position fits in the low bits too and
+        comes out of the sort (:func:`_pick_packed`). Otherwise the key is shifted right if it
+        does not fit, only the units whose value is at a requested place are looked up, and
+        where a shifted value is shared, those units are put in order by their whole keys.
         """
         if not requests:
             return []
         keys = self.keys
         levels = int(stratum.max()) + 1
         low = keys.min()
-        packed = _pick_packed(keys, low, stratum, levels, requests)
+        places = _places(stratum, levels, requests)
+        packed = _pick_packed(keys, low, stratum, levels, places)
         if packed is not None:
-            return packed
+            return _by_request(packed, requests)
         room = 64 - (levels - 1).bit_length()
         shift = max(0, (int(keys.max()) - int(low)).bit_length() - room)
         value = keys - low
@@ -94,10 +96,6 @@ class Frame:
         if room < 64:
             value |= stratum.astype(np.uint64) << np.uint64(room)
         ordered = pl.Series(value).sort().to_numpy()
-        starts = np.concatenate([[0], np.cumsum(np.bincount(stratum, minlength=levels))])
-        places = np.concatenate(
-            [starts[h] + np.asarray(numbers, dtype=np.int64) - 1 for h, numbers in requests]
-        )
         targets = ordered[places]
         wanted = np.unique(targets)
         first = np.searchsorted(ordered, wanted, "left")
@@ -107,8 +105,26 @@ class Frame:
         assert len(found) == int(runs.sum())
         block = np.concatenate([[0], np.cumsum(runs)[:-1]])
         which = np.searchsorted(wanted, targets)
-        chosen: Positions = found[block[which] + places - first[which]]
-        return np.split(chosen, np.cumsum([len(numbers) for _, numbers in requests])[:-1])
+        return _by_request(found[block[which] + places - first[which]], requests)
+
+
+def _places(
+    stratum: np.ndarray[Any, np.dtype[np.integer[Any]]],
+    levels: int,
+    requests: Sequence[tuple[int, Sequence[int]]],
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Where each requested frame number falls in the units sorted by (stratum, key)."""
+    starts = np.concatenate([[0], np.cumsum(np.bincount(stratum, minlength=levels))])
+    return np.concatenate(
+        [starts[h] + np.asarray(numbers, dtype=np.int64) - 1 for h, numbers in requests]
+    )
+
+
+def _by_request(
+    chosen: Positions, requests: Sequence[tuple[int, Sequence[int]]]
+) -> list[Positions]:
+    """The chosen positions, split back into one array per request."""
+    return np.split(chosen, np.cumsum([len(numbers) for _, numbers in requests])[:-1])
 
 
 def _pick_packed(
@@ -116,11 +132,12 @@ def _pick_packed(
     low: np.uint64,
     stratum: np.ndarray[Any, np.dtype[np.integer[Any]]],
     levels: int,
-    requests: Sequence[tuple[int, Sequence[int]]],
-) -> list[Positions] | None:
-    """:meth:`Frame.pick` when a stratum, a key (less the smallest) and a frame position fit in
-    64 bits together (dense keys): one sort of those values orders every stratum by key and
-    carries each unit's position along. None when they do not fit."""
+    places: np.ndarray[Any, np.dtype[np.int64]],
+) -> Positions | None:
+    """The positions at ``places`` (see :func:`_places`) when a stratum, a key (less the
+    smallest) and a frame position fit in 64 bits together (dense keys): one sort of those
+    values orders every stratum by key and carries each unit's position along. None when they
+    do not fit."""
     size = len(keys)
     key_bits = (int(keys.max()) - int(low)).bit_length()
     position_bits = max(1, (size - 1).bit_length())
@@ -135,12 +152,8 @@ def _pick_packed(
         np.left_shift(high, _U64(key_bits + position_bits), out=high)
         np.bitwise_or(value, high, out=value)
     ordered = pl.Series(value).sort().to_numpy()
-    starts = np.concatenate([[0], np.cumsum(np.bincount(stratum, minlength=levels))])
-    places = np.concatenate(
-        [starts[h] + np.asarray(numbers, dtype=np.int64) - 1 for h, numbers in requests]
-    )
     chosen: Positions = (ordered[places] & _U64((1 << position_bits) - 1)).astype(np.int64)
-    return np.split(chosen, np.cumsum([len(numbers) for _, numbers in requests])[:-1])
+    return chosen
 
 
 def _argsort(keys: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
