@@ -169,6 +169,32 @@ def test_json_output_is_one_document(
     assert payload["next_command"].startswith("audit-kit sample --plan")
 
 
+def test_a_latin1_export_is_read_as_latin1_and_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As `sample` does: a Windows export (Latin-1) is read, not refused, and the note says how."""
+    frame = foreign_export(300).with_columns(
+        pl.when(pl.int_range(pl.len()) == 4)
+        .then(pl.col("Patient Name") + " Renée")
+        .otherwise(pl.col("Patient Name"))
+        .alias("Patient Name")
+    )
+    export = tmp_path / "export.csv"
+    export.write_bytes(frame.write_csv().encode("latin-1"))
+    code, out, err = run(
+        ["init", "--universe", str(export), "--out", str(tmp_path / "p.yaml"), "--json"], capsys
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["mapping"]["fields"]["unit_id"]["columns"] == ["Acct #"]
+    assert any("read as Latin-1" in note for note in payload["notes"])
+    code, out, err = run(
+        ["init", "--universe", str(export), "--out", str(tmp_path / "q.yaml")], capsys
+    )
+    assert code == 0, err
+    assert "Note: The file is not UTF-8 (first at line 6); it was read as Latin-1." in out
+
+
 def test_unknown_preset_lists_the_presets(
     export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

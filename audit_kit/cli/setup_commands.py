@@ -93,6 +93,8 @@ def _print_init(summary: InitSummary) -> None:
         f"Read the header and {proposal.rows_read:,} rows of {summary.universe.name} "
         f"({len(proposal.columns)} columns)."
     )
+    for note in summary.notes:
+        echo(f"Note: {note}")
     if proposal.fields:
         echo("Mapped:")
         width = max(len(name) for name in proposal.fields)

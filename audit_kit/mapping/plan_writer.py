@@ -230,6 +230,7 @@ class InitSummary:
     proposal: MappingProposal
     problems: tuple[Problem, ...]  # plan validation problems still to fix by hand
     next_command: str
+    notes: tuple[str, ...] = ()  # what reading the universe noticed (e.g. read as Latin-1)
 
     @property
     def valid(self) -> bool:
@@ -244,6 +245,7 @@ class InitSummary:
             "valid": self.valid,
             "problems": [p.to_dict() for p in self.problems],
             "next_command": self.next_command,
+            "notes": list(self.notes),
         }
 
 
@@ -298,7 +300,8 @@ def write_plan(
             [Problem(where=str(out), expected="a file path", found="a folder", fix="add a name.")],
         )
     preset_text = _preset_text(preset) if preset else None
-    head = read_head(universe, rows=rows, sheet=sheet)
+    notes: list[str] = []
+    head = read_head(universe, rows=rows, sheet=sheet, notes=notes)
     proposal = guess_mapping(head)
     text = plan_text(
         proposal, preset_text=preset_text, preset_name=preset, universe_name=universe.name
@@ -324,6 +327,7 @@ def write_plan(
         proposal=proposal,
         problems=tuple(problems),
         next_command=next_command,
+        notes=tuple(notes),
     )
 
 

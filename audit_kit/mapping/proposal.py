@@ -408,11 +408,31 @@ def _check_unit_id(state: _State) -> None:
 
 
 def read_head(
-    path: Path, *, rows: int = DEFAULT_SAMPLE_ROWS, sheet: str | None = None
+    path: Path,
+    *,
+    rows: int = DEFAULT_SAMPLE_ROWS,
+    sheet: str | None = None,
+    notes: list[str] | None = None,
 ) -> pl.DataFrame:
-    """Read the header and the first ``rows`` rows of a universe file, every value as text."""
+    """Read the header and the first ``rows`` rows of a universe file, every value as text.
+
+    ``notes``, if given, receives what the reading noticed (a file read as Latin-1).
+    """
+    from audit_kit.errors import InputError
     from audit_kit.universe import ROW, open_universe
 
     universe = open_universe(Path(path), sheet=sheet)
-    head = universe.collect(universe.scan(list(universe.columns)).head(rows))
+    try:
+        try:
+            head = universe.collect(universe.scan(list(universe.columns)).head(rows))
+        except InputError:
+            # As `sample` does: a file that is not UTF-8 is read as Latin-1 (finish() says so
+            # once the pass over its bytes has found the first byte that is not UTF-8).
+            if not universe.finish():
+                raise
+            head = universe.collect(universe.scan(list(universe.columns)).head(rows))
+    finally:
+        universe.close()
+    if notes is not None:
+        notes.extend(universe.notes)
     return head.drop(ROW, strict=False).select(pl.all().cast(pl.String))
