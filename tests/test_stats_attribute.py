@@ -132,19 +132,46 @@ def test_tie_keeps_the_estimate_inside_the_limits() -> None:
         assert limit.lower <= result.quantity <= limit.upper
 
 
+@pytest.mark.parametrize(
+    ("big_n", "n", "x", "confidence", "double", "rational"),
+    [
+        # P(X <= 0 | K=27) = 3/30 = 1/10 exactly; (1 - 0.8)/2 = 0.09999999999999998 < 1/10.
+        (30, 1, 0, 0.80, 27, 26),
+        # P(X <= 0 | K=19) = 1/20; (1 - 0.9)/2 = 0.04999999999999999 < 1/20.
+        (20, 1, 0, 0.90, 19, 18),
+        # P(X <= 0 | K=39) = 1/40; (1 - 0.95)/2 = 0.025000000000000022 > 1/40: no difference.
+        (40, 1, 0, 0.95, 38, 38),
+    ],
+)
+def test_ties_follow_the_double_tail(
+    big_n: int, n: int, x: int, confidence: float, double: int, rational: int
+) -> None:
+    # Found by a search over small N, n, x for P(X <= x | K) equal to the decimal tail in
+    # exact arithmetic (fractions): there the rational tail and RAT-STATS' double tail give
+    # different upper limits, and the printed limit follows the double (docs/methods.md).
+    decimal_tail = Fraction(round((1 - confidence) / 2, 12)).limit_denominator(1000)
+    double_tail = Fraction((1.0 - confidence) / 2.0)
+    assert exact_cdf(big_n, rational + 1, n, x) == decimal_tail  # the tie, in rationals
+    assert brute_force(big_n, n, x, decimal_tail)[1] == rational
+    assert brute_force(big_n, n, x, double_tail)[1] == double
+    assert hypergeometric_limits(big_n, n, x, confidence)[1] == double
+
+
 @pytest.mark.parametrize(("big_n", "n"), [(12, 12), (30, 1), (40, 7), (45, 20), (60, 59)])
 def test_exact_limits_equal_brute_force_scan(big_n: int, n: int) -> None:
-    # Includes exact ties (N=30, n=1, x=0, 80%: P(X <= 0 | K=27) = 3/30 = tail): not "> tail".
+    # The tail is RAT-STATS' double (1 - CL)/2, taken at its exact binary value; the scan
+    # includes exact ties (N=30, n=1, x=0, 80%: P(X <= 0 | K=27) = 3/30, just above the double
+    # 0.09999999999999998, so K=27 qualifies).
     for x in range(n + 1):
         for percent in (80, 90, 95, 99):
-            expected = brute_force(big_n, n, x, Fraction(100 - percent, 200))
+            expected = brute_force(big_n, n, x, Fraction((1.0 - percent / 100) / 2.0))
             assert hypergeometric_limits(big_n, n, x, percent / 100) == expected, (x, percent)
 
 
 def test_one_sided_limits_equal_brute_force_scan() -> None:
     big_n, n = 50, 15
     for percent in (80, 90, 95):
-        tail = Fraction(100 - percent, 100)
+        tail = Fraction(1.0 - percent / 100)
         _, upper = brute_force(big_n, n, 0, tail)
         lower, _ = brute_force(big_n, n, n, tail)
         confidence = percent / 100

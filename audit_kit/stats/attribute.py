@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -86,17 +87,42 @@ def _sf_ge(x: int, population: int, k: int, n: int) -> float:
     return float(min(1.0, math.exp(anchor)))
 
 
-# "P > tail" is strict: a probability equal to the tail (exact ties happen with small N, e.g.
-# N=30, n=1, K=27: P = 3/30 = 0.1) must not qualify, whatever the last bits of the floating-point
-# sum. The tail sums are accurate to about 1e-14 relative, so probabilities within 1e-12 of the
-# tail are treated as ties.
-_TIE = 1.0 + 1e-12
+# RAT-STATS computes its tail in double precision, 1 - CL (or (1 - CL)/2), and compares the
+# probabilities with it: for 80% and 90% that double lies just below the decimal value
+# ((1 - 0.8)/2 = 0.09999999999999998), so a probability equal to 0.1 in exact arithmetic is
+# "> tail" there, while for 95% ((1 - 0.95)/2 = 0.025000000000000022) a probability of 0.025 is
+# not. Exact ties happen with small N (N=30, n=1, K=27: P = 3/30). The tail sums below are
+# accurate to about 1e-14 relative, too coarse to order a probability against a double 3e-17
+# away, so within 1e-12 of the tail the probability is computed again in exact integer
+# arithmetic and compared with the double's exact binary value.
+_NEAR = 1e-12
 _MAX_POPULATION = 2**53  # every K below it is exact in a float64
 
 
 def _tail(confidence: float, one_sided: bool) -> float:
-    """(1-CL)/2 or 1-CL, rounded to 12 decimals: (1-0.8)/2 is 0.1, not 0.09999999999999998."""
-    return round((1.0 - confidence) if one_sided else (1.0 - confidence) / 2.0, 12)
+    """1 - CL or (1 - CL)/2 in double precision, as RAT-STATS computes it (not rounded)."""
+    return (1.0 - confidence) if one_sided else (1.0 - confidence) / 2.0
+
+
+def _exact_cdf_le(x: int, population: int, k: int, n: int) -> Fraction:
+    """P(X <= x | K = k) as an exact fraction (integer binomial coefficients)."""
+    low = max(0, n - (population - k))
+    top = sum(math.comb(k, i) * math.comb(population - k, n - i) for i in range(low, x + 1))
+    return Fraction(top, math.comb(population, n))
+
+
+def _exact_sf_ge(x: int, population: int, k: int, n: int) -> Fraction:
+    """P(X >= x | K = k) as an exact fraction."""
+    high = min(n, k)
+    top = sum(math.comb(k, i) * math.comb(population - k, n - i) for i in range(x, high + 1))
+    return Fraction(top, math.comb(population, n))
+
+
+def _exceeds(probability: float, tail: float, exact: Callable[[], Fraction]) -> bool:
+    """``probability > tail`` as RAT-STATS decides it; exact arithmetic near a tie."""
+    if abs(probability - tail) > _NEAR * tail:
+        return probability > tail
+    return exact() > Fraction(tail)
 
 
 def _last_true(test: Callable[[int], bool], lo: int, hi: int, guess: float, step: int) -> int:
@@ -140,13 +166,14 @@ def _step(population: int, n: int, guess: float) -> int:
 
 def _upper_limit(population: int, n: int, x: int, tail: float) -> int:
     """Largest K with P(X <= x | K) > tail, within [x, N-n+x]."""
-    tail *= _TIE
     if x == n:
         return population
     guess = population * float(special.betaincinv(x + 1, n - x, 1.0 - tail))
     # P(X <= x | K = x) = 1 > tail: lo always qualifies.
     return _last_true(
-        lambda k: _cdf_le(x, population, k, n) > tail,
+        lambda k: _exceeds(
+            _cdf_le(x, population, k, n), tail, lambda: _exact_cdf_le(x, population, k, n)
+        ),
         x,
         population - n + x,
         guess,
@@ -156,15 +183,20 @@ def _upper_limit(population: int, n: int, x: int, tail: float) -> int:
 
 def _lower_limit(population: int, n: int, x: int, tail: float) -> int:
     """Smallest K with P(X >= x | K) > tail, within [x, N-n+x]."""
-    tail *= _TIE
     if x == 0:
         return 0
-    if _sf_ge(x, population, x, n) > tail:
+
+    def above(k: int) -> bool:
+        return _exceeds(
+            _sf_ge(x, population, k, n), tail, lambda: _exact_sf_ge(x, population, k, n)
+        )
+
+    if above(x):
         return x
     guess = population * float(special.betaincinv(x, n - x + 1, tail))
     # The last K whose upper tail is still <= tail, plus one (P(X >= x | N-n+x) = 1 > tail).
     return 1 + _last_true(
-        lambda k: not _sf_ge(x, population, k, n) > tail,
+        lambda k: not above(k),
         x,
         population - n + x,
         guess,
@@ -183,8 +215,9 @@ def hypergeometric_limits(
     X ~ Hypergeometric(N, K, n). Found by bisection on K, started from a bracket around the
     binomial (Clopper-Pearson) limit, so N = 2,131,341,220 costs a few milliseconds. The tails
     are summed in log space from exact term ratios (no log-gamma cancellation), for any N
-    below 2**53; a probability within 1e-12 (relative) of the tail counts as equal to it, so
-    exact ties are not "> tail".
+    below 2**53. The tail is RAT-STATS' double 1 - CL (or (1 - CL)/2), and at an exact tie
+    (a probability equal to the decimal tail, e.g. 3/30 at 80%) the comparison follows that
+    double, in exact arithmetic: the tie qualifies at 80% and 90%, not at 95%.
     ``one_sided`` (only for x = 0 or x = n) uses tail = 1 - CL and returns ``None`` for the
     limit it does not report.
 
