@@ -1,9 +1,11 @@
 """Statistics, RAT-STATS 2010 compatible: pure functions, numbers in, numbers out.
 
 Attribute appraisal (exact hypergeometric limits; stratified normal approximation),
-Clopper-Pearson and accuracy intervals, variable appraisal (unrestricted and stratified;
-examined, audited, difference), the demand-amount rule, and sample sizes (variable,
-stratified with Neyman allocation, attribute, the CIA full-sample rule).
+Clopper-Pearson and accuracy intervals (the design-based Korn-Graubard interval of
+:mod:`~audit_kit.stats.accuracy`), robust lower bounds for non-negative overpayments
+(:mod:`~audit_kit.stats.robust`: minimum-sum, Kaplan-Wald), variable appraisal
+(unrestricted and stratified; examined, audited, difference), the demand-amount rule, and sample
+sizes (variable, stratified with Neyman allocation, attribute, the CIA full-sample rule).
 
 Every result is a frozen dataclass whose ``to_dict()`` is the JSON of the matching
 RAT-STATS-style command (SPEC 10b). Every function validates its inputs and raises one
@@ -22,6 +24,12 @@ from audit_kit.stats._core import (
     CriticalValueRule,
     t_critical,
     z_critical,
+)
+from audit_kit.stats.accuracy import (
+    AccuracyInterval,
+    accuracy_interval,
+    design_accuracy,
+    one_sided_level,
 )
 from audit_kit.stats.attribute import (
     AttributeAppraisal,
@@ -43,6 +51,16 @@ from audit_kit.stats.ratio import (
     demand_reason,
     proportion_interval,
     ratio_interval,
+)
+from audit_kit.stats.robust import (
+    PaidSteps,
+    RobustBound,
+    RobustMethod,
+    bonferroni_lower_bound,
+    kaplan_wald_lower_bound,
+    left_skew_flag,
+    minimum_sum_lower_bound,
+    paid_steps,
 )
 from audit_kit.stats.sample_size import (
     CiaFullSample,
@@ -82,6 +100,7 @@ __all__ = [
     "MEASURES",
     "SIZE_CONFIDENCES",
     "SIZE_PRECISIONS",
+    "AccuracyInterval",
     "AttributeAppraisal",
     "AttributeLimit",
     "AttributeSampleSize",
@@ -91,7 +110,10 @@ __all__ = [
     "CriticalValueRule",
     "DemandRule",
     "MeasuredStratum",
+    "PaidSteps",
     "RatioEstimate",
+    "RobustBound",
+    "RobustMethod",
     "SizeStratum",
     "StratifiedAllocation",
     "StratifiedAttributeAppraisal",
@@ -104,6 +126,7 @@ __all__ = [
     "VariableMeasure",
     "VariableSampleSize",
     "VariableStratum",
+    "accuracy_interval",
     "achieved_precision",
     "allocate",
     "appraise_attribute",
@@ -113,12 +136,19 @@ __all__ = [
     "appraise_variables",
     "appraise_variables_stratified",
     "attribute_sample_size",
+    "bonferroni_lower_bound",
     "cia_full_sample_size",
     "clopper_pearson",
     "complete_measures",
     "demand_amount",
     "demand_reason",
+    "design_accuracy",
     "hypergeometric_limits",
+    "kaplan_wald_lower_bound",
+    "left_skew_flag",
+    "minimum_sum_lower_bound",
+    "one_sided_level",
+    "paid_steps",
     "proportion_interval",
     "ratio_interval",
     "required_sample_size",
