@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -110,13 +111,26 @@ def test_code_counts_and_accuracy(scored: tuple[Path, dict[str, Any]]) -> None:
     r = y.sum() / x.sum()
     n, big_n = 6, 100
     var = (1 - n / big_n) / (n * x.mean() ** 2) * ((y - r * x) ** 2).sum() / (n - 1)
-    half = sps.t.ppf(0.95, n - 1) * math.sqrt(var)
+    # Korn-Graubard (svyciprop method "beta"): n_eff = r(1-r)/var, times
+    # (t_{m-1}(a/2) / t_{n-1}(a/2))^2 with m = sum x = 12 (codes, a changed principal dx
+    # weighing 2) and n = 6 units; then beta quantiles.
+    def kg(alpha: float) -> tuple[float, float]:
+        factor = (sps.t.ppf(alpha / 2, x.sum() - 1) / sps.t.ppf(alpha / 2, n - 1)) ** 2
+        n_star = r * (1 - r) / var * factor
+        return (
+            sps.beta.ppf(alpha / 2, n_star * r, n_star * (1 - r) + 1),
+            sps.beta.ppf(1 - alpha / 2, n_star * r + 1, n_star * (1 - r)),
+        )
+
+    lower, upper = kg(0.10)
     acc = overall["code_accuracy"]
     assert acc["value"] == pytest.approx(0.5)
-    assert acc["lower"] == pytest.approx(r - half) and acc["upper"] == pytest.approx(r + half)
-    assert acc["confidence"] == 0.90 and "Cochran" in acc["method"]
-    assert overall["verdict"] == ("below" if r + half < 0.90 else "inconclusive")
-    assert overall["verdict"] == "below"  # upper 0.78 < target 0.90
+    assert acc["se"] == pytest.approx(math.sqrt(var))
+    assert acc["lower"] == pytest.approx(lower) and acc["upper"] == pytest.approx(upper)
+    assert acc["one_sided_lower"] == pytest.approx(kg(0.20)[0])  # one-sided 90% = two-sided 80%
+    assert acc["confidence"] == 0.90 and "Korn-Graubard" in acc["method"]
+    assert overall["verdict"] == ("below" if kg(0.20)[1] < 0.90 else "inconclusive")
+    assert overall["verdict"] == "below"  # one-sided 90% upper 0.74 < target 0.90
 
 
 def test_record_accuracy_exact_limits(scored: tuple[Path, dict[str, Any]]) -> None:
@@ -182,11 +196,12 @@ def test_groups(scored: tuple[Path, dict[str, Any]]) -> None:
     assert (coders["C2"]["units_reviewed"], coders["C2"]["units_with_error"]) == (2, 2)
     assert coders["C3"]["units_not_reviewed"] == 1
     assert coders["C2"]["financial"]["net"] == pytest.approx(130.0)
-    # No universe count per coder in a simple design: Clopper-Pearson.
-    assert "Clopper-Pearson" in coders["C1"]["record_accuracy"]["method"]
-    lo, hi = sps.beta.ppf(0.05, 1, 2), sps.beta.ppf(0.95, 2, 1)  # 1 correct of 2
-    assert coders["C1"]["record_accuracy"]["lower"] == pytest.approx(lo)
-    assert coders["C1"]["record_accuracy"]["upper"] == pytest.approx(hi)
+    # A coder of a simple design is a domain of it (R: svyby over the design; the domain
+    # formulas are checked against closed forms in test_stats_accuracy.py).
+    record = coders["C1"]["record_accuracy"]
+    assert "Korn-Graubard" in record["method"] and record["value"] == 0.5
+    assert record["lower"] < 0.5 < record["upper"] and record["se"] > 0
+    assert record["lower"] < record["one_sided_lower"] < 0.5
     auditors = {a["auditor"]: a for a in results["auditors"]}
     assert auditors["A2"]["units_reviewed"] == 1 and auditors["A2"]["units_with_error"] == 1
     assert [s["stratum"] for s in results["strata"]] == ["all"]
@@ -409,8 +424,11 @@ def test_bad_audited_amount_is_named(tmp_path: Path) -> None:
 
 def test_error_free_group_gets_exact_code_limits_not_certainty(tmp_path: Path) -> None:
     # Two units, four codes, no errors: the ratio estimator's variance is 0 and its interval
-    # would be [1, 1], a "meets" verdict from two records. The exact binomial limits on 4 of 4
-    # codes are used instead: lower = (alpha/2)^(1/4) at 90% two-sided (closed form).
+    # would be [1, 1], a "meets" verdict from two records. The exact limits with the 2 *units*
+    # as trials are used instead (codes cluster in units): the hypergeometric upper limit on
+    # error units with N = 50, n = 2, x = 0: the largest K with P(X = 0 | K) =
+    # (50-K)(49-K)/(50*49) > 0.05 (90% two-sided), in exact arithmetic here.
+    worst = max(k for k in range(51) if Fraction((50 - k) * (49 - k), 50 * 49) > Fraction(1, 20))
     sample = [unit("U1", dx="I50.20;E11.9"), unit("U2", dx="I10;E78.5")]
     findings = [finding(sample[0], amount=100.0), finding(sample[1], amount=100.0)]
     path = make_audit(
@@ -418,7 +436,7 @@ def test_error_free_group_gets_exact_code_limits_not_certainty(tmp_path: Path) -
     )
     code = score_audit(path)["overall"]["code_accuracy"]
     assert code["value"] == 1.0
-    assert code["lower"] == pytest.approx(0.05 ** (1 / 4), rel=1e-9)
+    assert code["lower"] == pytest.approx(1 - worst / 50, rel=1e-12)
     assert code["upper"] == 1.0
-    assert "Clopper-Pearson" in code["method"]
+    assert "hypergeometric on the number of units" in code["method"]
     assert score_audit(path)["overall"]["verdict"] == "inconclusive"

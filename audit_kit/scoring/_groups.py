@@ -1,18 +1,31 @@
-"""Accuracy per group (record, DRG, financial, code accuracy) with limits and a verdict."""
+"""Accuracy per group (record, DRG, financial, code accuracy) with limits and a verdict.
+
+Every estimate goes through the sampling design (docs/methods.md): the overall figure is the
+stratified ratio estimator, a stratum's is its own simple random sample, and a group that cuts
+across strata (providers, auditors, settings, coders in a design not stratified by coder) is a
+domain of the whole design (:func:`audit_kit.stats.design_accuracy`). The limits are the
+Korn-Graubard beta interval at the design effective sample size; record accuracy keeps the
+RAT-STATS rules where RAT-STATS has one (the exact hypergeometric limits of a simple design or
+of one whole stratum, the stratified attribute appraisal of the overall share).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from scipy import special
+
 from audit_kit.financial import totals
 from audit_kit.scoring._units import UNCATEGORISED, ScoredUnit, _confidence_key, _Context
 from audit_kit.stats import (
+    AccuracyInterval,
     AttributeStratum,
+    accuracy_interval,
     appraise_attribute_stratified,
-    clopper_pearson,
+    design_accuracy,
+    one_sided_level,
     proportion_interval,
-    ratio_interval,
 )
 
 
@@ -24,15 +37,92 @@ def _overall_population(ctx: _Context, sampling: Mapping[str, Any]) -> int | Non
 
 
 def _interval(
-    value: float, lower: float, upper: float, confidence: float, method: str
+    value: float,
+    lower: float,
+    upper: float,
+    confidence: float,
+    method: str,
+    *,
+    se: float | None,
+    one_sided: tuple[float, float] | None,
 ) -> dict[str, Any]:
+    """One accuracy block of results.json (docs/architecture.md)."""
     return {
         "value": value,
         "lower": lower,
         "upper": upper,
         "confidence": confidence,
         "method": method,
+        "se": se,
+        "one_sided_lower": None if one_sided is None else one_sided[0],
+        "one_sided_upper": None if one_sided is None else one_sided[1],
     }
+
+
+def _from_estimate(est: AccuracyInterval) -> dict[str, Any]:
+    level = one_sided_level(est.confidence)
+    return _interval(
+        est.value,
+        est.lower,
+        est.upper,
+        est.confidence,
+        est.method,
+        se=est.se,
+        one_sided=est.limits(level) if level > 0 else None,
+    )
+
+
+def _populations(ctx: _Context, units: Sequence[ScoredUnit]) -> dict[str, int] | None:
+    """N_h of every stratum the units are in, or None when the record lacks one."""
+    out: dict[str, int] = {}
+    for u in units:
+        info = ctx.strata.get(u.stratum)
+        if info is None:
+            return None
+        out[u.stratum] = int(info["population"])
+    return out
+
+
+def _design_estimate(
+    design: Sequence[ScoredUnit],
+    members: Sequence[ScoredUnit],
+    counts: Callable[[ScoredUnit], tuple[float, float] | None],
+    ctx: _Context,
+) -> AccuracyInterval | None:
+    """The ratio sum y / sum x of ``members``, a domain of the ``design`` units."""
+    inside = {u.unit_id for u in members}
+    rows = [(u, c) for u in design if (c := counts(u)) is not None]
+    if not any(u.unit_id in inside and c[1] > 0 for u, c in rows):
+        return None
+    populations = _populations(ctx, [u for u, _ in rows])
+    if populations is None:  # no N_h recorded: the members as a simple random sample
+        mine = [c for u, c in rows if u.unit_id in inside]
+        return accuracy_interval(
+            [y for y, _ in mine], [x for _, x in mine], confidence=ctx.confidence
+        )
+    whole = len(inside) == len(rows) and all(u.unit_id in inside for u, _ in rows)
+    return design_accuracy(
+        [c[0] for _, c in rows],
+        [c[1] for _, c in rows],
+        strata=[u.stratum for u, _ in rows],
+        populations=populations,
+        confidence=ctx.confidence,
+        domain=None if whole else [u.unit_id in inside for u, _ in rows],
+    )
+
+
+def _one_whole_stratum(
+    members: Sequence[ScoredUnit], design: Sequence[ScoredUnit], ctx: _Context
+) -> int | None:
+    """N_h when the members are exactly the scored units of one stratum, else None."""
+    strata = {u.stratum for u in members}
+    if len(strata) != 1:
+        return None
+    (stratum,) = strata
+    whole = {u.unit_id for u in design if u.stratum == stratum}
+    if whole != {u.unit_id for u in members} or stratum not in ctx.strata:
+        return None
+    return int(ctx.strata[stratum]["population"])
 
 
 def _share(
@@ -40,14 +130,21 @@ def _share(
     ok: Callable[[ScoredUnit], bool | None],
     ctx: _Context,
     *,
-    population: int | None,
-    stratified: bool,
+    design: Sequence[ScoredUnit],
+    overall: bool,
+    population: int | None = None,
 ) -> dict[str, Any] | None:
-    """Share of units for which ``ok`` is True (None: not applicable), with exact limits."""
+    """Share of units for which ``ok`` is True (None: not applicable), with limits.
+
+    RAT-STATS' own rules where they apply: the stratified attribute appraisal for the overall
+    share of a stratified design, the exact hypergeometric limits for a simple design's overall
+    share or one whole stratum; any other group is a domain of the design.
+    """
     judged = [(u, flag) for u in units if (flag := ok(u)) is not None]
     if not judged:
         return None
-    if stratified:
+    level = one_sided_level(ctx.confidence)
+    if overall and ctx.stratified and ctx.strata:
         counts: dict[str, list[int]] = {}
         for u, flag in judged:
             counts.setdefault(u.stratum, [0, 0])
@@ -62,62 +159,73 @@ def _share(
             ]
         )
         limit = appraisal.limits[_confidence_key(ctx.confidence)]
+        value, se = 1.0 - appraisal.rate, appraisal.se_rate
+        z = float(special.ndtri(ctx.confidence))  # one-sided C: z at C, as RAT-STATS' z rule
         return _interval(
-            1.0 - appraisal.rate,
+            value,
             1.0 - float(limit.upper_rate or 0.0),
             1.0 - float(limit.lower_rate or 0.0),
             ctx.confidence,
             "stratified attribute appraisal, normal approximation with z (RAT-STATS)",
+            se=se,
+            one_sided=(max(0.0, value - z * se), min(1.0, value + z * se)),
         )
-    good = sum(1 for _, flag in judged if flag)
-    est = proportion_interval(good, len(judged), ctx.confidence, population=population)
-    return _interval(est.value, est.lower, est.upper, ctx.confidence, est.method)
+    whole = _one_whole_stratum(units, design, ctx)
+    if whole is None and overall and not ctx.stratified:
+        whole = population
+    if whole is not None:
+        population = whole
+        good = sum(1 for _, flag in judged if flag)
+        est = proportion_interval(good, len(judged), ctx.confidence, population=population)
+        side = (
+            proportion_interval(good, len(judged), level, population=population)
+            if level > 0
+            else None
+        )
+        return _interval(
+            est.value,
+            est.lower,
+            est.upper,
+            ctx.confidence,
+            est.method,
+            se=est.se,
+            one_sided=None if side is None else (side.lower, side.upper),
+        )
+
+    def counts_of(u: ScoredUnit) -> tuple[float, float] | None:
+        flag = ok(u)
+        return None if flag is None else (float(flag), 1.0)
+
+    est_d = _design_estimate(design, units, counts_of, ctx)
+    return None if est_d is None else _from_estimate(est_d)
+
+
+def _code_counts_of(u: ScoredUnit) -> tuple[float, float] | None:
+    c = u.comparison
+    if c is None:
+        return None
+    return float(c.correct), float(c.correct + c.weighted_errors)
 
 
 def _code_accuracy(
-    units: Sequence[ScoredUnit], ctx: _Context, *, population: int | None
+    units: Sequence[ScoredUnit], ctx: _Context, *, design: Sequence[ScoredUnit]
 ) -> dict[str, Any] | None:
-    pairs = [
-        (u.weight * c.correct, u.weight * (c.correct + c.weighted_errors))
-        for u in units
-        if (c := u.comparison) is not None
-    ]
-    if not pairs or sum(d for _, d in pairs) <= 0:
-        return None
-    est = ratio_interval(
-        [y for y, _ in pairs], [x for _, x in pairs], ctx.confidence, population=population
-    )
-    method = est.method
-    if ctx.stratified and len({u.stratum for u in units}) > 1:
-        method += "; units weighted N_h/n_h, variance ignores the stratification"
-    if est.se is not None and est.se == 0.0:
-        # Every unit has the same ratio (typically: no errors at all). The linearised variance
-        # is then 0 and the interval [R, R] would claim certainty from any sample size, so a
-        # group of 2 error-free units would "meet" the target. Use the exact binomial
-        # (Clopper-Pearson) limits of the unweighted code counts instead: conservative for
-        # small groups, and what a reader expects for "x of y codes correct".
-        comps = [u.comparison for u in units if u.comparison is not None]
-        correct = round(sum(c.correct for c in comps))
-        reviewed = max(round(sum(c.correct + c.weighted_errors for c in comps)), correct)
-        if reviewed > 0:
-            lower, upper = clopper_pearson(correct, reviewed, ctx.confidence)
-            return _interval(
-                est.value,
-                min(lower, est.value),
-                max(upper, est.value),
-                ctx.confidence,
-                "exact binomial (Clopper-Pearson) on code counts: every unit has the same "
-                "accuracy, so the ratio estimator's variance is 0",
-            )
-    return _interval(est.value, est.lower, est.upper, ctx.confidence, method)
+    """Code accuracy of ``units`` through the design (a domain unless they are all of it)."""
+    est = _design_estimate(design, units, _code_counts_of, ctx)
+    return None if est is None else _from_estimate(est)
 
 
 def _verdict(interval: Mapping[str, Any] | None, target: float) -> str:
+    """Meets: at C confidence (one-sided) accuracy is at least the target; below: at most."""
     if interval is None:
         return "inconclusive"
-    if interval["lower"] >= target:
+    lower = interval.get("one_sided_lower")
+    upper = interval.get("one_sided_upper")
+    lower = interval["lower"] if lower is None else lower
+    upper = interval["upper"] if upper is None else upper
+    if lower >= target:
         return "meets"
-    if interval["upper"] < target:
+    if upper < target:
         return "below"
     return "inconclusive"
 
@@ -159,11 +267,18 @@ def _group(
     population: int | None,
     overall: bool = False,
     extrapolation: dict[str, Any] | None = None,
+    design: Sequence[ScoredUnit] | None = None,
 ) -> dict[str, Any]:
+    """One group's block of results.json; ``design``: every scored unit of the audit."""
     scored = [u for u in units if u.scored]
-    stratified = overall and ctx.stratified
+    everyone = scored if design is None else [u for u in design if u.scored]
     record = _share(
-        scored, lambda u: not u.has_error, ctx, population=population, stratified=stratified
+        scored,
+        lambda u: not u.has_error,
+        ctx,
+        design=everyone,
+        overall=overall,
+        population=population,
     )
     drg = _share(
         scored,
@@ -173,17 +288,19 @@ def _group(
             else not u.comparison.drg_changed
         ),
         ctx,
+        design=everyone,
+        overall=overall,
         population=population,
-        stratified=stratified,
     )
     financial = _share(
         scored,
         lambda u: None if u.amount is None else not u.payment_changed,
         ctx,
+        design=everyone,
+        overall=overall,
         population=population,
-        stratified=stratified,
     )
-    code = _code_accuracy(scored, ctx, population=population)
+    code = _code_accuracy(scored, ctx, design=everyone)
     money = totals(u.amount for u in scored if u.amount is not None)
     dollar = 1.0 - money["gross"] / money["examined"] if money["examined"] > 0 else None
     return {
@@ -223,7 +340,11 @@ def _groups(returned: Sequence[ScoredUnit], attr: str, ctx: _Context) -> list[di
             if whole == {u.unit_id for u in members} and stratum in ctx.strata:
                 population = int(ctx.strata[stratum]["population"])
         out.append(
-            {attr: label, "population": population, **_group(members, ctx, population=population)}
+            {
+                attr: label,
+                "population": population,
+                **_group(members, ctx, population=population, design=returned),
+            }
         )
     return out
 

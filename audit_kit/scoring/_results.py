@@ -158,6 +158,7 @@ def score_frames(
                 ctx,
                 population=int(info["population"]),
                 extrapolation=strata_extrapolation.get(name),
+                design=returned,
             ),
         }
         for name, info in strata.items()
