@@ -239,9 +239,7 @@ def test_design_accuracy_coverage_stratified_and_domain() -> None:
         assert est.one_sided_lower is not None
         below += truth < est.one_sided_lower
         if d.any():
-            dom = design_accuracy(
-                y, x, strata=labels, populations=sizes, confidence=0.90, domain=d
-            )
+            dom = design_accuracy(y, x, strata=labels, populations=sizes, confidence=0.90, domain=d)
             assert dom.one_sided_lower is not None
             below_d += truth_d < dom.one_sided_lower
     assert below / REPS <= 0.12, below / REPS

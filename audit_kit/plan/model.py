@@ -299,6 +299,11 @@ class FinancialOptions(_Strict):
     base_rate: float | None = Field(default=None, gt=0)
     critical_value_rule: Literal["ratstats", "t", "z"] = "ratstats"
     extrapolate: bool = True
+    #: A lower bound with guaranteed coverage for non-negative overpayments, printed beside
+    #: the RAT-STATS t limit and used for the demand (docs/methods.md): ``minimum_sum``
+    #: (full denials; sample records the frame's paid amounts), ``kaplan_wald`` (any
+    #: overpayments >= 0, in draw order), or ``none``.
+    robust_bound: Literal["minimum_sum", "kaplan_wald", "none"] = "none"
 
 
 class ScoringOptions(_Strict):

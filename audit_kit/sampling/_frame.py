@@ -499,7 +499,13 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
     cert_col = plan.column_for(cert.column) if cert else None
     var_name = plan.allocation_variable()
     var_col = plan.column_for(var_name) if var_name else None
-    variables = {c for c in (band_col, cert_col, var_col) if c is not None}
+    # The minimum-sum bound needs every frame unit's paid amount (recorded in sampling.json).
+    paid_col = (
+        plan.column_for(plan.financial.examined)
+        if plan.financial.robust_bound == "minimum_sum"
+        else None
+    )
+    variables = {c for c in (band_col, cert_col, var_col, paid_col) if c is not None}
     numeric = set(amount_cols.values()) | variables
     dates: set[str] = set()
     for flt in plan.frame.filters:

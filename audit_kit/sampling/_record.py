@@ -231,6 +231,15 @@ def sampling_record(
         "tool_version": __version__,
         "created_at": created_at,
     }
+    if drawn.frame_paid is not None:
+        record["robust_bound"] = {
+            "method": plan.financial.robust_bound,
+            "examined_field": plan.financial.examined,
+            "rule": "per stratum, the frame's paid amounts in ascending order: every amount up "
+            "to 2,000 units, else the amounts at 2,000 evenly spaced ranks rounded down to the "
+            "cent (a sum of the k smallest is then never overstated); for the minimum-sum bound",
+            "frame_paid": drawn.frame_paid,
+        }
     return record
 
 

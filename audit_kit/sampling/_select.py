@@ -22,6 +22,7 @@ from audit_kit.sampling._record import (
     Stratum,
     generator_version,
 )
+from audit_kit.stats import paid_steps
 from audit_kit.universe import ROW, Universe
 
 # -- the draw --------------------------------------------------------------------------------
@@ -38,6 +39,8 @@ class Drawn:
     sizes: Sizes
     generator: dict[str, Any]
     notes: list[str]
+    #: per stratum label, the frame's paid amounts summarised for the minimum-sum bound
+    frame_paid: dict[str, dict[str, Any]] | None = None
 
 
 def _seed_used(generator: str, seed: int | float) -> int | float:
@@ -174,4 +177,12 @@ def draw_units(
             gen["wh_seeds"] = list(rng_mod.ratstats_wh_seeds(float(used)))
     if not simple:
         gen["stratum_streams"] = STREAM_RULE
-    return Drawn(universe, frame, strata, sample, sizes, gen, notes)
+    frame_paid = None
+    if plan.financial.robust_bound == "minimum_sum":
+        amounts = frame.variables.get(plan.column_for(plan.financial.examined))
+        if amounts is not None:
+            frame_paid = {
+                d.label: paid_steps(np.nan_to_num(amounts[design.of_unit == d.index])).to_dict()
+                for d in defs
+            }
+    return Drawn(universe, frame, strata, sample, sizes, gen, notes, frame_paid)

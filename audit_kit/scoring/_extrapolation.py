@@ -10,6 +10,8 @@ from audit_kit.financial import CENT
 from audit_kit.scoring._units import ScoredUnit, _Context
 from audit_kit.stats import (
     AttributeStratum,
+    PaidSteps,
+    RobustBound,
     VariableLimit,
     VariableMeasure,
     VariableStratum,
@@ -19,6 +21,9 @@ from audit_kit.stats import (
     appraise_variable_stratified,
     demand_amount,
     demand_reason,
+    kaplan_wald_lower_bound,
+    left_skew_flag,
+    minimum_sum_lower_bound,
 )
 
 _MEASURES = {"net": "difference", "overpayments_only": "overpayment", "gross": "gross"}
@@ -86,6 +91,117 @@ def _entry(
     }
 
 
+#: The one-sided confidence of the bound each demand rule takes.
+_RULE_CONFIDENCE = {"cms_one_sided_90": 0.90, "oig_two_sided_90": 0.95, "point_estimate": 0.90}
+_ROBUST_NAMES = {"minimum_sum": "minimum-sum", "kaplan_wald": "Kaplan-Wald"}
+_ASSUMPTIONS = {
+    "kaplan_wald": "overpayments >= 0 (underpayments as 0), drawn without replacement, values "
+    "in draw order (Kaplan 1987; Stark); per stratum at 1 - alpha/H, summed (Bonferroni)",
+    "minimum_sum": "every unit in error is overpaid by its whole paid amount (full denials); "
+    "exact hypergeometric bound on the number in error, plus the smallest paid amounts of the "
+    "frame (Edwards et al. 2003); per stratum at 1 - alpha/H, summed (Bonferroni)",
+}
+
+
+def robust_bound(
+    method: str,
+    overpayments: Mapping[str, Sequence[float]],
+    populations: Mapping[str, int],
+    *,
+    confidence: float,
+    paid: Mapping[str, Sequence[float | None]] | None = None,
+    frame_paid: Mapping[str, PaidSteps] | None = None,
+) -> tuple[RobustBound | None, list[str]]:
+    """The plan's robust lower bound on the total overpayment, and notes on it.
+
+    ``overpayments``: per stratum, the sampled overpayments (>= 0) **in draw order**;
+    ``paid``: the same units' paid amounts (for the partial-overpayment check);
+    ``frame_paid``: per stratum, the frame's paid amounts recorded at sampling (minimum-sum).
+    A census stratum contributes its exact total; the others share alpha equally (Bonferroni).
+    """
+    notes: list[str] = []
+    sampled = [h for h, v in overpayments.items() if v and len(v) < populations[h]]
+    alpha_h = (1.0 - confidence) / max(1, len(sampled))
+    strata: list[dict[str, Any]] = []
+    total = 0.0
+    for name, vals in overpayments.items():
+        if not vals:
+            continue
+        big_n = int(populations[name])
+        if name not in sampled:
+            bound = float(sum(vals))
+        elif method == "kaplan_wald":
+            bound = kaplan_wald_lower_bound(vals, big_n, confidence=1.0 - alpha_h)
+        else:
+            steps = None if frame_paid is None else frame_paid.get(name)
+            if steps is None:
+                notes.append(
+                    f"No minimum-sum bound: sampling.json has no paid amounts of stratum {name}'s "
+                    "frame (set financial.robust_bound: minimum_sum in the plan before `sample`)."
+                )
+                return None, notes
+            bound = minimum_sum_lower_bound(vals, big_n, steps, confidence=1.0 - alpha_h)
+            amounts = [] if paid is None else list(paid.get(name, ()))
+            partial = sum(
+                1
+                for v, p in zip(vals, amounts, strict=False)
+                if v > 0 and p is not None and v < 0.95 * p
+            )
+            if partial:
+                notes.append(
+                    f"Minimum-sum bound, stratum {name}: {partial} sampled overpayment(s) are "
+                    "partial, not full denials; the bound's guarantee assumes full denials "
+                    "(use robust_bound: kaplan_wald for partial overpayments)."
+                )
+        strata.append(
+            {
+                "stratum": name,
+                "population": big_n,
+                "sample": len(vals),
+                "confidence": 1.0 - alpha_h if name in sampled else 1.0,
+                "lower": bound,
+                "census": name not in sampled,
+            }
+        )
+        total += bound
+    return (
+        RobustBound(
+            method=_ROBUST_NAMES[method],
+            confidence=confidence,
+            lower=total,
+            population=sum(int(populations[h]) for h in overpayments if overpayments[h]),
+            sample=sum(len(v) for v in overpayments.values()),
+            strata=tuple(strata),
+            assumption=_ASSUMPTIONS[method],
+        ),
+        notes,
+    )
+
+
+def _with_robust(
+    entry: dict[str, Any],
+    bound: RobustBound | None,
+    *,
+    method: str,
+    demand_rule: str,
+) -> None:
+    """Record the robust bound beside the t limit; with a robust method, the demand uses it."""
+    entry["robust_bound"] = None if bound is None else bound.to_dict()
+    entry["demand_bound"] = "t_limit"
+    if bound is None or method == "none" or demand_rule == "point_estimate":
+        return
+    entry["t_limit_demand_amount"] = entry["demand_amount"]
+    entry["demand_amount"] = max(0.0, bound.lower)
+    entry["demand_bound"] = method
+    entry["demand_reason"] = (
+        f"Lower bound with guaranteed coverage ({bound.method}, one-sided "
+        f"{bound.confidence:.0%}; the plan's financial.robust_bound): the true total "
+        f"overpayment is at least this with {bound.confidence:.0%} confidence without relying "
+        "on the central limit theorem. The RAT-STATS t limit of the demand rule is "
+        f"{entry['t_limit_demand_amount']:,.2f}, printed beside it."
+    )
+
+
 def extrapolate(
     differences: Mapping[str, Sequence[float]],
     populations: Mapping[str, int],
@@ -94,6 +210,9 @@ def extrapolate(
     demand_rule: str = "cms_one_sided_90",
     critical_value_rule: str = "ratstats",
     stratified: bool | None = None,
+    robust: str = "none",
+    paid: Mapping[str, Sequence[float | None]] | None = None,
+    frame_paid: Mapping[str, PaidSteps] | None = None,
 ) -> Extrapolation:
     """Project sampled payment differences (examined - audited) to the universe.
 
@@ -106,6 +225,12 @@ def extrapolate(
     stratified normal approximation otherwise). The demand rule (SPEC 6.4) picks the amount;
     a non-positive amount is no demand (0). A stratum without values makes the overall
     extrapolation impossible (a note says which).
+
+    ``robust`` (the plan's ``financial.robust_bound``): ``kaplan_wald`` or ``minimum_sum`` adds
+    that lower bound on the total overpayment (:func:`robust_bound`; ``differences`` must then
+    be in draw order, ``frame_paid`` given for minimum-sum) beside the t limit, and the demand
+    uses it (``demand_bound`` says which was used). A sample that looks left-skewed for the
+    t limit (mostly full denials of similar amounts; ``paid`` given) is flagged in the notes.
     """
     is_stratified = len(populations) > 1 if stratified is None else stratified
     values = {name: [netted(d, netting) for d in differences.get(name, ())] for name in populations}
@@ -138,6 +263,33 @@ def extrapolate(
         for note in m.notes
         if note == "single_unit"
     )
+    overpaid = {name: [max(d, 0.0) for d in differences.get(name, ())] for name in populations}
+    skew = _skew_flags(overpaid, paid)
+    bound, robust_notes = (
+        robust_bound(
+            robust,
+            overpaid,
+            populations,
+            confidence=_RULE_CONFIDENCE.get(demand_rule, 0.90),
+            paid=paid,
+            frame_paid=frame_paid,
+        )
+        if robust != "none"
+        else (None, [])
+    )
+    if (
+        robust != "none"
+        and netting == "net"
+        and any(d < 0 for vals in differences.values() for d in vals)
+    ):
+        robust_notes.append(
+            "The robust bound covers the overpayments (underpayments as 0), while the plan nets "
+            "underpayments: the demand stays on the RAT-STATS t limit of the net differences."
+        )
+        bound_for_demand = None
+    else:
+        bound_for_demand = bound
+    flags = (*flags, *skew, *robust_notes)
     empty = [name for name, vals in values.items() if not vals]
     if empty:
         note = (
@@ -148,6 +300,9 @@ def extrapolate(
         return Extrapolation(overall=None, strata=per_stratum, notes=(*flags, note))
     if not is_stratified and len(measures) == 1:
         (only,) = per_stratum.values()
+        _with_robust(only, bound_for_demand, method=robust, demand_rule=demand_rule)
+        if bound is not None and bound_for_demand is None:
+            only["robust_bound"] = bound.to_dict()
         return Extrapolation(overall=only, strata=per_stratum, notes=flags)
     combined = appraise_variable_stratified(
         [
@@ -176,7 +331,26 @@ def extrapolate(
         appraisal=combined.overall_dict(),
     )
     overall["strata_skewness"] = {n: m.skewness for n, m in measures.items()}
+    _with_robust(overall, bound_for_demand, method=robust, demand_rule=demand_rule)
+    if bound is not None and bound_for_demand is None:
+        overall["robust_bound"] = bound.to_dict()
     return Extrapolation(overall=overall, strata=per_stratum, notes=flags)
+
+
+def _skew_flags(
+    overpaid: Mapping[str, Sequence[float]], paid: Mapping[str, Sequence[float | None]] | None
+) -> list[str]:
+    """The left-skew warning for the t limit, per stratum (needs the paid amounts)."""
+    if paid is None:
+        return []
+    out = []
+    for name, vals in overpaid.items():
+        amounts = list(paid.get(name, ()))
+        pairs = [(v, p) for v, p in zip(vals, amounts, strict=False) if p is not None]
+        why = left_skew_flag([v for v, _ in pairs], [p for _, p in pairs]) if pairs else None
+        if why:
+            out.append(f"Extrapolation, stratum {name}: {why}")
+    return out
 
 
 def _extrapolate(
@@ -192,9 +366,15 @@ def _extrapolate(
         ctx.notes.append("No extrapolation: sampling.json lists no strata with populations.")
         return None, {}
     differences: dict[str, list[float]] = {name: [] for name in ctx.strata}
-    for u in scored:
+    paid: dict[str, list[float | None]] = {name: [] for name in ctx.strata}
+    # Draw order (sample.csv selection_order): the Kaplan-Wald bound needs it.
+    in_order = sorted(
+        scored, key=lambda u: (u.selection_order is None, u.selection_order or 0, u.unit_id)
+    )
+    for u in in_order:
         if u.amount is not None:
             differences[u.stratum].append(u.amount.difference)
+            paid[u.stratum].append(u.amount.examined)
     result = extrapolate(
         differences,
         {name: int(info["population"]) for name, info in ctx.strata.items()},
@@ -202,6 +382,9 @@ def _extrapolate(
         demand_rule=ctx.plan.effective_demand_rule,
         critical_value_rule=fin.critical_value_rule,
         stratified=ctx.stratified,
+        robust=fin.robust_bound,
+        paid=paid,
+        frame_paid=ctx.frame_paid,
     )
     ctx.notes.extend(result.notes)
     return result.overall, result.strata

@@ -27,6 +27,7 @@ from audit_kit.scoring._units import (
     _with_amounts,
     _with_weights,
 )
+from audit_kit.stats import PaidSteps
 from audit_kit.universe import canonical_units
 
 
@@ -123,6 +124,7 @@ def score_frames(
         strata=strata,
         stratified=plan.design.method == "stratified" or len(strata) > 1,
         notes=[],
+        frame_paid=_frame_paid(sampling),
     )
     returned = _read_findings(units, findings, strata, examined=plan.financial.examined)
     references: dict[str, ReferenceFile] = {}
@@ -167,9 +169,26 @@ def score_frames(
     results["errors"] = [_error_entry(u) for u in returned if u.has_error]
     results["units"] = [_unit_entry(u) for u in returned]
     results["cia_discovery"] = _cia_discovery(scored, ctx, sampling)
-    results["sampling"] = dict(sampling)
+    results["sampling"] = _sampling_summary(sampling)
     results["notes"] = ctx.notes
     return results
+
+
+def _sampling_summary(sampling: Mapping[str, Any]) -> dict[str, Any]:
+    """The sampling record for results.json, without the frame's paid amounts (bulky)."""
+    out = dict(sampling)
+    robust = out.get("robust_bound")
+    if isinstance(robust, Mapping) and "frame_paid" in robust:
+        out["robust_bound"] = {k: v for k, v in robust.items() if k != "frame_paid"}
+    return out
+
+
+def _frame_paid(sampling: Mapping[str, Any]) -> dict[str, PaidSteps] | None:
+    """The frame's paid amounts per stratum that sampling recorded for the minimum-sum bound."""
+    recorded = (sampling.get("robust_bound") or {}).get("frame_paid")
+    if not isinstance(recorded, Mapping):
+        return None
+    return {str(name): PaidSteps.from_dict(steps) for name, steps in recorded.items()}
 
 
 def _amount_fields(u: ScoredUnit) -> dict[str, Any]:
@@ -246,6 +265,7 @@ def _settings(
         "demand_rule": plan.effective_demand_rule,
         "basis": fin.basis,
         "critical_value_rule": fin.critical_value_rule,
+        "robust_bound": fin.robust_bound,
         "extrapolate": fin.extrapolate,
         "examined_field": fin.examined,
         "base_rate": fin.base_rate,

@@ -24,6 +24,7 @@ from audit_kit.financial import (
     resolve_reference,
 )
 from audit_kit.plan import SamplingPlan
+from audit_kit.stats import PaidSteps
 
 STATUSES = ("reviewed", "record missing", "not reviewed")
 GROUPINGS = (("coders", "coder"), ("providers", "provider"), ("auditors", "auditor"))
@@ -51,6 +52,8 @@ class ScoredUnit:
     comparison: UnitComparison | None = None
     amount: UnitAmount | None = None
     weight: float = 1.0
+    #: the draw order within the stratum (sample.csv), for the Kaplan-Wald bound
+    selection_order: int | None = None
 
     @property
     def scored(self) -> bool:
@@ -129,6 +132,8 @@ class _Context:
     strata: Mapping[str, Mapping[str, Any]]  # sampling.json strata by name
     stratified: bool
     notes: list[str]
+    #: per stratum, the frame's paid amounts recorded at sampling (minimum-sum bound)
+    frame_paid: Mapping[str, PaidSteps] | None = None
 
 
 def _confidence_key(level: float) -> str:
@@ -228,6 +233,7 @@ def _read_findings(
                 original=original,
                 audited=_audited_codes(row, original),
                 money=money,
+                selection_order=_order(unit.get("selection_order")),
             )
         )
     if problems:
@@ -235,6 +241,11 @@ def _read_findings(
             f"findings.csv does not fit this audit ({len(problems)} problem(s)).", problems
         )
     return out
+
+
+def _order(value: Any) -> int | None:
+    number = _float(value)
+    return None if number is None else int(number)
 
 
 def _compare(u: ScoredUnit, ctx: _Context, weights: Mapping[str, float]) -> UnitComparison:

@@ -207,7 +207,7 @@ def _finish(
         rule, method, n_eff = "census", METHOD_CENSUS, None
     elif variance is not None and variance > 0 and 0.0 < value < 1.0 and units >= 2:
         rule, method = "kg", METHOD_KG
-        n_eff = value * (1.0 - value) / variance
+        n_eff = float(value * (1.0 - value) / variance)
     else:
         # No between-unit variation (typically no error at all): survey gives no interval.
         # The units are the trials of an exact binomial (or hypergeometric with N): codes are
@@ -320,7 +320,6 @@ def _ratio_design(
 ) -> AccuracyInterval:
     """The stratified (domain) ratio estimator and its linearised variance, as svyrecvar."""
     inside = np.ones(y.size, dtype=bool) if domain is None else domain
-    codes_in = y.size  # placeholder overwritten below; keeps mypy's flow simple
     weights = np.empty(y.size)
     counts = np.bincount(stratum)
     for h, n_h in enumerate(counts):

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import optimize
 
 from audit_kit.stats._core import Problems
 from audit_kit.stats.attribute import hypergeometric_limits
@@ -202,15 +203,28 @@ def kaplan_wald_lower_bound(
     alpha = 1.0 - level
     if float(x.sum()) <= 0.0:
         return 0.0
-    low = float(x.sum()) / big_n  # the sampled values alone: p = 0 at and below this mean
+    low = float(x.sum()) / big_n  # the sampled values alone: the total is at least this
     if _kw_p_value(x, big_n, low, gamma) > alpha:
         return low * big_n
     high = max(low * 2.0, float(x.max()))
     while _kw_p_value(x, big_n, high, gamma) <= alpha:
         high *= 2.0
-    for _ in range(200):  # bisection to double precision
+    # p(t) > alpha exactly where max_j Z_j(t) < 1/alpha; log max Z is continuous and
+    # decreasing in t, so Brent's method finds the crossing (the bound) in a few steps.
+    target = math.log(1.0 / alpha)
+
+    def gap(mean: float) -> float:
+        p = _kw_p_value(x, big_n, mean, gamma)
+        return (math.log(1.0 / p) if p > 0 else 745.0) - target
+
+    root = optimize.brentq(gap, low, high, xtol=1e-12 * high, rtol=1e-12)
+    return float(root) * big_n
+    high = max(low * 2.0, float(x.max()))
+    while _kw_p_value(x, big_n, high, gamma) <= alpha:
+        high *= 2.0
+    for _ in range(200):  # bisection to 1e-12 relative (cents on a billion)
         mid = 0.5 * (low + high)
-        if mid in (low, high):
+        if high - low <= 1e-12 * high:
             break
         if _kw_p_value(x, big_n, mid, gamma) > alpha:
             high = mid
