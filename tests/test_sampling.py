@@ -601,3 +601,24 @@ def test_pseudonymisation_needs_a_key_outside_the_audit(tmp_path: Path) -> None:
     short.write_text("abc")
     with pytest.raises(InputError, match="cannot be used"):
         draw_sample(plan, universe, tmp_path / "c", key_file=short)
+
+
+def test_minimum_sum_plan_records_the_frames_paid_amounts(tmp_path: Path) -> None:
+    rows = universe_rows(120, coders=3)
+    _, _, record = draw(
+        tmp_path,
+        rows,
+        design={"method": "stratified", "strata": {"by": ["coder"]}},
+        size={"per_stratum": 10},
+        financial={"robust_bound": "minimum_sum"},
+    )
+    robust = record["robust_bound"]
+    assert robust["method"] == "minimum_sum"
+    for label in ("C1", "C2", "C3"):
+        expected = sorted(float(r["paid_amount"]) for r in rows if r["coder_id"] == label)
+        steps = robust["frame_paid"][label]
+        # Under 2,000 units every amount is kept, ascending (amounts have cents already).
+        assert steps["units"] == len(expected) and steps["ranks"] == list(range(len(expected)))
+        assert steps["values"] == pytest.approx(expected)
+    _, _, plain = draw(tmp_path, rows, name="plain")
+    assert "robust_bound" not in plain

@@ -240,3 +240,48 @@ def test_partial_stratified_return_says_what_is_covered(tmp_path: Path) -> None:
         "No overall extrapolation: no unit is scored yet in stratum B; collect and score again "
         "when every stratum has reviewed units.",
     ]
+
+
+def test_robust_bound_is_printed_beside_the_t_limit_and_used_for_the_demand() -> None:
+    # Draw order matters for Kaplan-Wald: one unit of 50 in a universe of 100 has the closed
+    # form 100 * 50 / 19 at one-sided 90% (test_stats_robust.py); zeros drawn after it only
+    # lower the running products, so the bound stays there.
+    ext = extrapolate(
+        {"all": [50.0, 0.0, 0.0]}, {"all": 100}, robust="kaplan_wald", netting="overpayments_only"
+    ).overall
+    assert ext is not None
+    assert ext["robust_bound"]["method"] == "Kaplan-Wald"
+    assert ext["robust_bound"]["lower"] == pytest.approx(100 * 50 / 19, rel=1e-6)
+    assert ext["demand_bound"] == "kaplan_wald"
+    assert ext["demand_amount"] == pytest.approx(100 * 50 / 19, rel=1e-6)
+    assert ext["t_limit_demand_amount"] == max(0.0, ext["limits"]["80"]["lower"])  # t: no demand
+    plain = extrapolate({"all": [50.0, 0.0, 0.0]}, {"all": 100}).overall
+    assert plain is not None and plain["demand_bound"] == "t_limit"
+    assert plain["robust_bound"] is None
+
+
+def test_robust_bound_strata_share_alpha_and_census_strata_count_in_full() -> None:
+    result = extrapolate(
+        {"a": [20.0], "b": [30.0], "c": [5.0, 7.0]},
+        {"a": 100, "b": 100, "c": 2},
+        robust="kaplan_wald",
+        netting="overpayments_only",
+    )
+    bound = result.overall["robust_bound"] if result.overall else None
+    assert bound is not None
+    by = {s["stratum"]: s for s in bound["strata"]}
+    # Two sampled strata at 1 - 0.10/2 each (Bonferroni); g = 0.5, alpha_h = 0.05:
+    # t > g x / (1/alpha_h - 1 + g) = x / 39.
+    assert by["a"]["confidence"] == pytest.approx(0.95)
+    assert by["a"]["lower"] == pytest.approx(100 * 20 / 39, rel=1e-6)
+    assert by["b"]["lower"] == pytest.approx(100 * 30 / 39, rel=1e-6)
+    assert by["c"]["census"] and by["c"]["lower"] == 12.0
+    assert bound["lower"] == pytest.approx(100 * 50 / 39 + 12.0, rel=1e-6)
+
+
+def test_left_skewed_sample_is_flagged() -> None:
+    over = [150.0, 148.0, 152.0, 149.0, 151.0, 0.0]
+    result = extrapolate(
+        {"all": over}, {"all": 500}, paid={"all": [150.0, 148.0, 152.0, 149.0, 151.0, 160.0]}
+    )
+    assert any("full denials of similar amounts" in n for n in result.notes)
