@@ -55,6 +55,7 @@ def close(value: float, printed: float, places: int) -> bool:
         (["random-numbers"], "--spares"),
         (["appraise", "attribute"], "--one-sided"),
         (["appraise", "variable"], "--stratum-column"),
+        (["appraise", "accuracy"], "--reviewed"),
         (["size", "variable"], "--total-sample"),
         (["size", "attribute"], "--precision-range"),
     ],
@@ -416,3 +417,61 @@ def test_option_choices_match_the_library_enums() -> None:
 
     assert set(GENERATORS) == {g.value for g in GeneratorName}
     assert set(CRITICAL_VALUE_RULES) == {r.value for r in CriticalValueRule}
+
+
+# --- appraise accuracy -----------------------------------------------------------------------
+
+
+def test_appraise_accuracy_json_equals_the_closed_form(tmp_path: Path) -> None:
+    from scipy import stats as sps
+
+    rows = [(5, 5), (3, 4), (6, 6), (2, 4), (4, 4), (1, 3), (7, 7), (5, 6), (3, 3)]
+    path = tmp_path / "units.csv"
+    path.write_text(
+        "unit,ok,codes\n" + "".join(f"U{i},{c},{r}\n" for i, (c, r) in enumerate(rows)), "utf-8"
+    )
+    doc = invoke_json(
+        "appraise",
+        "accuracy",
+        str(path),
+        "--population",
+        "50",
+        "--correct",
+        "ok",
+        "--reviewed",
+        "codes",
+    )
+    n, big_n = len(rows), 50
+    y = [float(c) for c, _ in rows]
+    x = [float(r) for _, r in rows]
+    r = sum(y) / sum(x)
+    xbar = sum(x) / n
+    var = (1 - n / big_n) / (n * xbar**2) * sum((a - r * b) ** 2 for a, b in zip(y, x)) / (n - 1)
+    assert doc["value"] == pytest.approx(r) and doc["se"] == pytest.approx(var**0.5)
+    assert doc["units"] == 9 and doc["codes"] == 42 and doc["population"] == 50
+    for key in LEVELS:
+        a = 1 - int(key) / 100
+        factor = (sps.t.ppf(a / 2, 41) / sps.t.ppf(a / 2, n - 1)) ** 2
+        n_star = r * (1 - r) / var * factor
+        lower = sps.beta.ppf(a / 2, n_star * r, n_star * (1 - r) + 1)
+        upper = sps.beta.ppf(1 - a / 2, n_star * r + 1, n_star * (1 - r))
+        assert doc["limits"][key]["lower"] == pytest.approx(lower, rel=1e-9)
+        assert doc["limits"][key]["upper"] == pytest.approx(upper, rel=1e-9)
+    # one-sided 90% = two-sided 80%; one-sided 95% = two-sided 90%
+    assert doc["limits"]["90"]["one_sided_lower"] == doc["limits"]["80"]["lower"]
+    assert doc["limits"]["95"]["one_sided_lower"] == doc["limits"]["90"]["lower"]
+    assert "Korn-Graubard" in doc["method"]
+    human = invoke("appraise", "accuracy", str(path), "--correct", "ok", "--reviewed", "codes")
+    assert "CODE ACCURACY APPRAISAL" in human.stdout and "One-sided lower" in human.stdout
+
+
+def test_appraise_accuracy_lists_every_bad_cell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("correct,reviewed\n5,4\nx,3\n-1,2\n", "utf-8")
+    code, out, err = run_main(["appraise", "accuracy", str(path)], capsys)
+    assert code == 1 and out == ""
+    assert "bad.csv row 2, column 'correct': expected no more correct codes than the 4" in err
+    assert "bad.csv row 3, column 'correct': expected a number of codes >= 0; found 'x'" in err
+    assert "row 4, column 'correct'" in err and "Traceback" not in err

@@ -368,6 +368,13 @@ def _outside(templates: Path) -> None:
     (templates / "report.html").write_text('{% include "/etc/passwd" %}\n', "utf-8")
 
 
+def _accuracy_counts(base: Base, cwd: Path) -> list[str]:
+    (cwd / "coder-sample.csv").write_text(
+        "unit,correct,reviewed\nU1,5,5\nU2,6,4\nU3,three,3\n", "utf-8"
+    )
+    return ["appraise", "accuracy", "coder-sample.csv", "--population", "400"]
+
+
 def stats(*argv: str) -> Any:
     def setup(base: Base, cwd: Path) -> list[str]:
         return list(argv)
@@ -440,6 +447,9 @@ CASES: dict[str, Case] = {
     "More errors than sampled items": Case(
         stats("appraise", "attribute", "--population", "1000", "--sample", "50", "--errors", "60"),
         ("errors",),
+    ),
+    "More correct codes than reviewed": Case(
+        _accuracy_counts, ("coder-sample.csv row 3", "coder-sample.csv row 4")
     ),
     "Seed out of range (ratstats)": Case(
         stats("random-numbers", "--seed", "-5", "--low", "1", "--high", "100", "--count", "5"),

@@ -1,4 +1,4 @@
-"""RAT-STATS-style commands: random-numbers, appraise attribute|variable, size variable|attribute.
+"""RAT-STATS-style commands: random-numbers, appraise attribute|variable|accuracy, size ....
 
 Each command parses its options, reads its small input file (:mod:`audit_kit.cli.ratstats_input`),
 makes one call into :mod:`audit_kit.stats` (or :mod:`audit_kit.rng`) and prints either a
@@ -131,7 +131,10 @@ def random_numbers(
 # ---------------------------------------------------------------------------------------------
 
 
-@cli.group("appraise", help="RAT-STATS appraisal modules: attribute (error rate), variable ($).")
+@cli.group(
+    "appraise",
+    help="Appraisal: RAT-STATS attribute (error rate) and variable ($); code accuracy.",
+)
 def appraise() -> None:
     pass
 
@@ -330,6 +333,153 @@ def appraise_variable_command(
         echo_json(result_s)
     else:
         print_stratified_variable(result_s)
+
+
+ACCURACY_HELP = """Code accuracy with confidence limits that hold on clustered errors.
+
+FILE is a CSV or XLSX with one row per sampled unit (a simple random sample of units): the
+number of codes found correct and the number of codes reviewed in that unit (columns correct
+and reviewed, or name them with --correct and --reviewed). Accuracy = sum correct / sum
+reviewed; the limits are the Korn-Graubard beta interval at the effective sample size with the
+degrees-of-freedom adjustment (R survey::svyciprop, method beta), with the units as clusters;
+a sample without any error gets exact limits on the units. --population N (units in the
+universe) applies the finite population correction. The one-sided lower bound at C% is the
+lower limit of the two-sided (2C-100)% interval ("at C% confidence, accuracy is at least").
+
+\b
+Examples:
+  audit-kit appraise accuracy coder_sample.csv --population 1200
+  audit-kit appraise accuracy units.xlsx --correct codes_ok --reviewed codes --json
+"""
+
+
+@appraise.command("accuracy", help=ACCURACY_HELP)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--population", type=int, help="Units in the universe N (finite population).")
+@click.option(
+    "--correct", "correct_col", default="correct", show_default=True, help="Correct codes column."
+)
+@click.option(
+    "--reviewed",
+    "reviewed_col",
+    default="reviewed",
+    show_default=True,
+    help="Codes reviewed column.",
+)
+@click.option("--sheet", help="Worksheet to read when FILE is .xlsx (default: the first).")
+@json_option
+def appraise_accuracy_command(
+    file: Path,
+    population: int | None,
+    correct_col: str,
+    reviewed_col: str,
+    sheet: str | None,
+    as_json: bool,
+) -> None:
+    from audit_kit import stats
+    from audit_kit.cli import ratstats_input as read
+
+    table = read.read_table(file, sheet=sheet)
+    out = read.Collector()
+    indexes = read.require_columns(table, [correct_col, reviewed_col], out)
+    out.raise_if_any("Cannot read the sample file.")
+    if not table.rows:
+        out.add(table.where(), "one row per sampled unit", "no data rows")
+        out.raise_if_any("The sample file is empty.")
+    correct: list[float] = []
+    reviewed: list[float] = []
+    for row, cells in table.rows:
+        pair = []
+        for column in (correct_col, reviewed_col):
+            text = table.cell(cells, indexes[column])
+            value = read.parse_number(text)
+            if value is None or value < 0:
+                out.add(
+                    table.where(row, column),
+                    "a number of codes >= 0",
+                    "an empty cell" if not text else repr(text),
+                    "enter the unit's number of codes (0 for none).",
+                )
+            pair.append(value)
+        y, x = pair
+        if y is not None and x is not None and 0 <= x < y:
+            out.add(
+                table.where(row, correct_col),
+                f"no more correct codes than the {x:g} reviewed ({reviewed_col})",
+                f"{y:g}",
+                "check the unit's two counts.",
+            )
+        correct.append(y or 0.0)
+        reviewed.append(x or 0.0)
+    if not out.problems and sum(reviewed) <= 0:
+        out.add(
+            table.where(column=reviewed_col),
+            "at least one code reviewed",
+            "0 codes in every row",
+            "check that --reviewed names the codes-reviewed column.",
+        )
+    if population is not None and population < len(correct):
+        out.add(
+            "--population",
+            f"at least the {len(correct)} units of the sample",
+            str(population),
+            "give the number of units in the universe the sample was drawn from.",
+        )
+    out.raise_if_any("The sample file has invalid values.")
+    result = stats.accuracy_interval(correct, reviewed, confidence=0.90, population=population)
+    limits: dict[str, dict[str, float | None]] = {}
+    for key in stats.APPRAISAL_CONFIDENCES:
+        level = int(key) / 100
+        lower, upper = result.limits(level)
+        limits[key] = {
+            "lower": lower,
+            "upper": upper,
+            "one_sided_lower": result.limits(stats.one_sided_level(level))[0],
+        }
+    doc: dict[str, Any] = {
+        "population": population,
+        "units": result.units,
+        "codes": result.codes,
+        "value": result.value,
+        "se": result.se,
+        "limits": limits,
+        "method": result.method,
+        "effective_n": result.effective_n,
+        "degrees_of_freedom": result.degrees_of_freedom,
+    }
+    if as_json:
+        echo_json(doc)
+        return
+    click.echo("CODE ACCURACY APPRAISAL")
+    click.echo(f"File: {file.name}")
+    click.echo(
+        f"Units sampled: {result.units:,}   Codes reviewed: {result.codes:,.0f}   "
+        f"Universe: {'not given' if population is None else f'{population:,} units'}"
+    )
+    click.echo(
+        f"Accuracy: {result.value:.3%}   Standard error: "
+        + ("n/a" if result.se is None else f"{result.se:.4%}")
+    )
+    click.echo(f"{'Confidence':>10}  {'Lower':>9}  {'Upper':>9}  {'One-sided lower':>15}")
+    for key, lim in limits.items():
+        click.echo(
+            f"{key + '%':>10}  {_pct_down(lim['lower'])}  {_pct_up(lim['upper'])}  "
+            f"{_pct_down(lim['one_sided_lower']):>15}"
+        )
+    click.echo(f"Method: {result.method}.")
+    click.echo("Lower limits are rounded down, upper limits up.")
+
+
+def _pct_down(value: float | None) -> str:
+    import math
+
+    return "      n/a" if value is None else f"{math.floor(value * 100000) / 1000:8.3f}%"
+
+
+def _pct_up(value: float | None) -> str:
+    import math
+
+    return "      n/a" if value is None else f"{math.ceil(value * 100000) / 1000:8.3f}%"
 
 
 # ---------------------------------------------------------------------------------------------
