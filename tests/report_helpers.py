@@ -67,12 +67,17 @@ def _cp(successes: int, trials: int, confidence: float) -> tuple[float, float]:
 
 def _interval(successes: int, trials: int, confidence: float) -> dict[str, Any]:
     lower, upper = _cp(successes, trials, confidence)
+    one_lower, one_upper = _cp(successes, trials, round(2 * confidence - 1, 12))
+    p = successes / trials if trials else None
     return {
-        "value": successes / trials if trials else None,
+        "value": p,
         "lower": lower,
         "upper": upper,
         "confidence": confidence,
         "method": "Clopper-Pearson (exact binomial)",
+        "se": None if p is None else (p * (1 - p) / trials) ** 0.5,
+        "one_sided_lower": one_lower,
+        "one_sided_upper": one_upper,
     }
 
 

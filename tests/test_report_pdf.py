@@ -214,7 +214,11 @@ def test_attestation_is_one_page_with_the_claim(rendered: dict[str, Any]) -> Non
     assert len(pages) == 1
     code = rendered["results"]["overall"]["code_accuracy"]
     text = _flat(pages[0])
-    assert f"At 95% confidence, coding accuracy is at least {pct_lower(code['lower'])}." in text
+    # The one-sided bound (two-sided 90% lower limit for 95% one-sided), rounded down.
+    bound = pct_lower(code["one_sided_lower"])
+    assert f"At 95% confidence (one-sided), coding accuracy is at least {bound}." in text
+    assert code["lower"] < code["one_sided_lower"]
+    assert "Verdict rule" in text
     assert "Population" in text and "Method" in text and "Attested by" in text
 
 

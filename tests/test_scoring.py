@@ -111,6 +111,7 @@ def test_code_counts_and_accuracy(scored: tuple[Path, dict[str, Any]]) -> None:
     r = y.sum() / x.sum()
     n, big_n = 6, 100
     var = (1 - n / big_n) / (n * x.mean() ** 2) * ((y - r * x) ** 2).sum() / (n - 1)
+
     # Korn-Graubard (svyciprop method "beta"): n_eff = r(1-r)/var, times
     # (t_{m-1}(a/2) / t_{n-1}(a/2))^2 with m = sum x = 12 (codes, a changed principal dx
     # weighing 2) and n = 6 units; then beta quantiles.

@@ -74,7 +74,7 @@ def test_pattern_follows_the_profiles(audit: dict[str, Any]) -> None:
     folder = AuditFolder.open(audit["dir"])
     plan, sample = workbook.load_audit(folder)
     found = simulate_findings(sample, plan, seed=7)
-    assert len(found) == sample.height == 360
+    assert len(found) == sample.height == 600
     by_coder: dict[str, list[Any]] = {}
     for f in found.values():
         by_coder.setdefault(f.coder, []).append(f)
@@ -167,7 +167,7 @@ def test_workbooks_are_filled_by_header_and_labelled(audit: dict[str, Any]) -> N
     returned = audit["returned"]
     assert sorted(p.name for p in returned) == sorted(audit["issued"])
     rows = [r for path in returned for r in _sheet_rows(path)]
-    assert len(rows) == 360
+    assert len(rows) == 600
     statuses = [r["Review status"] for r in rows]
     assert set(statuses) == {"reviewed", "record missing", "not reviewed"}
     for r in rows:
@@ -195,8 +195,8 @@ def test_the_audit_folder_is_not_touched(audit: dict[str, Any]) -> None:
 
 def test_returns_collect_cleanly_and_score_as_designed(audit: dict[str, Any]) -> None:
     summary = findings.collect(audit["dir"], audit["returned"])
-    assert summary.findings == 360
-    assert summary.units_sampled == 360
+    assert summary.findings == 600
+    assert summary.units_sampled == 600
     results = scoring.score_audit(audit["dir"])
     verdicts = {c["coder"]: c["verdict"] for c in results["coders"]}
     for coder in ("C01", "C07", "C08"):

@@ -101,6 +101,11 @@ def test_korn_graubard_limits_as_svyciprop_beta(key: str) -> None:
         n_eff *= (sps.t.ppf(a / 2, ref["codes"] - 1) / sps.t.ppf(a / 2, ref["degf"])) ** 2
         lower = sps.beta.ppf(a / 2, n_eff * p, n_eff * (1 - p) + 1)
         upper = sps.beta.ppf(1 - a / 2, n_eff * p + 1, n_eff * (1 - p))
+        # audit-kit's one addition: never more than an error-free sample of as many units
+        # (Clopper-Pearson on n units: (a/2)^(1/n)), nor less than an all-wrong one.
+        units = ref["degf"] + 2
+        lower = min(lower, (a / 2) ** (1 / units))
+        upper = max(upper, 1 - (a / 2) ** (1 / units))
         est = design_accuracy(
             [r[2] for r in rows],
             [r[3] for r in rows],
@@ -244,3 +249,19 @@ def test_design_accuracy_coverage_stratified_and_domain() -> None:
             below_d += truth_d < dom.one_sided_lower
     assert below / REPS <= 0.12, below / REPS
     assert below_d / REPS <= 0.12, below_d / REPS
+
+
+def test_one_error_never_beats_no_error() -> None:
+    # The zero-error rule counts units; without the cap a sample with one wrong code in 30
+    # units would get a higher lower limit than a perfect one (the KG effective n counts
+    # codes). Closed form of the perfect sample's bound: Clopper-Pearson, (a/2)^(1/30).
+    reviewed = np.full(30, 5.0)
+    perfect = accuracy_interval(reviewed, reviewed, confidence=0.90)
+    one = reviewed.copy()
+    one[0] = 4.0
+    single = accuracy_interval(one, reviewed, confidence=0.90)
+    assert perfect.lower == pytest.approx(0.05 ** (1 / 30))
+    assert single.lower <= perfect.lower and single.one_sided_lower is not None
+    assert perfect.one_sided_lower is not None
+    assert single.one_sided_lower <= perfect.one_sided_lower
+    assert "error-free" in single.method

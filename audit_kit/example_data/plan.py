@@ -45,7 +45,7 @@ design:
   strata:
     by: [coder]
 size:
-  per_stratum: 30
+  per_stratum: 50
 spares: 0
 rng:
   generator: pcg64

@@ -36,6 +36,11 @@ def _interval(obj: Any, default_conf: Any) -> dict[str, Any]:
         "confidence": conf(obj.get("confidence", default_conf)),
         "method": text(obj.get("method")),
         "raw": obj.get("value"),
+        # "At C confidence (one-sided), accuracy is at least X": X rounded down.
+        "one_sided_lower": pct_lower(obj.get("one_sided_lower"))
+        if _finite(obj.get("one_sided_lower")) is not None
+        else None,
+        "se": pct(obj.get("se"), 2) if _finite(obj.get("se")) is not None else None,
     }
 
 
@@ -120,6 +125,34 @@ def _demand_plain(ex: Mapping[str, Any], rule: str) -> str | None:
     )
 
 
+def _robust(ex: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The robust lower bound beside the t limit (financial.robust_bound), if computed."""
+    bound = ex.get("robust_bound")
+    if not isinstance(bound, Mapping):
+        return None
+    used = str(ex.get("demand_bound") or "t_limit")
+    return {
+        "method": text(bound.get("method")),
+        "confidence": conf(bound.get("confidence")),
+        "lower": money(bound.get("lower"), cents=False),
+        "assumption": text(bound.get("assumption")),
+        "used": used != "t_limit",
+        "t_limit": money(ex.get("t_limit_demand_amount"), cents=False)
+        if _finite(ex.get("t_limit_demand_amount")) is not None
+        else None,
+        "strata": [
+            {
+                "stratum": str(s.get("stratum")),
+                "lower": money(s.get("lower"), cents=False),
+                "confidence": conf(s.get("confidence")),
+                "census": bool(s.get("census")),
+            }
+            for s in bound.get("strata") or []
+            if isinstance(s, Mapping)
+        ],
+    }
+
+
 def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(ex, Mapping):
         return None
@@ -170,6 +203,7 @@ def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | Non
             for k, v in _sub(ex, "strata_skewness").items()
         ],
         "notes": [_note(n) for n in (_sub(ex, "appraisal").get("notes") or [])],
+        "robust": _robust(ex),
         "printout": _variable_printout(ex),
         "attribute_printout": _attribute_printout(ex.get("error_rate")),
     }

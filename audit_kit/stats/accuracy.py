@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -153,14 +154,46 @@ def _limits(
     if rule == "kg" and effective_n is not None:
         n_star = effective_n * _df_factor(codes, df or 0, alpha)
         lower, upper = _beta_limits(value, n_star, alpha)
+        # No sample is credited with more than an error-free sample of as many units (or
+        # blamed for more than an all-wrong one): keeps the limits monotone in the errors
+        # found, since the zero-error rule counts units, not codes (docs/methods.md).
+        exact = "hyper" if population is not None else "exact"
+        best = _limits(
+            rule=exact,
+            value=1.0,
+            effective_n=None,
+            codes=codes,
+            df=df,
+            units=units,
+            population=population,
+            confidence=confidence,
+        )
+        worst = _limits(
+            rule=exact,
+            value=0.0,
+            effective_n=None,
+            codes=codes,
+            df=df,
+            units=units,
+            population=population,
+            confidence=confidence,
+        )
+        lower, upper = min(lower, best[0]), max(upper, worst[1])
     elif rule == "hyper" and population is not None and value in (0.0, 1.0):
-        wrong = 0 if value == 1.0 else units
-        k_low, k_high = hypergeometric_limits(population, units, wrong, confidence)
-        assert k_low is not None and k_high is not None
-        lower, upper = 1.0 - k_high / population, 1.0 - k_low / population
+        lower, upper = _hyper_extreme(population, units, value == 1.0, confidence)
     else:  # zero variance between units: Clopper-Pearson with the units as the trials
         lower, upper = _beta_limits(value, float(max(units, 1)), alpha)
     return min(lower, value), max(upper, value)
+
+
+@lru_cache(maxsize=4096)
+def _hyper_extreme(
+    population: int, units: int, perfect: bool, confidence: float
+) -> tuple[float, float]:
+    """Exact limits on the share of error-free units when none (or all) of n are in error."""
+    k_low, k_high = hypergeometric_limits(population, units, 0 if perfect else units, confidence)
+    assert k_low is not None and k_high is not None
+    return 1.0 - k_high / population, 1.0 - k_low / population
 
 
 def _checked(
@@ -227,6 +260,15 @@ def _finish(
         population=population,
         confidence=confidence,
     )
+    if rule == "kg":
+        alpha = 1.0 - confidence
+        assert n_eff is not None
+        free = _beta_limits(value, n_eff * _df_factor(codes, df, alpha), alpha)
+        if lower < min(free[0], value) or upper > max(free[1], value):
+            method += (
+                "; limited to the exact limits of an error-free (or all-wrong) sample of as "
+                "many units"
+            )
     level = one_sided_level(confidence)
     one_sided = (
         None
