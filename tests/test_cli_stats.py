@@ -446,7 +446,8 @@ def test_appraise_accuracy_json_equals_the_closed_form(tmp_path: Path) -> None:
     x = [float(r) for _, r in rows]
     r = sum(y) / sum(x)
     xbar = sum(x) / n
-    var = (1 - n / big_n) / (n * xbar**2) * sum((a - r * b) ** 2 for a, b in zip(y, x)) / (n - 1)
+    squares = sum((a - r * b) ** 2 for a, b in zip(y, x, strict=True))
+    var = (1 - n / big_n) / (n * xbar**2) * squares / (n - 1)
     assert doc["value"] == pytest.approx(r) and doc["se"] == pytest.approx(var**0.5)
     assert doc["units"] == 9 and doc["codes"] == 42 and doc["population"] == 50
     for key in LEVELS:
