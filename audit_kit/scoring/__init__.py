@@ -11,23 +11,29 @@ What is scored (SPEC section 7):
 * a unit **has an error** when the record is missing, a scored code change carries weight
   (:mod:`audit_kit.comparison`), the DRG changed (unless observe-only), the payment changed, or
   the auditor gave an error category;
-* **record accuracy** = share of units without error. Exact limits: the hypergeometric rule of
-  RAT-STATS with the group's universe count when the design fixes it (simple design, a stratum,
-  or a group that is exactly one stratum, e.g. coders in a per-coder design), else
-  Clopper-Pearson. The overall share of a stratified design is the stratified attribute
-  appraisal (normal approximation with z, as RAT-STATS). DRG and financial accuracy likewise;
-* **code accuracy** = sum correct / sum (correct + weighted errors), the ratio estimator with
-  units as clusters (``stats.ratio_interval``; Cochran 1977 ch. 6); with a stratified design
-  each unit carries its weight N_h/n_h (the variance then ignores the stratification, an
-  approximation the method string states);
-* the **verdict** compares the code accuracy interval with the target: meets (lower >= target),
-  below (upper < target), inconclusive; record accuracy's verdict is given beside it;
+* every estimate goes through the sampling design (docs/methods.md section 4): the overall
+  figure is the stratified ratio estimator, a group that cuts across strata (providers,
+  auditors, settings, coders of a design not stratified by coder) a domain of the design
+  (``stats.design_accuracy``), with the Korn-Graubard beta interval at the design effective
+  sample size; every accuracy block carries ``se``, ``one_sided_lower`` and ``one_sided_upper``
+  (one-sided at the scoring confidence = the two-sided 2C - 1 limits);
+* **record accuracy** = share of units without error. RAT-STATS' rules where RAT-STATS has one:
+  the exact hypergeometric limits for a simple design's overall share or one whole stratum (e.g.
+  a coder in a per-coder design), the stratified attribute appraisal (normal approximation with
+  z) for the overall share of a stratified design; any other group is a domain. DRG and
+  financial accuracy likewise;
+* **code accuracy** = sum correct / sum (correct + weighted errors), units as clusters;
+* the **verdict** compares the one-sided bounds with the target: meets (``one_sided_lower`` >=
+  target), below (``one_sided_upper`` < target), inconclusive; record accuracy's verdict is
+  given beside it;
 * **extrapolation** (overall and per stratum): the differences, netted as the plan says
   (``net``: examined - audited; ``overpayments_only``: underpayments entered as 0;
   ``gross``: absolute differences), appraised per stratum with N_h from sampling.json
   (``stats.appraise_variable`` for a simple design, ``appraise_variable_stratified`` otherwise),
   with the demand rule applied and its reason (SPEC 6.4), and the attribute appraisal of the
   rate of units with a payment error. ``financial.extrapolate: false`` (probe) skips it.
+  ``financial.robust_bound`` adds a Kaplan-Wald or minimum-sum lower bound on the overpayments
+  beside the t limit, which the demand then uses (``demand_bound``).
 * **CIA discovery** (``scoring.error_threshold``): net error rate = net overpayment / amount
   examined in the sample; at or above the threshold, the full-sample size from the discovery
   sample's overpayments (underpayments as 0) at 90% confidence and 25% precision.
