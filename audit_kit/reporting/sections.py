@@ -204,6 +204,7 @@ def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | Non
         ],
         "notes": [_note(n) for n in (_sub(ex, "appraisal").get("notes") or [])],
         "robust": _robust(ex),
+        "left_skew": [text(n) for n in ex.get("left_skew") or []],
         "printout": _variable_printout(ex),
         "attribute_printout": _attribute_printout(ex.get("error_rate")),
     }

@@ -301,6 +301,7 @@ def extrapolate(
     if not is_stratified and len(measures) == 1:
         (only,) = per_stratum.values()
         _with_robust(only, bound_for_demand, method=robust, demand_rule=demand_rule)
+        only["left_skew"] = skew
         if bound is not None and bound_for_demand is None:
             only["robust_bound"] = bound.to_dict()
         return Extrapolation(overall=only, strata=per_stratum, notes=flags)
@@ -332,6 +333,7 @@ def extrapolate(
     )
     overall["strata_skewness"] = {n: m.skewness for n, m in measures.items()}
     _with_robust(overall, bound_for_demand, method=robust, demand_rule=demand_rule)
+    overall["left_skew"] = skew
     if bound is not None and bound_for_demand is None:
         overall["robust_bound"] = bound.to_dict()
     return Extrapolation(overall=overall, strata=per_stratum, notes=flags)
