@@ -16,8 +16,8 @@ from typing import Any
 
 from scipy import special
 
-from audit_kit.financial import totals
 from audit_kit.scoring._units import UNCATEGORISED, ScoredUnit, _confidence_key, _Context
+from audit_kit.scoring.financial import totals
 from audit_kit.stats import (
     AccuracyInterval,
     AttributeStratum,
