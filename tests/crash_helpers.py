@@ -337,7 +337,7 @@ def demo_plan_text(*, per_stratum: int) -> str:
     """The bundled demo plan with a smaller sample per coder."""
     from audit_kit.demo.example_data import DEMO_PLAN_YAML
 
-    text = DEMO_PLAN_YAML.replace("per_stratum: 30", f"per_stratum: {per_stratum}")
+    text = DEMO_PLAN_YAML.replace("per_stratum: 50", f"per_stratum: {per_stratum}")
     assert f"per_stratum: {per_stratum}" in text
     return text
 

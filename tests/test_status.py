@@ -40,8 +40,8 @@ def test_status_at_each_stage(inputs: tuple[Path, Path], tmp_path: Path) -> None
     status = audit_status(audit)
     assert [s.name for s in status.steps] == list(STEPS)
     assert done(audit) == dict.fromkeys(STEPS, False) | {"sampled": True}
-    assert status.units_sampled == 360
-    assert status.step("sampled").detail == "360 units in 12 strata, from universe.csv"
+    assert status.units_sampled == 600
+    assert status.step("sampled").detail == "600 units in 12 strata, from universe.csv"
     assert status.next_command == f"audit-kit workbooks {audit} --auditors NAME,NAME"
     assert status.intact
 
@@ -50,23 +50,23 @@ def test_status_at_each_stage(inputs: tuple[Path, Path], tmp_path: Path) -> None
     assert status.step("workbooks").done
     assert status.step("workbooks").detail == "2 workbook(s) for 2 auditor(s)"
     assert [(a.auditor, a.assigned, a.returned) for a in status.auditors] == [
-        ("ann", 180, 0),
-        ("bob", 180, 0),
+        ("ann", 300, 0),
+        ("bob", 300, 0),
     ]
     assert status.next_command == f"audit-kit collect {audit} RETURNED_WORKBOOKS..."
-    assert "ann (180 to go), bob (180 to go)" in status.next_step
+    assert "ann (300 to go), bob (300 to go)" in status.next_step
 
     returned = fill_workbooks(audit, tmp_path / "returned")
     ann = [p for p in returned if p.stem.endswith("ann")]
     findings.collect(audit, ann)
     status = audit_status(audit)
     assert not status.step("returned").done
-    assert status.step("returned").detail.startswith("180 of 360 units returned")
+    assert status.step("returned").detail.startswith("300 of 600 units returned")
     by = {a.auditor: a for a in status.auditors}
-    assert by["ann"].returned == 180 and by["ann"].pending == 0
-    assert by["ann"].reviewed + by["ann"].record_missing + by["ann"].not_reviewed == 180
+    assert by["ann"].returned == 300 and by["ann"].pending == 0
+    assert by["ann"].reviewed + by["ann"].record_missing + by["ann"].not_reviewed == 300
     assert by["bob"].returned == 0
-    assert "bob (180 to go)" in status.next_step
+    assert "bob (300 to go)" in status.next_step
 
     # scoring what is in so far, then the rest comes back: the score is out of date
     scoring.score_audit(audit)
@@ -109,7 +109,7 @@ def test_cli_text_and_json(
         main(["status", str(audit)])
     assert info.value.code == 0
     out, _ = capsys.readouterr()
-    assert "[x] sampled    360 units in 12 strata" in out
+    assert "[x] sampled    600 units in 12 strata" in out
     assert "[ ] workbooks  no workbooks issued" in out
     assert f"Next: write the auditor workbooks\n  audit-kit workbooks {audit}" in out
 
@@ -118,7 +118,7 @@ def test_cli_text_and_json(
     assert info.value.code == 0
     out, _ = capsys.readouterr()
     payload = json.loads(out)
-    assert payload["units_sampled"] == 360
+    assert payload["units_sampled"] == 600
     assert payload["intact"] is True
     assert [s["step"] for s in payload["steps"]] == list(STEPS)
     assert payload["next_command"].startswith("audit-kit workbooks")

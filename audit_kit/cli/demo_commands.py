@@ -18,7 +18,7 @@ Run a whole audit on synthetic data, with SIMULATED auditors.
 
 \b
 Generates the example universe (20,000 synthetic encounters of 12 coders,
-fake patients), draws 30 encounters per coder, writes three auditor
+fake patients), draws 50 encounters per coder, writes three auditor
 workbooks, lets simulated auditors fill them with a known pattern of
 findings (every rationale says [simulated]), collects, scores, renders the
 PDF reports and verifies the folder by re-drawing the sample. The audit

@@ -2,7 +2,7 @@
 
 The cycle is the real one, through the same stage entry points the commands use
 (docs/architecture.md): the example universe is generated (:mod:`audit_kit.demo.example_data`), the
-demo plan draws 30 encounters per coder, three workbooks are issued, **simulated** auditors fill
+demo plan draws 50 encounters per coder, three workbooks are issued, **simulated** auditors fill
 them (:mod:`audit_kit.demo.simulation`; every rationale says ``[simulated]``), the returns are
 collected and validated, scored, reported, and the folder is verified by re-drawing the sample
 from the universe.

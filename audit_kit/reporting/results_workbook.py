@@ -151,6 +151,8 @@ def _summary(ws: Worksheet, results: Mapping[str, Any]) -> None:
                 (label, block["value"], PERCENT),
                 (f"{label}, lower limit", block["lower"], PERCENT),
                 (f"{label}, upper limit", block["upper"], PERCENT),
+                (f"{label}, one-sided lower bound", block.get("one_sided_lower"), PERCENT),
+                (f"{label}, standard error", block.get("se"), PERCENT),
                 (
                     f"{label}, method",
                     f"{block['method']} ({block['confidence']:.0%} two-sided)",
@@ -173,6 +175,13 @@ def _summary(ws: Worksheet, results: Mapping[str, Any]) -> None:
             ("95% interval, upper", ext["limits"]["95"]["upper"], WHOLE_MONEY),
             ("demand rule", ext["demand_rule"], None),
             ("demand amount", ext["demand_amount"], WHOLE_MONEY),
+            ("demand bound", ext.get("demand_bound"), None),
+            (
+                "robust lower bound",
+                (ext.get("robust_bound") or {}).get("lower"),
+                WHOLE_MONEY,
+            ),
+            ("robust bound method", (ext.get("robust_bound") or {}).get("method"), None),
             ("why this amount", ext["demand_reason"], None),
         ]
     cia = results.get("cia_discovery")
