@@ -362,29 +362,34 @@ def _ratio_design(
 ) -> AccuracyInterval:
     """The stratified (domain) ratio estimator and its linearised variance, as svyrecvar."""
     inside = np.ones(y.size, dtype=bool) if domain is None else domain
-    weights = np.empty(y.size)
-    counts = np.bincount(stratum)
-    for h, n_h in enumerate(counts):
-        if n_h:
-            big = populations.get(h)
-            weights[stratum == h] = (big if big is not None else n_h) / n_h
+    counts = np.bincount(stratum).astype(np.float64)
+    big = np.array(
+        [
+            np.nan if populations.get(h) is None else float(populations[h] or 0)
+            for h in range(counts.size)
+        ]
+    )
+    big = np.where(np.isnan(big), counts, big)  # N unknown: no finite population correction
+    present = counts > 0
+    weight_h = np.divide(big, counts, out=np.zeros_like(big), where=present)
+    fpc_h = np.where(
+        np.array([populations.get(h) is None for h in range(counts.size)]),
+        1.0,
+        1.0 - np.divide(counts, big, out=np.ones_like(big), where=big > 0),
+    )
+    weights = weight_h[stratum]
     yd, xd = y * inside, x * inside
     total_x = float((weights * xd).sum())
     ratio = float((weights * yd).sum()) / total_x
     z = weights * (yd - ratio * xd) / total_x
-    variance = 0.0
-    census = True
-    for h, n_h in enumerate(counts):
-        if not n_h:
-            continue
-        big = populations.get(h)
-        fpc = 1.0 if big is None else 1.0 - n_h / big
-        if inside[stratum == h].any() and fpc > 0:
-            census = False
-        if n_h < 2 or fpc <= 0:
-            continue  # a census stratum has no sampling variance; n_h = 1 none estimable
-        zh = z[stratum == h]
-        variance += fpc * n_h / (n_h - 1) * float(((zh - zh.mean()) ** 2).sum())
+    # Two passes per stratum (mean, then squared deviations), vectorised over strata.
+    mean_h = np.divide(np.bincount(stratum, z), counts, out=np.zeros_like(counts), where=present)
+    squares_h = np.bincount(stratum, (z - mean_h[stratum]) ** 2, minlength=counts.size)
+    usable = present & (counts >= 2) & (fpc_h > 0)
+    scale = np.divide(fpc_h * counts, counts - 1.0, out=np.zeros_like(counts), where=usable)
+    variance = float((scale * squares_h)[usable].sum())
+    in_stratum = np.bincount(stratum, inside.astype(np.float64), minlength=counts.size) > 0
+    census = not bool((in_stratum & (fpc_h > 0)).any())
     units = int(inside.sum())
     strata_in = len(set(stratum[inside].tolist()))
     codes_in = float(xd.sum())
