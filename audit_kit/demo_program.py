@@ -3,9 +3,10 @@
 The demo audit is Q1 2026. :func:`run_program_demo` draws Q2 and Q3 2026 from the same synthetic
 universe with other seeds (the synthetic data stands in for later quarters), with **simulated**
 coders improving (their error shares scaled down) and coder C12 on leave in Q2 (left out of the
-Q2 frame, so absent from that period). Q2 and Q3 draw 20 and 15 units per coder instead of 30 (a shorter demo), so the trend
-report shows how it states a difference of design. Each quarter runs the real cycle (sample,
-workbooks, simulated auditors, collect, score) and ``audit-kit trend`` is run over the three.
+Q2 frame, so absent from that period). Q2 and Q3 draw 20 and 15 units per coder instead of
+30 (a shorter demo), so the trend report also shows how it states a difference of design.
+Each quarter runs the real cycle (sample, workbooks, simulated auditors, collect, score) and
+``audit-kit trend`` is run over the three.
 
 The quarters and the trend go to ``<out>-program/`` beside the demo audit, a folder marked as
 the demo's own (replaced with ``--force``, never when it holds anything else).

@@ -49,6 +49,11 @@ def make_period_audit(
         audit_id=folder.audit_id,
         sampling=sampling,
     )
+    # as scoring records it: the plan's period as text
+    if isinstance(period, dict):
+        results["audit"]["period"] = f"{period['start']} to {period['end']}"
+    else:
+        results["audit"]["period"] = period or ""
     if keep_coders is not None:
         keep = set(keep_coders)
         results["coders"] = [c for c in results["coders"] if c["coder"] in keep]
