@@ -46,18 +46,22 @@ def _interval(block: Any) -> dict[str, str] | None:
     }
 
 
-def _cell(entry: Mapping[str, Any] | None, measure: str) -> dict[str, Any]:
+#: Verdict markers as text (one text node per table cell keeps an 8 x 50 matrix fast to lay out).
+MARKERS = {"meets": "\u25cf", "inconclusive": "\u25cb", "below": "\u25a0"}
+
+
+def _cell(entry: Mapping[str, Any] | None, measure: str) -> str:
+    """One matrix cell as plain text: value and verdict marker, then limits and n."""
     if entry is None:
-        return {"absent": True}
+        return "absent"
     interval = _interval(entry.get(measure))
-    verdict = text(entry.get("verdict"))
-    return {
-        "absent": False,
-        "units": count(entry.get("units_scored")),
-        "interval": interval,
-        "verdict": verdict,
-        "verdict_label": VERDICTS.get(verdict, verdict),
-    }
+    if interval is None:
+        return "not scored"
+    marker = MARKERS.get(text(entry.get("verdict")), "")
+    return (
+        f"{marker} {interval['value']}\n{interval['lower']} to {interval['upper']}, "
+        f"n={count(entry.get('units_scored'))}"
+    )
 
 
 def _matrix(
