@@ -163,6 +163,17 @@ def _rules_view(cadence: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _span(periods: Sequence[Mapping[str, Any]]) -> str:
+    """The time the trend covers: first start to last end, else first to latest period."""
+    if not periods:
+        return ""
+    start, end = periods[0].get("start"), periods[-1].get("end")
+    if start and end:
+        return f"{start} to {end}"
+    first, last = text(periods[0].get("period")), text(periods[-1].get("period"))
+    return first if first == last else f"{first} to {last}"
+
+
 def trend_context(trend: Mapping[str, Any], *, rendered_at: str) -> dict[str, Any]:
     """Return the view model of trend.html from a trend.json document."""
     periods = list(trend.get("periods") or [])
@@ -291,6 +302,7 @@ def trend_context(trend: Mapping[str, Any], *, rendered_at: str) -> dict[str, An
             "inputs_sha256": text(trend.get("inputs_sha256")),
             "made_at": text(trend.get("made_at")),
             "first": labels[0] if labels else "",
+            "span": _span(periods),
             "latest": labels[-1] if labels else "",
             "notes": [text(n) for n in trend.get("notes") or []],
         },
