@@ -318,7 +318,7 @@ def test_an_audit_that_fails_verification_is_refused_with_the_reason(tmp_path: P
 
 
 def test_an_unscored_audit_and_a_missing_folder_are_refused_together(tmp_path: Path) -> None:
-    from audit_kit.audit import AuditFolder
+    from audit_kit.folder.manifest import AuditFolder
 
     AuditFolder.create(tmp_path / "unscored", name="x")
     good, _ = make_period_audit(tmp_path / "good", period=Q1)

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from report_helpers import make_results, make_sampling
 
-from audit_kit.audit import AuditFolder
+from audit_kit.folder.manifest import AuditFolder
 
 
 def make_period_audit(

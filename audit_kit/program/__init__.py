@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit_kit.audit import MANIFEST, atomic_write_bytes
 from audit_kit.errors import InputError, Problem
+from audit_kit.folder.manifest import MANIFEST, atomic_write_bytes
 from audit_kit.plan.loading import load_cadence_rules
 from audit_kit.program._audits import ProgramAudit, read_audits
 from audit_kit.program.cadence import add_months, next_audit

@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from audit_kit.audit import AuditFolder
 from audit_kit.errors import AuditError, InputError, IntegrityError, PlanError, Problem
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.plan.loading import parse_cadence
 from audit_kit.plan.program import CadenceRules, PeriodValue, PlanPeriod, period_range
 

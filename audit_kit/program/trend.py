@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from audit_kit._version import __version__
-from audit_kit.audit import now_iso
+from audit_kit.folder.manifest import now_iso
 from audit_kit.plan.program import DEFAULT_CADENCE, CadenceRules
 from audit_kit.program._audits import ProgramAudit
 from audit_kit.program.cadence import describe_rules, next_audit

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit_kit.audit import atomic_write_bytes
+from audit_kit.demo.example_data import DEMO_PLAN_YAML
 from audit_kit.errors import AuditError, Problem
-from audit_kit.example_data import DEMO_PLAN_YAML
+from audit_kit.folder.manifest import atomic_write_bytes
 
 __all__ = ["QUARTERS", "ProgramDemo", "check_program_target", "program_dir_for", "run_program_demo"]
 
@@ -114,10 +114,11 @@ def run_program_demo(
     progress: Callable[[str], None] | None = None,
 ) -> ProgramDemo:
     """Run Q2 and Q3 after the demo audit ``out`` (Q1) and the trend of the three."""
-    from audit_kit import findings, sampling, scoring, simulation, workbook
-    from audit_kit.demo import DEMO_AUDITORS
+    from audit_kit import findings, sampling, scoring, workbook
+    from audit_kit.demo import simulation
+    from audit_kit.demo.cycle import DEMO_AUDITORS
+    from audit_kit.demo.simulation.profiles import PROFILES
     from audit_kit.program import run_trend
-    from audit_kit.simulation.profiles import PROFILES
 
     say = progress or (lambda _: None)
     started = time.perf_counter()
