@@ -380,6 +380,13 @@ def _trend_edited(base: Base, cwd: Path) -> list[str]:
     return ["trend", "q1-audit", "--out", "trend"]
 
 
+def _trend_out_not_empty(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd)
+    (cwd / "notes").mkdir()
+    (cwd / "notes" / "todo.txt").write_text("keep me\n", "utf-8")
+    return ["trend", "q1-audit", "--out", "notes"]
+
+
 def _trend_rules(base: Base, cwd: Path) -> list[str]:
     copy_audit(base, cwd)
     (cwd / "rules.yaml").write_text(
@@ -462,6 +469,7 @@ CASES: dict[str, Case] = {
     # audit programs
     "Trend of an unscored audit": Case(_trend_unscored, ("q1-audit/results.json",)),
     "Trend of an audit that fails verification": Case(_trend_edited, ("q1-audit", "sample.csv")),
+    "Trend output folder not empty": Case(_trend_out_not_empty, ("notes",)),
     "Cadence rules with mistakes": Case(
         _trend_rules, ("rules.yaml", "rules[1].next_in_months", "rules[1].kind")
     ),

@@ -491,3 +491,29 @@ def test_the_pdf_carries_the_trend_and_no_patient_names(program: dict[str, Any])
     attachments = reader.attachments
     assert "trend.json" in attachments
     assert json.loads(attachments["trend.json"][0])["periods"] == program["trend"]["periods"]
+
+
+def test_the_workbook_carries_the_numbers_of_trend_json(program: dict[str, Any]) -> None:
+    workbook = load_workbook(program["base"] / "trend" / "trend.xlsx", read_only=True)
+    assert workbook.sheetnames == [
+        "Periods",
+        "Overall",
+        "Coders",
+        "Providers",
+        "Auditors",
+        "P-chart",
+        "Funnel",
+        "Next audit",
+        "Rules",
+        "Differences",
+    ]
+    trend = program["trend"]
+    schedule = {r[0]: r[1:4] for r in workbook["Next audit"].iter_rows(min_row=2, values_only=True)}
+    for coder in trend["coders"]:
+        decision = coder["next_audit"]
+        assert schedule[coder["coder"]] == (decision["date"], decision["kind"], decision["rule"])
+    chart = list(workbook["P-chart"].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[1], r[2], r[7]) for r in chart] == [
+        (p["period"], p["errors"], p["n"], "yes" if p["out_of_control"] else "no")
+        for p in trend["p_chart"]["periods"]
+    ]

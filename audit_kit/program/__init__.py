@@ -96,10 +96,10 @@ def program_status(audit_dirs: Sequence[Path], *, rules_file: Path | None = None
     return build_trend(audits, rules=rules, rules_source=source)
 
 
-def _check_out(out: Path, audits: Sequence[ProgramAudit], force: bool) -> None:
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse an output folder that is an audit, a file, or holds more than a trend report."""
     problems: list[Problem] = []
-    resolved = out.resolve()
-    if any(resolved == a.path.resolve() for a in audits) or (out / MANIFEST).exists():
+    if (out / MANIFEST).exists():
         problems.append(
             Problem(
                 where=str(out),
@@ -163,8 +163,8 @@ def run_trend(
     started = time.perf_counter()
     rules, source = _rules(rules_file)
     out = Path(out).expanduser()
+    _check_out(out, force)  # before the audits are read: a wrong --out fails at once
     audits = read_audits(audit_dirs)
-    _check_out(out, audits, force)
     say(f"verified {len(audits)} audit(s): " + ", ".join(a.label for a in audits))
     trend = build_trend(audits, rules=rules, rules_source=source)
     data = trend.to_dict()
