@@ -233,7 +233,7 @@ def test_exact_limits_equal_exact_arithmetic(case: tuple[int, int, int], percent
     from math import comb
 
     population, sample, errors = case
-    tail = Fraction(100 - percent, 200)
+    tail = Fraction((1.0 - percent / 100) / 2.0)  # RAT-STATS' double, at its exact value
     total = comb(population, sample)
 
     def cdf(k: int) -> Fraction:  # P(X <= errors | K = k)

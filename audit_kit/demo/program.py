@@ -91,7 +91,7 @@ def _plan_text(label: str, period: str, seed: int, per_stratum: int, leave: tupl
         ),
         "period: 2026-01-01 to 2026-03-31": f"period: {period}",
         "  seed: 20260415": f"  seed: {seed}",
-        "  per_stratum: 30": f"  per_stratum: {per_stratum}",
+        "  per_stratum: 50": f"  per_stratum: {per_stratum}",
     }
     for old, new in replacements.items():
         if old not in text:  # the demo plan changed: fail loudly rather than draw Q1 again

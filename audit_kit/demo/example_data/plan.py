@@ -10,7 +10,8 @@ DEMO_PLAN_YAML = """\
 #
 # Made for examples/universe.csv (python examples/generate_universe.py, or `audit-kit demo`):
 # 12 coders, Q1 2026, inpatient, outpatient and professional encounters. Synthetic data only.
-# Stratified by coder, 50 encounters per coder, drawn with NumPy PCG64 from a fixed seed so that
+# Stratified by coder, 50 encounters per coder (an error-free coder needs at least 45 to show a
+# 95% target at 90% one-sided confidence), drawn with NumPy PCG64 from a fixed seed so that
 # the sample can be re-drawn (`audit-kit verify AUDIT --universe examples/universe.csv`).
 name: Q1 2026 per-coder accuracy review (synthetic demo)
 objective: >-
@@ -45,7 +46,7 @@ design:
   strata:
     by: [coder]
 size:
-  per_stratum: 50   # an error-free coder needs 45+ units to show 95% at 90% one-sided confidence
+  per_stratum: 50
 spares: 0
 rng:
   generator: pcg64
