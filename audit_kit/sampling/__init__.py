@@ -48,8 +48,10 @@ from audit_kit.sampling._record import (
     sampling_record,
     sampling_statement,
 )
+from audit_kit.sampling._engine import draw_engine_units
 from audit_kit.sampling._select import draw_units
 from audit_kit.universe import Encoding, open_universe
+from audit_kit.universe.engines import is_engine_url, open_engine
 
 __all__ = [
     "DESIGN_COLUMNS",
@@ -72,7 +74,7 @@ def _noop(_: str) -> None:
 
 def draw_sample(
     plan_path: Path | str,
-    universe: Path,
+    universe: Path | str,
     out: Path,
     *,
     seed: float | None = None,
@@ -81,8 +83,15 @@ def draw_sample(
     key_file: Path | None = None,
     encoding: Encoding = "auto",
     sheet: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
+    password_file: Path | None = None,
 ) -> SampleSummary:
     """Draw the plan's sample from the universe and create the audit folder ``out``.
+
+    ``universe`` is a file, or an engine URL (``duckdb:///...``, ``postgresql://...``,
+    ``spark:MASTER``, ``sc://...``) with ``table`` or ``query``: the census and the fetch of
+    the sampled rows then run in the engine (docs/databases.md).
 
     Writes plan.yaml (the plan text as used, seed filled in when generated or given here),
     sampling.json, sampling.txt and sample.csv in one transaction; nothing is written if any
@@ -112,20 +121,40 @@ def draw_sample(
     seed_value = seed_entered if seed_entered is not None else rng_mod.new_seed()
     if seed_value != entered:
         text = with_seed(text, seed_value)
-    uni = open_universe(universe, encoding=encoding, sheet=sheet, progress=say)
-    try:
-        drawn = draw_units(
-            plan, uni, seed_value, say=say, plan_dir=resolved.parent, plan_source=str(resolved)
-        )
-    finally:
-        uni.close()
+    if is_engine_url(str(universe)):
+        source = open_engine(str(universe), table=table, query=query, password_file=password_file)
+        try:
+            drawn = draw_engine_units(
+                plan,
+                source,
+                seed_value,
+                say=say,
+                plan_dir=resolved.parent,
+                plan_source=str(resolved),
+            )
+        finally:
+            source.close()
+        read_options: dict[str, object] = {}
+        universe_name = source.name
+        universe_key = source.fingerprint["digest"] if source.fingerprint else ""
+    else:
+        _no_engine_options(table, query, password_file)
+        uni = open_universe(Path(universe), encoding=encoding, sheet=sheet, progress=say)
+        try:
+            drawn = draw_units(
+                plan, uni, seed_value, say=say, plan_dir=resolved.parent, plan_source=str(resolved)
+            )
+        finally:
+            uni.close()
+        read_options = {"encoding": encoding, "delimiter": uni.delimiter, "sheet": uni.sheet}
+        universe_name = uni.path.name
+        universe_key = uni.sha256
     sample = drawn.sample
     fingerprint = None
     if plan.pseudonymise:
         assert key is not None
         sample = pseudonymise(sample, plan.columns.phi_columns(), key)
         fingerprint = key_fingerprint(key)
-    read_options = {"encoding": encoding, "delimiter": uni.delimiter, "sheet": uni.sheet}
     say(f"Writing the audit folder {out}")
     folder = AuditFolder.create(out, name=plan.name, force=force)
     record = sampling_record(
@@ -148,7 +177,7 @@ def draw_sample(
         "generator": plan.rng.generator,
         "seed": record["generator"]["seed"],
     }
-    inputs = {uni.path.name: uni.sha256, "plan": sha256_bytes(resolved.read_bytes())}
+    inputs = {universe_name: universe_key, "plan": sha256_bytes(resolved.read_bytes())}
     with folder.transaction("sample", inputs=inputs, details=details) as tx:
         tx.write_text("plan.yaml", text)
         tx.write_json("sampling.json", record)
@@ -158,7 +187,7 @@ def draw_sample(
         audit_dir=out,
         audit_id=folder.audit_id,
         plan_name=plan.name,
-        universe_file=uni.path.name,
+        universe_file=universe_name,
         universe_rows=drawn.frame.file_rows,
         population=record["frame"]["size"],
         sample_size=record["sample_size"]["n"],
@@ -171,6 +200,30 @@ def draw_sample(
         files=("plan.yaml", "sampling.json", "sampling.txt", "sample.csv"),
         notes=tuple(record["notes"]),
     )
+
+
+def _no_engine_options(table: str | None, query: str | None, password_file: Path | None) -> None:
+    given = [
+        name
+        for name, value in (
+            ("--table", table),
+            ("--query", query),
+            ("--password-file", password_file),
+        )
+        if value is not None
+    ]
+    if given:
+        raise AuditError(
+            "These options are for a database universe.",
+            [
+                Problem(
+                    where=", ".join(given),
+                    expected="--universe duckdb:///..., postgresql://..., spark:... or sc://...",
+                    found="a universe file",
+                    fix="drop them for a file, or give the database URL as --universe.",
+                )
+            ],
+        )
 
 
 def _key_for(plan: SamplingPlan, key_file: Path | None, out: Path) -> bytes | None:
@@ -338,7 +391,7 @@ def verify_audit(
         redrawn=True,
         units=expected.height,
         strata=len(drawn.strata),
-        universe_file=uni.path.name,
+        universe_file=universe_name,
         notes=tuple(notes),
     )
 
