@@ -22,7 +22,7 @@ import polars as pl
 from audit_kit.errors import InputError, Problem, SamplingError
 from audit_kit.plan import SamplingPlan
 from audit_kit.sampling._design import Strata, StratumDef, _band_label, sample_sizes
-from audit_kit.sampling._frame import money
+from audit_kit.sampling._frame import Frame, money
 from audit_kit.sampling._record import (
     DESIGN_COLUMNS,
     ORDER_NUMERIC,
@@ -31,8 +31,9 @@ from audit_kit.sampling._record import (
     Progress,
 )
 from audit_kit.sampling._select import Drawn, draw_strata, generator_record, seed_used
+from audit_kit.universe import Universe, parse_amounts
 from audit_kit.universe.engines import EngineUniverse
-from audit_kit.universe.engines.fingerprint import FINGERPRINT_METHOD, fingerprint_record
+from audit_kit.universe.engines.fingerprint import fingerprint_record, frame_fingerprint
 from audit_kit.universe.engines.frame_sql import FrameQueries, spec_from_plan
 
 _EXAMPLES = 5
@@ -110,9 +111,9 @@ def _census_problems(
         return f", e.g. unit ids {', '.join(ids)}" if ids else ""
 
     if census["frame"] == 0:
+        left = [census["rows"], *(census[f"after_{i}"] for i in range(len(spec.filters)))]
         detail = "; ".join(
-            f"{f.describe()}: {census['rows'] - census[f'after_{i}'] if i == 0 else census[f'after_{i - 1}'] - census[f'after_{i}']} rows"
-            for i, (_, f) in enumerate(spec.filters)
+            f"{f.describe()}: {left[i] - left[i + 1]} rows" for i, (_, f) in enumerate(spec.filters)
         )
         problems.append(
             Problem(
@@ -232,10 +233,7 @@ def _strata(
     bands = design.dollar_bands
     cert = design.certainty
     band_count = len(bands.edges) if bands is not None else 1
-    if design.by:
-        combos = sorted({g.labels for g in groups if not g.certain})
-    else:
-        combos = [()]
+    combos = sorted({g.labels for g in groups if not g.certain}) if design.by else [()]
     defs: list[StratumDef] = []
     keys: dict[tuple[Any, ...], int] = {}
     for by_value in combos:
@@ -468,3 +466,32 @@ def _sample_frame(
         }
     )
     return table.sort(["__stratum", "frame_number"]).select([*kept, *DESIGN_COLUMNS])
+
+
+def file_fingerprint(plan: SamplingPlan, universe: Universe, drawn: Drawn) -> dict[str, Any]:
+    """The fingerprint of a universe file's frame, as an engine computes it for a table (to
+    prove a file and a table hold the same frame). Reads the money columns again."""
+    frame = drawn.frame
+    assert isinstance(frame, Frame) and drawn.of_unit is not None
+    spec = spec_from_plan(plan, "", {})
+    labels: list[pl.Series] = []
+    code = frame.by_code.astype(np.int64)
+    for values in reversed(frame.by_values):
+        radix = max(len(values), 1)
+        labels.append(pl.Series(values or [""]).gather(code % radix))
+        code = code // radix
+    labels.reverse()
+    money: list[np.ndarray[Any, np.dtype[np.float64]]] = []
+    if spec.fingerprint_numbers:
+        raw = universe.read(spec.fingerprint_numbers)
+        for col in spec.fingerprint_numbers:
+            amounts, _ = parse_amounts(raw[col])
+            money.append(amounts.to_numpy()[frame.rows])
+    return frame_fingerprint(
+        spec,
+        ids=frame.ids,
+        labels=labels,
+        money=money,
+        stratum=drawn.of_unit,
+        stratum_labels={i: s.label for i, s in zip(drawn.strata_index, drawn.strata, strict=True)},
+    )

@@ -44,6 +44,8 @@ class Drawn:
     notes: list[str]
     #: A file's frame: each frame position's stratum index (for its fingerprint).
     of_unit: np.ndarray[Any, np.dtype[np.integer[Any]]] | None = None
+    #: The index in ``of_unit`` of each stratum in ``strata``.
+    strata_index: tuple[int, ...] = ()
 
 
 def seed_used(generator: str, seed: int | float) -> int | float:
@@ -137,7 +139,15 @@ def draw_units(
         .select([*kept, *DESIGN_COLUMNS])
     )
     return Drawn(
-        universe, frame, strata, sample, sizes, generator_record(plan, used), notes, design.of_unit
+        universe,
+        frame,
+        strata,
+        sample,
+        sizes,
+        generator_record(plan, used),
+        notes,
+        design.of_unit,
+        tuple(d.index for d in defs),
     )
 
 

@@ -13,6 +13,7 @@ rows: every value read is cast in SQL so that no cast can fail on a cell).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 from pathlib import Path
@@ -164,10 +165,8 @@ class DuckDBConnection(Connection):
         self.con.execute("BEGIN TRANSACTION")
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(self._duckdb.Error):
             self.con.execute("ROLLBACK")
-        except self._duckdb.Error:
-            pass
         self.con.close()
 
     def version(self) -> str:
@@ -289,10 +288,8 @@ class PostgresConnection(Connection):
         self._execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(self._dm.Error):
             self._execute("ROLLBACK")
-        except self._dm.Error:
-            pass
         self.con.close()
         self._db.close()
 

@@ -141,7 +141,8 @@ class PostgresDialect(Dialect):
     def try_double(self, expr: str) -> str:
         # No TRY_CAST: only text that is a plain number is converted (the pattern is checked
         # by the caller); anything else is NULL here and reported by the census.
-        return f"CASE WHEN {self.matches(expr, NUMBER_PATTERN)} THEN CAST({expr} AS DOUBLE PRECISION) END"
+        number = self.matches(expr, NUMBER_PATTERN)
+        return f"CASE WHEN {number} THEN CAST({expr} AS DOUBLE PRECISION) END"
 
     def try_date(self, expr: str) -> str:
         return f"CASE WHEN {self.matches(expr, DATE_PATTERN)} THEN CAST({expr} AS DATE) END"

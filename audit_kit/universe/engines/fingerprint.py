@@ -69,7 +69,7 @@ def frame_fingerprint(
     labels: Sequence[pl.Series],
     money: Sequence[np.ndarray[Any, np.dtype[np.float64]]],
     stratum: np.ndarray[Any, np.dtype[np.integer[Any]]],
-    stratum_labels: Sequence[str],
+    stratum_labels: Mapping[int, str],
 ) -> dict[str, Any]:
     """The fingerprint of a frame held in memory (a universe file's), computed by DuckDB
     with the same SQL as for a DuckDB table: ``labels`` per ``spec.by_columns``, ``money``
@@ -83,7 +83,7 @@ def frame_fingerprint(
         cents = np.floor(values * 100 + 0.5)
         data[f"k_m{j}"] = pl.Series(f"k_m{j}", cents).fill_nan(None).cast(pl.Int64)
     data["k_s"] = pl.Series("k_s", stratum.astype(np.int64))
-    frame = _Stream(pl.DataFrame(data))
+    frame = _Stream(pl.DataFrame(data))  # noqa: F841 (DuckDB finds it by name)
     q = FrameQueries(DuckDBDialect(), spec)
     slices = ", ".join(
         f"SUM({q.d.hex_to_bigint(f'SUBSTRING(k_h, {8 * j + 1}, 8)')})" for j in range(4)
@@ -100,7 +100,7 @@ def frame_fingerprint(
         }
     finally:
         con.close()
-    per = {name: found.get(i, (0, (0, 0, 0, 0))) for i, name in enumerate(stratum_labels)}
+    per = {name: found.get(i, (0, (0, 0, 0, 0))) for i, name in stratum_labels.items()}
     return fingerprint_record(spec, per)
 
 

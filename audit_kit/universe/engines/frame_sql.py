@@ -160,19 +160,19 @@ class FrameQueries:
             return blank if op is FilterOp.IS_EMPTY else f"(NOT {blank})"
         if kind == "number":
             series = self.number(column)
-            lit = _number
         elif kind == "date":
             series = self.date(column)
-
-            def lit(v: object) -> str:
-                value = v.date() if isinstance(v, dt.datetime) else v
-                assert isinstance(value, dt.date)
-                return self.d.date_literal(value)
         else:
             series = self.d.key(self.trimmed(column))
 
-            def lit(v: object) -> str:
-                return self.d.key(self.d.string(str(v)))
+        def lit(v: object) -> str:
+            if kind == "number":
+                return _number(v)
+            if kind == "date":
+                value = v.date() if isinstance(v, dt.datetime) else v
+                assert isinstance(value, dt.date)
+                return self.d.date_literal(value)
+            return self.d.key(self.d.string(str(v)))
 
         value = flt.value
         if op is FilterOp.IS_EMPTY:
@@ -285,7 +285,8 @@ class FrameQueries:
         inner = f"SELECT src.*, {self.frame_columns()}, ({self.in_frame()}) AS k_in FROM src"
         return (
             f"WITH {self.source()}, f AS ({inner}) SELECT {self.d.unkey(ID)}, COUNT(*) AS k_n "
-            f"FROM f WHERE k_in AND ({condition}) GROUP BY {ID} ORDER BY {ID} NULLS LAST LIMIT {limit}"
+            f"FROM f WHERE k_in AND ({condition}) GROUP BY {ID} ORDER BY {ID} NULLS LAST "
+            f"LIMIT {limit}"
         )
 
     def duplicates_sql(self, limit: int = 5) -> str:
