@@ -88,9 +88,17 @@ def frame_fingerprint(
     slices = ", ".join(
         f"SUM({q.d.hex_to_bigint(f'SUBSTRING(k_h, {8 * j + 1}, 8)')})" for j in range(4)
     )
+    keyed = ", ".join(
+        [
+            f"{q.d.key('k_id')} AS k_id",
+            *(f"{q.d.key(label(i))} AS {label(i)}" for i in range(len(labels))),
+            *(f"k_m{j}" for j in range(len(money))),
+            "k_s",
+        ]
+    )
     sql = (
         f"SELECT k_s, COUNT(*), {slices} FROM (SELECT k_s, {q.d.md5_hex(q.row_text())} AS k_h "
-        "FROM frame) GROUP BY k_s"
+        f"FROM (SELECT {keyed} FROM frame)) GROUP BY k_s"
     )
     con = duckdb.connect()
     try:
