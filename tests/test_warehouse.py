@@ -233,11 +233,14 @@ def test_verify_catches_a_one_cent_change(mixed: Universes, tmp_path: Path) -> N
         [line.split(",")[0] for line in (audit / "sample.csv").read_text().splitlines()[1:]]
     )))  # fmt: skip
     con = duckdb.connect(str(db))
-    unit, coder, paid = con.execute(
-        """SELECT "Claim ID", coder, paid FROM claims WHERE paid BETWEEN 200 AND 900
-           AND setting = 'inpatient' AND service_date >= DATE '2026-01-15' ORDER BY 1"""
-    ).fetchall()[0]
-    assert unit not in sampled
+    unit, coder = next(
+        (u, c)
+        for u, c in con.execute(
+            """SELECT "Claim ID", coder FROM claims WHERE paid BETWEEN 200 AND 900
+               AND setting = 'inpatient' AND service_date >= DATE '2026-01-15' ORDER BY 1"""
+        ).fetchall()
+        if u not in sampled
+    )
     con.execute("""UPDATE claims SET paid = paid + 0.01 WHERE "Claim ID" = ?""", [unit])
     con.close()
     with pytest.raises(IntegrityError) as info:
