@@ -143,7 +143,7 @@ def _census_problems(
             Problem(
                 where=f"{where}: column '{id_col}' (unit_id)",
                 expected="each unit id once (one row per sampling unit)",
-                found=f"{repeated} rows repeat an id that another row has, e.g. {shown}",
+                found=f"ids on more than one row ({repeated} extra rows), e.g. {shown}",
                 fix="remove the repeated rows, or sample another unit (claim lines need a "
                 "line id as unit_id); ROW_NUMBER over a repeated id is not reproducible.",
             )

@@ -152,6 +152,8 @@ class DuckDBConnection(Connection):
                 ],
             ) from None
         self.con.execute("SET default_collation = 'binary'")
+        # DuckDB draws its progress bar on stdout, which --json keeps for one JSON document.
+        self.con.execute("SET enable_progress_bar = false")
         self._duckdb = duckdb
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
