@@ -438,15 +438,25 @@ CASES: dict[str, Case] = {
     ),
     "Password in the database URL": Case(
         duckdb_case(
-            argv=[*SAMPLE[:4], "postgresql://auditor:hunter2@db.example.org/claims", "--table",
-                  "claims", *SAMPLE[5:]]  # fmt: skip
+            argv=[
+                *SAMPLE[:4],
+                "postgresql://auditor:hunter2@db.example.org/claims",
+                "--table",
+                "claims",
+                *SAMPLE[5:],
+            ]  # fmt: skip
         ),
         ("--universe", "not shown"),
     ),
     "Database server unreachable": Case(
         duckdb_case(
-            argv=[*SAMPLE[:4], "postgresql://auditor@/claims?host=/nonexistent&port=5432",
-                  "--table", "claims", *SAMPLE[5:]]  # fmt: skip
+            argv=[
+                *SAMPLE[:4],
+                "postgresql://auditor@/claims?host=/nonexistent&port=5432",
+                "--table",
+                "claims",
+                *SAMPLE[5:],
+            ]  # fmt: skip
         ),
         ("--universe", "/nonexistent"),
     ),

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pg_server
 import pytest
+import warehouse_data as wd
 import yaml
 from click.testing import CliRunner
 
-import pg_server
-import warehouse_data as wd
 from audit_kit.cli import cli
 from audit_kit.errors import InputError, IntegrityError
 from audit_kit.sampling import draw_sample, verify_audit
@@ -210,7 +210,10 @@ def test_null_and_duplicate_ids_are_refused_with_examples(tmp_path: Path, pg: An
     data[3]["Claim ID"] = data[5]["Claim ID"]
     db = wd.duckdb_table(tmp_path / "u.duckdb", data)
     con = duckdb.connect(str(db))
-    con.execute("""UPDATE claims SET "Claim ID" = NULL WHERE "Claim ID" = (SELECT min("Claim ID") FROM claims)""")
+    con.execute(
+        'UPDATE claims SET "Claim ID" = NULL '
+        'WHERE "Claim ID" = (SELECT min("Claim ID") FROM claims)'
+    )
     con.close()
     plan = write_plan(tmp_path / "plan.yaml", SIMPLE)
     with pytest.raises(InputError) as info:
@@ -251,7 +254,9 @@ def test_verify_catches_a_one_cent_change(mixed: Universes, tmp_path: Path) -> N
     assert any("same data, other source" in n for n in report.notes)
 
 
-def test_postgres_credentials_and_errors(mixed: Universes, tmp_path: Path, monkeypatch: Any) -> None:
+def test_postgres_credentials_and_errors(
+    mixed: Universes, tmp_path: Path, monkeypatch: Any
+) -> None:
     plan = write_plan(tmp_path / "plan.yaml", SIMPLE)
     monkeypatch.delenv("PGPASSWORD")
     wrong = tmp_path / "pw"
@@ -302,7 +307,9 @@ def test_duckdb_relative_url_and_missing_file(mixed: Universes, tmp_path: Path) 
     old = Path.cwd()
     os.chdir(mixed.root)
     try:
-        summary = draw_sample(plan, f"duckdb:///{mixed.duckdb.name}", tmp_path / "a", table="claims")
+        summary = draw_sample(
+            plan, f"duckdb:///{mixed.duckdb.name}", tmp_path / "a", table="claims"
+        )
         assert summary.sample_size == 25
         with pytest.raises(InputError, match="The DuckDB database does not exist"):
             draw_sample(plan, "duckdb:///nosuch.duckdb", tmp_path / "b", table="claims")
