@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from audit_kit.audit import AuditFolder
 from audit_kit.cli import main
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.status import audit_status
 
 

@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from audit_kit.cli import main
-from audit_kit.example_data import write_universe
+from audit_kit.demo.example_data import write_universe
 from audit_kit.sampling import draw_sample
 from audit_kit.workbook import write_workbooks
 from audit_kit.xlsx_safety import encrypt_xlsx

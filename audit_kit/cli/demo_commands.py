@@ -11,7 +11,7 @@ from audit_kit.cli import cli
 from audit_kit.cli._common import echo_json, json_option, progress_printer, quiet_option
 
 if TYPE_CHECKING:
-    from audit_kit.demo import DemoResult
+    from audit_kit.demo.cycle import DemoResult
 
 DEMO_HELP = """\
 Run a whole audit on synthetic data, with SIMULATED auditors.
@@ -44,7 +44,7 @@ Example:
 @json_option
 @quiet_option
 def demo_command(out: Path, force: bool, as_json: bool, quiet: bool) -> None:
-    from audit_kit.demo import run_demo
+    from audit_kit.demo.cycle import run_demo
 
     # The steps go to stderr with --json too (the demo is long; stdout stays one document).
     say = progress_printer(quiet=quiet)
@@ -58,7 +58,7 @@ def demo_command(out: Path, force: bool, as_json: bool, quiet: bool) -> None:
 
 
 def _print_result(result: DemoResult) -> None:
-    from audit_kit.demo import inputs_dir_for
+    from audit_kit.demo.cycle import inputs_dir_for
 
     echo = click.echo
     summary = result.summary

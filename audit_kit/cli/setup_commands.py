@@ -11,10 +11,10 @@ from audit_kit.cli import cli
 from audit_kit.cli._common import audit_dir_argument, echo_json, json_option
 
 if TYPE_CHECKING:
-    from audit_kit.mapping import InitSummary
+    from audit_kit.plan.mapping import InitSummary
     from audit_kit.status import AuditStatus
 
-# audit_kit.mapping.DEFAULT_SAMPLE_ROWS, written out so that `--help` imports no library module
+# audit_kit.plan.mapping.DEFAULT_SAMPLE_ROWS, written out so that `--help` imports no library module
 # (tests/test_init.py checks that the two agree).
 INIT_DEFAULT_ROWS = 1000
 
@@ -77,7 +77,7 @@ def init_command(
     sheet: str | None,
     as_json: bool,
 ) -> None:
-    from audit_kit.mapping import write_plan
+    from audit_kit.plan.mapping import write_plan
 
     summary = write_plan(universe, out, preset=preset, force=force, rows=rows, sheet=sheet)
     if as_json:

@@ -108,7 +108,7 @@ def parse_plan_text(text: str, *, source: str = "plan") -> SamplingPlan:
 
 def load_plan_text(path: Path | str) -> tuple[SamplingPlan, str, Path]:
     """Read a plan file (or a preset name); return the plan, its exact text and its path."""
-    from audit_kit.presets import resolve_plan_path
+    from audit_kit.plan.presets import resolve_plan_path
 
     resolved = resolve_plan_path(path)
     try:

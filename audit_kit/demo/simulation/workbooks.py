@@ -10,9 +10,9 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from audit_kit.audit import AuditFolder
+from audit_kit.demo.simulation.findings import SimulatedFinding, simulate_findings
 from audit_kit.errors import AuditError, Problem
-from audit_kit.simulation.findings import SimulatedFinding, simulate_findings
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.workbook import load_audit, load_layouts
 
 _REVIEW_START = dt.date(2026, 4, 6)

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from audit_kit.example_data.fees import DRG_WEIGHTS, DrgGrouper, claim_fee
-from audit_kit.simulation.kinds import FALLBACK, KINDS, Change, Unit
-from audit_kit.simulation.profiles import (
+from audit_kit.demo.example_data.fees import DRG_WEIGHTS, DrgGrouper, claim_fee
+from audit_kit.demo.simulation.kinds import FALLBACK, KINDS, Change, Unit
+from audit_kit.demo.simulation.profiles import (
     DEFAULT_PROFILE,
     KIND_EFFECT,
     PROFILES,
