@@ -293,6 +293,9 @@ def test_cli_sample_and_verify_from_duckdb(mixed: Universes, tmp_path: Path) -> 
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["universe"]["file"] == f"table claims in {url}"
+    statement = (out / "sampling.txt").read_text("utf-8")
+    assert f"The universe is the table claims in {url} (DuckDB " in statement
+    assert "content fingerprint" in statement and "SHA-256 None" not in statement
     result = runner.invoke(
         cli, ["verify", str(out), "--universe", url, "--query", "SELECT * FROM claims", "--json"]
     )
