@@ -8,8 +8,8 @@ table of --rows rows, 200 coders, lognormal paid amounts in DECIMAL(12,2). Each 
 in a fresh Python process:
 
 (a) DuckDB alone: its census (``SELECT coder, band, count(*) ... GROUP BY``) plus one pass of
-    the numbered frame (``ROW_NUMBER() OVER (PARTITION BY coder, band ORDER BY id)``) that keeps
-    the same number of rows the sample has;
+    the numbered frame (``ROW_NUMBER() OVER (PARTITION BY coder, band ORDER BY id)``, every row
+    numbered: a filter ``n <= 10`` would let DuckDB keep a top-N per partition instead);
 (b) ``audit_kit.sampling.draw_sample`` from ``duckdb:///...``: the stratified plan of
     bench_sampling.py (200 coders x 3 dollar bands, 10 per stratum): census and checks,
     strata with the content fingerprint (md5 of every frame row), draw, fetch.
@@ -97,7 +97,7 @@ CHILD = textwrap.dedent(
         ).fetchall()
         picked = con.execute(
             f"SELECT count(*) FROM (SELECT ROW_NUMBER() OVER (PARTITION BY coder_id, {band} "
-            "ORDER BY encounter_id) AS n FROM claims WHERE paid_amount > 0) WHERE n <= 10"
+            "ORDER BY encounter_id) AS n FROM claims WHERE paid_amount > 0) WHERE n % 997 = 1"
         ).fetchall()
         seconds = time.perf_counter() - start
         python_peak = tracemalloc.get_traced_memory()[1]

@@ -382,29 +382,17 @@ class FrameQueries:
         columns as text."""
         spec = self.spec
         names = self.key_names()
-        kept_cols = [f"{self.as_text(c)} AS {kept(i)}" for i, c in enumerate(spec.kept_columns)]
-        numbered_from = f"SELECT src.*, {self.frame_columns()} FROM src WHERE {self.in_frame()}"
-        frame = (
-            f"SELECT {', '.join([*self.stratum_keys(), ID, *kept_cols])} "
-            f"FROM ({numbered_from}) AS g"
-        )
+        # The window numbers the keys only; the kept columns of the few rows drawn are read
+        # afterwards, by unit id (unique in the frame: the census refused repeats).
+        keyed = f"SELECT src.*, {self.frame_columns()} FROM src WHERE {self.in_frame()}"
+        frame = f"SELECT {', '.join([*self.stratum_keys(), ID])} FROM ({keyed}) AS g"
         partition = ", ".join(names)
         numbered = (
             f"SELECT f.*, ROW_NUMBER() OVER (PARTITION BY {partition} "
             f"ORDER BY {self.order(numeric)}) AS {FRAME_NO}, "
             f"COUNT(*) OVER (PARTITION BY {partition}) AS {STRATUM_SIZE} FROM f"
         )
-        out = [
-            f"n.{CERTAIN}",
-            *(f"{self.d.unkey('n.' + label(i))}" for i in range(len(spec.by_columns))),
-            f"n.{BAND}",
-            f"n.{FRAME_NO}",
-        ]
-        tail = [
-            f"n.{STRATUM_SIZE}",
-            self.d.unkey(f"n.{ID}"),
-            *(f"n.{kept(i)}" for i in range(len(spec.kept_columns))),
-        ]
+        out = [f"n.{k}" for k in names] + [f"n.{FRAME_NO}"]
         join = " AND ".join(f"n.{k} = p.{k}" for k in names)
         parts: list[str] = []
         if picks:
@@ -414,18 +402,32 @@ class FrameQueries:
             ]
             values = self.d.values(rows, [*names, FRAME_NO, ORDER], "p")
             parts.append(
-                f"SELECT {', '.join(out)}, p.{ORDER}, {', '.join(tail)} FROM n JOIN {values} "
-                f"ON {join} AND n.{FRAME_NO} = p.{FRAME_NO}"
+                f"SELECT {', '.join(out)}, p.{ORDER}, n.{STRATUM_SIZE}, n.{ID} FROM n "
+                f"JOIN {values} ON {join} AND n.{FRAME_NO} = p.{FRAME_NO}"
             )
         if census:
             rows = [[self._key_literal(v) for v in key] for key in census]
             values = self.d.values(rows, names, "p")
             parts.append(
-                f"SELECT {', '.join(out)}, n.{FRAME_NO} AS {ORDER}, {', '.join(tail)} FROM n "
-                f"JOIN {values} ON {join}"
+                f"SELECT {', '.join(out)}, n.{FRAME_NO} AS {ORDER}, n.{STRATUM_SIZE}, n.{ID} "
+                f"FROM n JOIN {values} ON {join}"
             )
-        return f"WITH {self.source()}, f AS ({frame}), n AS ({numbered}) " + " UNION ALL ".join(
-            parts
+        kept_cols = [f"{self.as_text(c)} AS {kept(i)}" for i, c in enumerate(spec.kept_columns)]
+        rows_of = f"SELECT {', '.join([ID, *kept_cols])} FROM ({keyed}) AS r"
+        shown = [
+            f"d.{CERTAIN}",
+            *(self.d.unkey(f"d.{label(i)}") for i in range(len(spec.by_columns))),
+            f"d.{BAND}",
+            f"d.{FRAME_NO}",
+            f"d.{ORDER}",
+            f"d.{STRATUM_SIZE}",
+            self.d.unkey(f"d.{ID}"),
+            *(f"k.{kept(i)}" for i in range(len(spec.kept_columns))),
+        ]
+        return (
+            f"WITH {self.source()}, f AS ({frame}), n AS ({numbered}), "
+            f"d AS ({' UNION ALL '.join(parts)}) "
+            f"SELECT {', '.join(shown)} FROM d JOIN ({rows_of}) AS k ON k.{ID} = d.{ID}"
         )
 
     def _key_literal(self, value: object) -> str:
