@@ -318,3 +318,28 @@ def test_duckdb_relative_url_and_missing_file(mixed: Universes, tmp_path: Path) 
             draw_sample(plan, "duckdb:///nosuch.duckdb", tmp_path / "b", table="claims")
     finally:
         os.chdir(old)
+
+
+def test_skip_empty_strata_as_for_a_file(mixed: Universes, tmp_path: Path) -> None:
+    design = {
+        "design": {
+            "method": "stratified",
+            "strata": {
+                "by": ["coder"],
+                "dollar_bands": {"column": "paid", "edges": [0, 100, 1000, 8000, 8500]},
+                "skip_empty": True,
+            },
+        },
+        "size": {"per_stratum": 3},
+        "spares": 1,
+        "rng": {"generator": "pcg64", "seed": 7},
+    }
+    plan = write_plan(tmp_path / "plan.yaml", design)
+    draw_sample(plan, mixed.csv, tmp_path / "csv")
+    draw_sample(plan, f"duckdb:///{mixed.duckdb}", tmp_path / "db", table="claims")
+    record = _record(tmp_path / "csv")
+    assert any("were left out (skip_empty)" in n for n in record["notes"])
+    assert (tmp_path / "csv" / "sample.csv").read_bytes() == (
+        tmp_path / "db" / "sample.csv"
+    ).read_bytes()
+    assert _record(tmp_path / "db") == record

@@ -272,6 +272,8 @@ def _strata(
         )
         kept = [d for d in defs if d.population]
         keys = {k: kept.index(defs[i]) for k, i in keys.items() if defs[i].population}
+        for position, d in enumerate(kept):  # here a stratum's index is its place in the list
+            d.index = position
         defs = kept
     elif empty:
         raise SamplingError(
