@@ -26,7 +26,7 @@ from audit_kit.errors import (
 )
 
 if TYPE_CHECKING:
-    from audit_kit.audit import AuditFolder
+    from audit_kit.folder.manifest import AuditFolder
     from audit_kit.plan import SamplingPlan, load_plan
 
 __all__ = [
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "AuditFolder": "audit_kit.audit",
+    "AuditFolder": "audit_kit.folder.manifest",
     "SamplingPlan": "audit_kit.plan",
     "load_plan": "audit_kit.plan",
 }

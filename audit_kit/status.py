@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audit_kit.audit import AuditFolder
 from audit_kit.errors import AuditError, Problem
+from audit_kit.folder.manifest import AuditFolder
 
 __all__ = ["AuditStatus", "AuditorStatus", "Step", "audit_status"]
 

@@ -36,9 +36,9 @@ import openpyxl
 import polars as pl
 import yaml
 
-from audit_kit.audit import AuditFolder
-from audit_kit.codes import icd10cm_status
 from audit_kit.findings import collect
+from audit_kit.folder.manifest import AuditFolder
+from audit_kit.values.codes import icd10cm_status
 from audit_kit.workbook import write_workbooks
 
 DX = [["E11.9", "I10"], ["J44.9"], ["K21.9", "Z79.4", "I10"], ["M54.50"], ["N39.0", "E78.5"]]

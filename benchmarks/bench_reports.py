@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from report_helpers import make_audit  # noqa: E402
 
-from audit_kit.audit import AuditFolder, now_iso  # noqa: E402
+from audit_kit.folder.manifest import AuditFolder, now_iso  # noqa: E402
 from audit_kit.reporting import _load, build_jobs, render_reports  # noqa: E402
 from audit_kit.reporting._weasy import weasyprint  # noqa: E402
 from audit_kit.reporting.environment import template_roots  # noqa: E402

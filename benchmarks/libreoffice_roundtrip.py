@@ -25,9 +25,9 @@ import openpyxl
 import polars as pl
 import yaml
 
-from audit_kit.audit import AuditFolder
 from audit_kit.errors import AuditError
 from audit_kit.findings import collect
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.workbook import write_workbooks
 
 HOSTILE = ["=1+2", "+1 555", "-2", "@SUM(A1)", "\tTAB", "plain", "0012", "_x0041_ literal"]

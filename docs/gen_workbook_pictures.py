@@ -20,9 +20,9 @@ from pathlib import Path
 import openpyxl
 from PIL import Image, ImageChops
 
-from audit_kit.example_data import DEMO_PLAN_YAML, write_universe
+from audit_kit.demo.example_data import DEMO_PLAN_YAML, write_universe
+from audit_kit.demo.simulation import fill_workbooks
 from audit_kit.sampling import draw_sample
-from audit_kit.simulation import fill_workbooks
 from audit_kit.workbook import write_workbooks
 
 ROOT = Path(__file__).resolve().parent

@@ -3,7 +3,7 @@
     python examples/generate_universe.py --out examples/universe.csv [--rows N] [--seed S]
 
 The same seed gives the same file, byte for byte. The generator lives in the package
-(audit_kit.example_data.generate_universe(rows, seed) -> polars.DataFrame, re-exported here) so
+(audit_kit.demo.example_data.generate_universe(rows, seed) -> polars.DataFrame, re-exported here) so
 that `audit-kit demo` can use it from an installed wheel; this script is a thin wrapper.
 Synthetic data only: patients are "Testpatient ..." with FAKE- MRNs; see examples/README.md for
 what is real and what is made up.
@@ -15,8 +15,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from audit_kit.demo.example_data import (
+    DEFAULT_ROWS,
+    EXAMPLE_SEED,
+    generate_universe,
+    write_universe,
+)
 from audit_kit.errors import AuditError
-from audit_kit.example_data import DEFAULT_ROWS, EXAMPLE_SEED, generate_universe, write_universe
 
 __all__ = ["generate_universe", "main", "write_universe"]
 

@@ -303,7 +303,7 @@ def _zygote_main() -> None:
     # Everything the commands import, before any fork; no audit work runs in this process.
     import audit_kit.cli  # noqa: F401
     import audit_kit.findings  # noqa: F401
-    import audit_kit.results_workbook  # noqa: F401
+    import audit_kit.reporting.results_workbook  # noqa: F401
     import audit_kit.scoring  # noqa: F401
 
     def reply(obj: dict[str, Any]) -> None:
@@ -335,7 +335,7 @@ def _zygote_main() -> None:
 
 def demo_plan_text(*, per_stratum: int) -> str:
     """The bundled demo plan with a smaller sample per coder."""
-    from audit_kit.example_data import DEMO_PLAN_YAML
+    from audit_kit.demo.example_data import DEMO_PLAN_YAML
 
     text = DEMO_PLAN_YAML.replace("per_stratum: 30", f"per_stratum: {per_stratum}")
     assert f"per_stratum: {per_stratum}" in text
@@ -436,7 +436,7 @@ def findings_state(audit: Path) -> list[dict[str, str]]:
     """findings.csv as rows of text, without ``collected_at`` (a time stamp of the run); [] when
     no findings are recorded."""
 
-    from audit_kit.audit import AuditFolder
+    from audit_kit.folder.manifest import AuditFolder
 
     folder = AuditFolder.open(audit)
     if not folder.has("findings.csv"):

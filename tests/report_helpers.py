@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 from scipy import stats as sps
 
-from audit_kit.audit import AuditFolder
+from audit_kit.folder.manifest import AuditFolder
 
 #: Patient names written to sample.csv only; a test checks none of them reaches a PDF.
 PATIENT_NAMES = (

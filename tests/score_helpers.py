@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 import yaml
 
-from audit_kit.audit import AuditFolder
 from audit_kit.findings import FINDINGS_COLUMNS
+from audit_kit.folder.manifest import AuditFolder
 
 PLAN: dict[str, Any] = {
     "name": "Scoring test audit",

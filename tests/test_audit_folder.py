@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from audit_kit.audit import JOURNAL, MANIFEST, AuditFolder, file_sha256, sha256_bytes
 from audit_kit.errors import AuditError, IntegrityError
+from audit_kit.folder.manifest import JOURNAL, MANIFEST, AuditFolder, file_sha256, sha256_bytes
 
 
 def test_create_writes_private_manifest(tmp_path: Path) -> None:
@@ -210,24 +210,24 @@ def test_a_failed_staged_write_fails_the_commit_and_leaves_nothing(
 ) -> None:
     # Files are staged (written and fsynced) by threads; a write that fails there fails the
     # transaction as a write in the caller's thread would, and every staged file goes.
-    import audit_kit.audit
+    import audit_kit.folder.manifest
 
     folder = AuditFolder.create(tmp_path / "a", name="x")
     manifest = (tmp_path / "a" / MANIFEST).read_bytes()
-    real = audit_kit.audit._write_temp
+    real = audit_kit.folder.manifest._write_temp
 
     def full_disk(target: Path, data: bytes, **kwargs: object) -> Path:
         if target.name == "b.csv":
             raise OSError(28, "No space left on device")
         return real(target, data, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(audit_kit.audit, "_write_temp", full_disk)
+    monkeypatch.setattr(audit_kit.folder.manifest, "_write_temp", full_disk)
     with pytest.raises(OSError, match="No space"), folder.transaction("collect") as tx:
         for name in ("a.csv", "b.csv", "c.csv"):
             tx.write_text(f"returned/{name}", name)
     assert (tmp_path / "a" / MANIFEST).read_bytes() == manifest
     assert [p.name for p in (tmp_path / "a").rglob("*") if p.is_file()] == [MANIFEST]
-    monkeypatch.setattr(audit_kit.audit, "_write_temp", real)
+    monkeypatch.setattr(audit_kit.folder.manifest, "_write_temp", real)
     with folder.transaction("collect") as tx:
         tx.write_text("returned/b.csv", "b")
     assert AuditFolder.open(tmp_path / "a").verify_hashes() == []

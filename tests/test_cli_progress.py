@@ -15,7 +15,7 @@ from wb_helpers import fill_all
 from wb_helpers import make_audit as make_wb_audit
 
 from audit_kit.cli import cli
-from audit_kit.demo import DemoResult, DemoStep
+from audit_kit.demo.cycle import DemoResult, DemoStep
 
 
 def invoke(*args: str) -> Result:
@@ -136,7 +136,7 @@ def _fake_demo(out: Path, *, force: bool = False, progress: Any = None) -> DemoR
 
 def test_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The real run is in test_demo.py (progress on stderr with --json); here the wiring only.
-    monkeypatch.setattr("audit_kit.demo.run_demo", _fake_demo)
+    monkeypatch.setattr("audit_kit.demo.cycle.run_demo", _fake_demo)
     out = str(tmp_path / "demo-audit")
     shown = invoke("demo", "--out", out)
     assert progress_lines(shown) == [

@@ -411,8 +411,8 @@ def test_seed_out_of_range_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
 def test_option_choices_match_the_library_enums() -> None:
     # The choices are written out so that the CLI starts without importing the library.
     from audit_kit.cli.stats_commands import CRITICAL_VALUE_RULES, GENERATORS
-    from audit_kit.rng import GeneratorName
     from audit_kit.stats import CriticalValueRule
+    from audit_kit.stats.rng import GeneratorName
 
     assert set(GENERATORS) == {g.value for g in GeneratorName}
     assert set(CRITICAL_VALUE_RULES) == {r.value for r in CriticalValueRule}

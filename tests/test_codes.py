@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from audit_kit.codes import (
+from audit_kit.values.codes import (
     CptItem,
     check_code,
     check_codes,

@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 from wb_helpers import PLAN, REVIEWED, fill, fill_all, headers, make_audit, read_csv, unit_rows
 
-from audit_kit.audit import AuditFolder, Transaction, file_sha256
 from audit_kit.errors import AuditError, WorkbookError
 from audit_kit.findings import FINDINGS_COLUMNS, collect
+from audit_kit.folder.manifest import AuditFolder, Transaction, file_sha256
 from audit_kit.workbook import write_workbooks
 
 

@@ -20,13 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wb_helpers import PLAN, fill, make_audit
 
-from audit_kit.audit import AuditFolder
 from audit_kit.errors import Problem
 from audit_kit.findings import _SampleRows
 from audit_kit.findings._check import _header_index, _RowCheck, _validate, _validate_rows
 from audit_kit.findings._fast import _validate_clean
 from audit_kit.findings._records import FINDINGS_COLUMNS, _Return
 from audit_kit.findings._values import parse_amount
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook import (
     FINDING_HEADERS,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit_kit.codes import CptItem, parse_cpt
-from audit_kit.comparison import (
+from audit_kit.errors import PlanError
+from audit_kit.scoring.comparison import (
     DEFAULT_WEIGHTS,
     CodeSet,
     UnitComparison,
@@ -17,7 +17,7 @@ from audit_kit.comparison import (
     em_family,
     resolve_weights,
 )
-from audit_kit.errors import PlanError
+from audit_kit.values.codes import CptItem, parse_cpt
 
 
 def lines(*items: str) -> tuple[CptItem, ...]:

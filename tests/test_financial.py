@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from audit_kit.codes import parse_cpt
-from audit_kit.comparison import CodeSet
 from audit_kit.errors import InputError
-from audit_kit.financial import (
+from audit_kit.scoring.comparison import CodeSet
+from audit_kit.scoring.financial import (
     FinancialInput,
     UnitAmount,
     compute_amounts,
@@ -21,6 +20,7 @@ from audit_kit.financial import (
     msdrg_sex,
     totals,
 )
+from audit_kit.values.codes import parse_cpt
 
 CMS = Path(__file__).parent / "data" / "cms"
 #: FY 2026 national base rate: operating $6,752.61 + capital $524.15 (tests/data/cms/README.md).

@@ -34,8 +34,8 @@ from crash_helpers import (
 )
 
 from audit_kit import sampling, workbook
-from audit_kit.audit import AuditFolder
-from audit_kit.example_data import generate_universe
+from audit_kit.demo.example_data import generate_universe
+from audit_kit.folder.manifest import AuditFolder
 
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'

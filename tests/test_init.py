@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from audit_kit.cli import main
-from audit_kit.example_data import generate_universe
-from audit_kit.mapping import guess_mapping, plan_text
+from audit_kit.demo.example_data import generate_universe
 from audit_kit.plan import parse_plan_text
-from audit_kit.presets import list_presets
+from audit_kit.plan.mapping import guess_mapping, plan_text
+from audit_kit.plan.presets import list_presets
 
 FOREIGN = {
     "unit_id": "Acct #",
@@ -245,7 +245,9 @@ def test_a_preset_keeps_its_design_and_comments_and_gets_the_mapping(
         "  extrapolate: false\n",
         "utf-8",
     )
-    monkeypatch.setattr("audit_kit.mapping.plan_writer.list_presets", lambda: {"probe": preset})
+    monkeypatch.setattr(
+        "audit_kit.plan.mapping.plan_writer.list_presets", lambda: {"probe": preset}
+    )
     plan_path = tmp_path / "plan.yaml"
     code, out, err = run(
         ["init", "--universe", str(export), "--out", str(plan_path), "--preset", "probe"], capsys
@@ -388,14 +390,14 @@ def test_a_unit_id_that_repeats_is_flagged() -> None:
 def test_rows_option_default_is_the_library_default() -> None:
     # Written out in the CLI so that `--help` imports no library module.
     from audit_kit.cli.setup_commands import INIT_DEFAULT_ROWS
-    from audit_kit.mapping import DEFAULT_SAMPLE_ROWS
+    from audit_kit.plan.mapping import DEFAULT_SAMPLE_ROWS
 
     assert INIT_DEFAULT_ROWS == DEFAULT_SAMPLE_ROWS
 
 
 def test_the_field_lists_come_from_the_plan() -> None:
-    from audit_kit.mapping import headers, plan_writer, proposal
     from audit_kit.plan import CODE_FIELDS, FIELDS
+    from audit_kit.plan.mapping import headers, plan_writer, proposal
 
     assert tuple(headers.HEADERS) == FIELDS
     assert set(headers._SYNONYMS) == set(FIELDS)

@@ -43,9 +43,10 @@ from crash_helpers import (
     sheet_table,
 )
 
-from audit_kit import pseudonym, simulation
-from audit_kit.audit import AuditFolder
-from audit_kit.example_data import generate_universe
+from audit_kit.demo import simulation
+from audit_kit.demo.example_data import generate_universe
+from audit_kit.folder.manifest import AuditFolder
+from audit_kit.sampling import pseudonym
 
 CODERS = ["C01", "C05", "C10"]  # one inpatient, one outpatient, one professional coder
 #: Any fake patient name or MRN of the example universe.

@@ -11,7 +11,7 @@ from conftest import plan_dict
 
 from audit_kit.errors import PlanError
 from audit_kit.plan import load_plan, load_plan_text, parse_plan, parse_plan_text, with_seed
-from audit_kit.presets import list_presets, preset_summary
+from audit_kit.plan.presets import list_presets, preset_summary
 
 
 def problems_of(data: dict[str, Any]) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from audit_kit.example_data import write_universe
+from audit_kit.demo.example_data import write_universe
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,8 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     # The one step a person does by hand is played by the simulated auditors.
     code = block.replace(
         marker,
-        'from audit_kit.simulation import fill_workbooks\nfill_workbooks(audit, Path("returned"))',
+        "from audit_kit.demo.simulation import fill_workbooks\n"
+        'fill_workbooks(audit, Path("returned"))',
     )
     write_universe(tmp_path / "export.csv", rows=3000, seed=11)
     shutil.copy(ROOT / "examples" / "plan.yaml", tmp_path / "plan.yaml")

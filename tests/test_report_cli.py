@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from report_helpers import make_audit
 
-from audit_kit.audit import AuditFolder
 from audit_kit.cli import cli, main
+from audit_kit.folder.manifest import AuditFolder
 
 
 def test_help_names_outputs_and_templates() -> None:

@@ -22,8 +22,8 @@ from pypdf import PdfReader
 from report_helpers import make_audit
 
 from audit_kit import reporting
-from audit_kit.audit import AuditFolder
-from audit_kit.presets import template_dir
+from audit_kit.folder.manifest import AuditFolder
+from audit_kit.plan.presets import template_dir
 from audit_kit.reporting import pdf as pdf_module
 from audit_kit.reporting.environment import template_roots
 from audit_kit.reporting.pdf import FULL_FONT_MAX_BYTES, RenderJob, render_job

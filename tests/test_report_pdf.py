@@ -18,8 +18,8 @@ import pytest
 from pypdf import PdfReader
 from report_helpers import PATIENT_NAMES, make_audit
 
-from audit_kit.audit import AuditFolder
 from audit_kit.errors import AuditError, InputError, IntegrityError
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.reporting import render_reports
 from audit_kit.reporting.context import money, pct, pct_lower, pct_upper
 

@@ -12,8 +12,8 @@ from pypdf import PdfReader
 from report_helpers import make_audit, make_results
 
 import audit_kit.reporting as reporting
-from audit_kit.audit import AuditFolder
 from audit_kit.errors import InputError
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.reporting import charts, render_reports
 from audit_kit.reporting import context as context_module
 from audit_kit.reporting.context import (

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from audit_kit.errors import StatisticsError
-from audit_kit.rng import (
+from audit_kit.stats.rng import (
     GeneratorName,
     draw_distinct,
     ratstats_seed,

@@ -15,8 +15,8 @@ import pytest
 from scipy import stats as sps
 from score_helpers import PLAN, finding, make_audit, plan_with, unit
 
-from audit_kit.audit import AuditFolder
 from audit_kit.errors import AuditError
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.scoring import score_audit
 
 

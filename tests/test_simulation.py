@@ -16,10 +16,8 @@ import polars as pl
 import pytest
 
 from audit_kit import findings, sampling, scoring, workbook
-from audit_kit.audit import AuditFolder
-from audit_kit.errors import AuditError
-from audit_kit.example_data import DEMO_PLAN_YAML, write_universe
-from audit_kit.simulation import (
+from audit_kit.demo.example_data import DEMO_PLAN_YAML, write_universe
+from audit_kit.demo.simulation import (
     KIND_EFFECT,
     OVERPAYMENT_LEAN,
     PROFILES,
@@ -28,6 +26,8 @@ from audit_kit.simulation import (
     fill_workbooks,
     simulate_findings,
 )
+from audit_kit.errors import AuditError
+from audit_kit.folder.manifest import AuditFolder
 
 AUDITORS = ["sim-auditor-1", "sim-auditor-2", "sim-auditor-3"]
 ERROR_CATEGORIES = {"coding", "documentation", "medical necessity", "other"}

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from audit_kit import findings, sampling, scoring, workbook
-from audit_kit.audit import AuditFolder
 from audit_kit.cli import main
-from audit_kit.example_data import DEMO_PLAN_YAML, write_universe
-from audit_kit.simulation import fill_workbooks
+from audit_kit.demo.example_data import DEMO_PLAN_YAML, write_universe
+from audit_kit.demo.simulation import fill_workbooks
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.status import STEPS, audit_status
 
 AUDITORS = ["ann", "bob"]

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 from wb_helpers import PLAN, headers, make_audit, sample_frame, unit_rows
 
-from audit_kit.audit import AuditFolder
 from audit_kit.errors import AuditError, InputError
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.workbook import (
     FINDING_HEADERS,
     canonical_value,

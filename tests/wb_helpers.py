@@ -17,7 +17,7 @@ import openpyxl
 import polars as pl
 import yaml
 
-from audit_kit.audit import AuditFolder
+from audit_kit.folder.manifest import AuditFolder
 
 PLAN: dict[str, Any] = {
     "name": "Q3 inpatient coder review",

@@ -11,7 +11,7 @@ from audit_kit.cli import cli
 from audit_kit.cli._common import echo_json, json_option, progress_printer, quiet_option
 
 if TYPE_CHECKING:
-    from audit_kit.demo import DemoResult
+    from audit_kit.demo.cycle import DemoResult
 
 DEMO_HELP = """\
 Run a whole audit on synthetic data, with SIMULATED auditors.
@@ -23,7 +23,9 @@ workbooks, lets simulated auditors fill them with a known pattern of
 findings (every rationale says [simulated]), collects, scores, renders the
 PDF reports and verifies the folder by re-drawing the sample. The audit
 folder is --out; the universe, the plan and the filled workbooks go to
-<out>-inputs beside it. An existing demo audit is replaced only with --force.
+<out>-inputs beside it. Then two later quarters (simulated coders
+improving) are audited into <out>-program/ and `audit-kit trend` compares
+the three. An existing demo audit is replaced only with --force.
 
 \b
 Example:
@@ -44,7 +46,7 @@ Example:
 @json_option
 @quiet_option
 def demo_command(out: Path, force: bool, as_json: bool, quiet: bool) -> None:
-    from audit_kit.demo import run_demo
+    from audit_kit.demo.cycle import run_demo
 
     # The steps go to stderr with --json too (the demo is long; stdout stays one document).
     say = progress_printer(quiet=quiet)
@@ -58,7 +60,7 @@ def demo_command(out: Path, force: bool, as_json: bool, quiet: bool) -> None:
 
 
 def _print_result(result: DemoResult) -> None:
-    from audit_kit.demo import inputs_dir_for
+    from audit_kit.demo.cycle import inputs_dir_for
 
     echo = click.echo
     summary = result.summary
@@ -87,6 +89,9 @@ def _print_result(result: DemoResult) -> None:
         f"Per-coder reports: {result.audit_dir / 'coders'}/, attestation: "
         f"{result.audit_dir / 'attestation.pdf'}"
     )
+    if result.program is not None:
+        echo(f"Audit program: Q2 and Q3 2026 in {result.program.folder}/, trend report:")
+        echo(f"  {result.program.trend_dir / 'trend.pdf'}")
     echo("Next:")
     echo(f"  audit-kit status {result.audit_dir}")
     echo(

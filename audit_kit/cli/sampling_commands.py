@@ -183,7 +183,7 @@ Example:
 @click.option("--show", "show", metavar="NAME", default=None, help="Print this preset's YAML.")
 @json_option
 def plans_command(show: str | None, as_json: bool) -> None:
-    from audit_kit.presets import list_presets, preset_summary
+    from audit_kit.plan.presets import list_presets, preset_summary
 
     presets = list_presets()
     if show is not None:

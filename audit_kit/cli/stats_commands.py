@@ -1,7 +1,7 @@
 """RAT-STATS-style commands: random-numbers, appraise attribute|variable, size variable|attribute.
 
 Each command parses its options, reads its small input file (:mod:`audit_kit.cli.ratstats_input`),
-makes one call into :mod:`audit_kit.stats` (or :mod:`audit_kit.rng`) and prints either a
+makes one call into :mod:`audit_kit.stats` (or :mod:`audit_kit.stats.rng`) and prints either a
 RAT-STATS-like report (:mod:`audit_kit.cli.ratstats_printout`) or, with ``--json``, exactly one
 JSON document (SPEC 10b). The library modules are imported when a command runs, so that
 ``audit-kit --help`` does not load SciPy.
@@ -20,7 +20,7 @@ from audit_kit.cli._common import echo_json, json_option
 
 __all__ = ["CRITICAL_VALUE_RULES", "GENERATORS", "appraise", "random_numbers", "size"]
 
-# The values of audit_kit.rng.GeneratorName and audit_kit.stats.CriticalValueRule, written out
+# The values of audit_kit.stats.rng.GeneratorName and audit_kit.stats.CriticalValueRule, written out
 # so that the options need no library import (tests/test_cli_stats.py checks they agree).
 GENERATORS = ("pcg64", "ratstats")
 CRITICAL_VALUE_RULES = ("ratstats", "t", "z")
@@ -94,7 +94,7 @@ def random_numbers(
     as_json: bool,
 ) -> None:
     from audit_kit.cli.ratstats_printout import print_random_numbers
-    from audit_kit.rng import RATSTATS_STREAMS, GeneratorName, draw_distinct
+    from audit_kit.stats.rng import RATSTATS_STREAMS, GeneratorName, draw_distinct
 
     if generator == GeneratorName.RATSTATS.value:
         click.echo(

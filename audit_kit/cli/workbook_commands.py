@@ -65,7 +65,7 @@ def _read_password(path: Path | None, *, prompt: bool, confirm: bool) -> str | N
 
 
 def _plan_wants_password(audit_dir: Path) -> bool:
-    from audit_kit.audit import AuditFolder
+    from audit_kit.folder.manifest import AuditFolder
     from audit_kit.workbook import load_audit
 
     plan, _ = load_audit(AuditFolder.open(audit_dir))

@@ -9,7 +9,8 @@
    workbook (``workbooks/<id>.json``) and ``sample.csv`` -- never against the returned file's
    claims: the workbook belongs to this audit; every unit row is present once and no row is
    added (rows may be re-sorted); original data is unchanged (SHA-256 per row, the changed cell
-   named); status values, codes (:mod:`audit_kit.codes`), amounts, categories, dates and coder
+   named); status values, codes (:mod:`audit_kit.values.codes`), amounts, categories, dates and
+   coder
    responses are valid. Drop-down validations are not trusted: Excel does not apply them to
    pasted values.
 3. Problems of *all* files are reported together in one :class:`WorkbookError`; if any file has
@@ -39,7 +40,6 @@ from pathlib import Path
 
 import polars as pl
 
-from audit_kit.audit import AuditFolder, Transaction, now_iso, sha256_bytes
 from audit_kit.errors import AuditError, Problem, WorkbookError
 from audit_kit.findings._check import _validate
 from audit_kit.findings._merge import (
@@ -57,6 +57,7 @@ from audit_kit.findings._records import (
     FileResult,
     _Return,
 )
+from audit_kit.folder.manifest import AuditFolder, Transaction, now_iso, sha256_bytes
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook import (
     UnitCodes,

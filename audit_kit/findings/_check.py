@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
-from audit_kit.codes import split_codes
 from audit_kit.errors import Problem
 from audit_kit.findings._fast import _validate_clean
 from audit_kit.findings._records import FINDINGS_COLUMNS, _Return
@@ -32,6 +31,7 @@ from audit_kit.findings._values import (
     review_day,
 )
 from audit_kit.plan import SamplingPlan
+from audit_kit.values.codes import split_codes
 from audit_kit.workbook import (
     CODER_RESPONSES,
     ERROR_CATEGORIES,

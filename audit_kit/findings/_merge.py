@@ -12,9 +12,9 @@ from typing import Any
 
 import polars as pl
 
-from audit_kit.audit import AuditFolder
 from audit_kit.errors import Problem
 from audit_kit.findings._records import FINDINGS_COLUMNS, AuditorProgress, _Return
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.workbook import (
     SHEET_SAMPLE,
     WorkbookLayout,

@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import math
 
-from audit_kit.codes import CodeCheck, CodeKind, check_codes, join_codes
+from audit_kit.values.codes import CodeCheck, CodeKind, check_codes, join_codes
 from audit_kit.workbook import canonical_value
 
 SCORED = ("reviewed", "record missing")

@@ -16,8 +16,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from audit_kit.audit import AuditFolder, now_iso
 from audit_kit.errors import InputError, Problem
+from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.reporting.context import (
     attestation_context,
     check_results,

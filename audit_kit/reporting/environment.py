@@ -15,7 +15,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from audit_kit.errors import InputError, Problem
-from audit_kit.presets import template_dir as shipped_template_dir
+from audit_kit.plan.presets import template_dir as shipped_template_dir
 
 __all__ = ["css_string", "make_environment", "template_roots"]
 

@@ -19,7 +19,7 @@ The steps, in the order they are applied (SPEC 4):
 5. **Draw.** A simple design draws frame numbers 1..N from the audit seed itself, so with the
    ``ratstats`` generator they are exactly what RAT-STATS single-stage prints for that seed.
    A stratified design gives each stratum its own stream, seeded by
-   :func:`audit_kit.rng.stratum_seed` (SHA-256 of ``"<seed>|<stratum label>"``), so adding a
+   :func:`audit_kit.stats.rng.stratum_seed` (SHA-256 of ``"<seed>|<stratum label>"``), so adding a
    stratum never changes another. Spares follow the sample in the order drawn.
 6. **Record.** plan.yaml (as used, seed filled in), sampling.json, sampling.txt and sample.csv
    are written in one audit-folder transaction.
@@ -32,11 +32,9 @@ from pathlib import Path
 
 import polars as pl
 
-from audit_kit import rng as rng_mod
-from audit_kit.audit import AuditFolder, now_iso, sha256_bytes
 from audit_kit.errors import AuditError, IntegrityError, PlanError, Problem
+from audit_kit.folder.manifest import AuditFolder, now_iso, sha256_bytes
 from audit_kit.plan import SamplingPlan, load_plan_text, parse_plan_text, with_seed
-from audit_kit.pseudonym import key_fingerprint, load_key, pseudonymise
 from audit_kit.sampling._record import (
     DESIGN_COLUMNS,
     RATSTATS_CAVEAT,
@@ -49,6 +47,8 @@ from audit_kit.sampling._record import (
     sampling_statement,
 )
 from audit_kit.sampling._select import draw_units
+from audit_kit.sampling.pseudonym import key_fingerprint, load_key, pseudonymise
+from audit_kit.stats import rng as rng_mod
 from audit_kit.universe import Encoding, open_universe
 
 __all__ = [

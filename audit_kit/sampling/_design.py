@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from audit_kit.audit import sha256_bytes
 from audit_kit.errors import InputError, Problem, SamplingError, StatisticsError
+from audit_kit.folder.manifest import sha256_bytes
 from audit_kit.plan import SamplingPlan
 from audit_kit.sampling._frame import Frame, Positions, money
 from audit_kit.sampling._record import SIMPLE_LABEL

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from audit_kit import rng as rng_mod
 from audit_kit.errors import PlanError, Problem
 from audit_kit.plan import SamplingPlan
 from audit_kit.sampling._design import Sizes, assign_strata, sample_sizes
@@ -22,6 +21,7 @@ from audit_kit.sampling._record import (
     Stratum,
     generator_version,
 )
+from audit_kit.stats import rng as rng_mod
 from audit_kit.universe import ROW, Universe
 
 # -- the draw --------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ What is scored (SPEC section 7):
 * units with status ``reviewed`` or ``record missing``; ``not reviewed`` units are excluded and
   counted; sampled units not yet returned count as outstanding in ``progress``;
 * a unit **has an error** when the record is missing, a scored code change carries weight
-  (:mod:`audit_kit.comparison`), the DRG changed (unless observe-only), the payment changed, or
+  (:mod:`audit_kit.scoring.comparison`), the DRG changed (unless observe-only), the payment
+  changed, or
   the auditor gave an error category;
 * **record accuracy** = share of units without error. Exact limits: the hypergeometric rule of
   RAT-STATS with the group's universe count when the design fixes it (simple design, a stratum,

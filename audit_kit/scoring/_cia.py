@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from audit_kit.financial import totals
 from audit_kit.scoring._groups import _overall_population
 from audit_kit.scoring._units import ScoredUnit, _Context
+from audit_kit.scoring.financial import totals
 from audit_kit.stats import cia_full_sample_size
 
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from audit_kit.financial import CENT
 from audit_kit.scoring._units import ScoredUnit, _Context
+from audit_kit.scoring.financial import CENT
 from audit_kit.stats import (
     AttributeStratum,
     VariableLimit,

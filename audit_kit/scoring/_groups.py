@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from audit_kit.financial import totals
 from audit_kit.scoring._units import UNCATEGORISED, ScoredUnit, _confidence_key, _Context
+from audit_kit.scoring.financial import totals
 from audit_kit.stats import (
     AttributeStratum,
     appraise_attribute_stratified,

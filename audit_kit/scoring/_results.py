@@ -11,10 +11,8 @@ import polars as pl
 import yaml
 
 from audit_kit._version import __version__
-from audit_kit.audit import AuditFolder, now_iso
-from audit_kit.comparison import CodeSet, resolve_weights
 from audit_kit.errors import AuditError, Problem
-from audit_kit.financial import ReferenceFile
+from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.plan import SamplingPlan, parse_plan
 from audit_kit.scoring._cia import _cia_discovery
 from audit_kit.scoring._extrapolation import _extrapolate
@@ -27,6 +25,8 @@ from audit_kit.scoring._units import (
     _with_amounts,
     _with_weights,
 )
+from audit_kit.scoring.comparison import CodeSet, resolve_weights
+from audit_kit.scoring.financial import ReferenceFile
 from audit_kit.universe import canonical_units
 
 
@@ -37,7 +37,7 @@ def score_audit(
 
     ``progress`` is called with one line as reading, scoring and writing begin.
     """
-    from audit_kit.results_workbook import results_workbook_bytes
+    from audit_kit.reporting.results_workbook import results_workbook_bytes
 
     say = progress or _noop
     folder = AuditFolder.open(Path(audit_dir))
@@ -70,7 +70,7 @@ def score_audit(
         "name": plan.name,
         "objective": plan.objective,
         "organisation": plan.organisation,
-        "period": plan.period,
+        "period": plan.period_label,
         "sampling_unit": plan.sampling_unit,
         "preset": plan.preset,
         "tool_version": __version__,

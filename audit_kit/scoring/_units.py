@@ -11,10 +11,10 @@ from typing import Any
 
 import polars as pl
 
-from audit_kit.codes import CptItem, normalize_code, parse_cpt, split_codes
-from audit_kit.comparison import CodeSet, UnitComparison, compare_unit
 from audit_kit.errors import InputError, IntegrityError, Problem
-from audit_kit.financial import (
+from audit_kit.plan import SamplingPlan
+from audit_kit.scoring.comparison import CodeSet, UnitComparison, compare_unit
+from audit_kit.scoring.financial import (
     FinancialInput,
     ReferenceFile,
     UnitAmount,
@@ -23,7 +23,7 @@ from audit_kit.financial import (
     load_fee_schedule,
     resolve_reference,
 )
-from audit_kit.plan import SamplingPlan
+from audit_kit.values.codes import CptItem, normalize_code, parse_cpt, split_codes
 
 STATUSES = ("reviewed", "record missing", "not reviewed")
 GROUPINGS = (("coders", "coder"), ("providers", "provider"), ("auditors", "auditor"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from audit_kit.codes import split_codes
 from audit_kit.errors import InputError, Problem
 from audit_kit.plan import CODE_FIELDS, SamplingPlan
 from audit_kit.universe.validation import parse_amounts, parse_dates
+from audit_kit.values.codes import split_codes
 
 _TEXT_FIELDS = ("coder", "provider", "setting", "payer", "auditor", "sex", "discharge_status")
 _NUMBER_FIELDS = ("units", "billed", "paid", "age")

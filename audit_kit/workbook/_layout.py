@@ -19,9 +19,9 @@ import polars as pl
 import yaml
 
 from audit_kit._version import __version__
-from audit_kit.audit import AuditFolder
-from audit_kit.codes import split_codes
+from audit_kit.folder.manifest import AuditFolder
 from audit_kit.plan import SamplingPlan, parse_plan
+from audit_kit.values.codes import split_codes
 
 WORKBOOK_FORMAT = "audit-kit-workbook/1"
 

@@ -26,8 +26,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from audit_kit._version import __version__
-from audit_kit.audit import AuditFolder, now_iso
 from audit_kit.errors import AuditError, Problem
+from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook._assign import (
     _assign,

@@ -41,8 +41,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from audit_kit.codes import CptItem
 from audit_kit.errors import PlanError, Problem
+from audit_kit.values.codes import CptItem
 
 __all__ = [
     "CODE_TYPES",

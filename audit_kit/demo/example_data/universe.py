@@ -10,10 +10,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from audit_kit.demo.example_data.cases import Setting
+from audit_kit.demo.example_data.encounters import EncounterBuilder, cumulative_shares
+from audit_kit.demo.example_data.fees import DrgGrouper
 from audit_kit.errors import InputError, Problem
-from audit_kit.example_data.cases import Setting
-from audit_kit.example_data.encounters import EncounterBuilder, cumulative_shares
-from audit_kit.example_data.fees import DrgGrouper
 
 EXAMPLE_SEED = 20260401
 DEFAULT_ROWS = 20_000

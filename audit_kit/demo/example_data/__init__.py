@@ -24,21 +24,21 @@ What is real and what is made up:
 The demo plan (:data:`DEMO_PLAN_YAML`) is kept here so that ``audit-kit demo`` works from an
 installed wheel; ``examples/plan.yaml`` is an identical copy (a test keeps them equal).
 
-Modules: :mod:`~audit_kit.example_data.cases` (the clinical case tables),
-:mod:`~audit_kit.example_data.fees` (fee schedule, DRG weights, the MS-DRG grouper),
-:mod:`~audit_kit.example_data.encounters` (one encounter from the tables),
-:mod:`~audit_kit.example_data.universe` (coders, patients, payers: :func:`generate_universe`,
-:func:`write_universe`), :mod:`~audit_kit.example_data.plan` (:data:`DEMO_PLAN_YAML`).
+Modules: :mod:`~audit_kit.demo.example_data.cases` (the clinical case tables),
+:mod:`~audit_kit.demo.example_data.fees` (fee schedule, DRG weights, the MS-DRG grouper),
+:mod:`~audit_kit.demo.example_data.encounters` (one encounter from the tables),
+:mod:`~audit_kit.demo.example_data.universe` (coders, patients, payers: :func:`generate_universe`,
+:func:`write_universe`), :mod:`~audit_kit.demo.example_data.plan` (:data:`DEMO_PLAN_YAML`).
 """
 
 from __future__ import annotations
 
-from audit_kit.example_data.cases import Setting as Setting
-from audit_kit.example_data.encounters import QUARTER_END, QUARTER_START
-from audit_kit.example_data.fees import (
+from audit_kit.demo.example_data.cases import Setting as Setting
+from audit_kit.demo.example_data.encounters import QUARTER_END, QUARTER_START
+from audit_kit.demo.example_data.fees import (
     _PFS_RVU as _PFS_RVU,  # tests/test_examples.py checks it against examples/data
 )
-from audit_kit.example_data.fees import (
+from audit_kit.demo.example_data.fees import (
     BASE_RATE,
     DRG_WEIGHTS,
     GROUPER_VERSION,
@@ -47,11 +47,11 @@ from audit_kit.example_data.fees import (
     claim_fee,
     code_fee,
 )
-from audit_kit.example_data.fees import (
+from audit_kit.demo.example_data.fees import (
     base_code as base_code,
 )
-from audit_kit.example_data.plan import DEMO_PLAN_YAML
-from audit_kit.example_data.universe import (
+from audit_kit.demo.example_data.plan import DEMO_PLAN_YAML
+from audit_kit.demo.example_data.universe import (
     CODERS,
     DEFAULT_ROWS,
     EXAMPLE_SEED,
@@ -59,13 +59,13 @@ from audit_kit.example_data.universe import (
     generate_universe,
     write_universe,
 )
-from audit_kit.example_data.universe import (
+from audit_kit.demo.example_data.universe import (
     MAX_ROWS as MAX_ROWS,
 )
-from audit_kit.example_data.universe import (
+from audit_kit.demo.example_data.universe import (
     MIN_ROWS as MIN_ROWS,
 )
-from audit_kit.example_data.universe import (
+from audit_kit.demo.example_data.universe import (
     Coder as Coder,
 )
 

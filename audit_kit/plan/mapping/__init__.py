@@ -19,16 +19,17 @@ Every guess says what it was guessed from; :func:`write_plan` puts that beside e
 plan as ``# review: guessed from ...``. Nothing is silently overwritten. Messages name columns,
 never values (PHI).
 
-Modules: :mod:`~audit_kit.mapping.headers` (synonyms per field of :data:`audit_kit.plan.FIELDS`),
-:mod:`~audit_kit.mapping.values` (value patterns), :mod:`~audit_kit.mapping.proposal` (the passes
-above) and :mod:`~audit_kit.mapping.plan_writer` (the commented plan).
+Modules: :mod:`~audit_kit.plan.mapping.headers` (synonyms per field of
+:data:`audit_kit.plan.FIELDS`), :mod:`~audit_kit.plan.mapping.values` (value patterns),
+:mod:`~audit_kit.plan.mapping.proposal` (the passes above) and
+:mod:`~audit_kit.plan.mapping.plan_writer` (the commented plan).
 """
 
 from __future__ import annotations
 
-from audit_kit.mapping.headers import fold
-from audit_kit.mapping.plan_writer import InitSummary, plan_text, write_plan
-from audit_kit.mapping.proposal import (
+from audit_kit.plan.mapping.headers import fold
+from audit_kit.plan.mapping.plan_writer import InitSummary, plan_text, write_plan
+from audit_kit.plan.mapping.proposal import (
     DEFAULT_SAMPLE_ROWS,
     ColumnGuess,
     MappingProposal,

@@ -13,7 +13,8 @@ from typing import Any
 
 import polars as pl
 
-from audit_kit.mapping.headers import (
+from audit_kit.plan import CODE_FIELDS, FIELDS
+from audit_kit.plan.mapping.headers import (
     DATE_RANK,
     HEADERS,
     PHI_HEADERS,
@@ -23,7 +24,7 @@ from audit_kit.mapping.headers import (
     REPEAT_RE,
     fold,
 )
-from audit_kit.mapping.values import (
+from audit_kit.plan.mapping.values import (
     INT_RE,
     KIND_NAMES,
     PHI_VALUE_NAMES,
@@ -38,7 +39,6 @@ from audit_kit.mapping.values import (
     phi_by_value,
     text_values,
 )
-from audit_kit.plan import CODE_FIELDS, FIELDS
 
 __all__ = ["DEFAULT_SAMPLE_ROWS", "ColumnGuess", "MappingProposal", "guess_mapping", "read_head"]
 

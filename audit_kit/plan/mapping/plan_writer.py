@@ -14,16 +14,16 @@ from typing import Any
 
 import yaml
 
-from audit_kit.audit import atomic_write_bytes
 from audit_kit.errors import AuditError, PlanError, Problem
-from audit_kit.mapping.proposal import (
+from audit_kit.folder.manifest import atomic_write_bytes
+from audit_kit.plan import SamplingPlan, parse_plan_text
+from audit_kit.plan.mapping.proposal import (
     DEFAULT_SAMPLE_ROWS,
     MappingProposal,
     guess_mapping,
     read_head,
 )
-from audit_kit.plan import SamplingPlan, parse_plan_text
-from audit_kit.presets import list_presets
+from audit_kit.plan.presets import list_presets
 
 __all__ = ["InitSummary", "plan_text", "write_plan"]
 

@@ -32,24 +32,24 @@ can only lower the payment weigh more than those that can only raise it, but not
 Which units get which finding depends only on the seed, the coder and the unit ids, never on
 how units were dealt to auditors.
 
-Modules: :mod:`~audit_kit.simulation.profiles` (the known pattern: :data:`PROFILES`,
-:data:`SETTING_KINDS`, :data:`KIND_EFFECT`), :mod:`~audit_kit.simulation.kinds` (the error kinds,
-each a change to a unit's codes), :mod:`~audit_kit.simulation.findings` (which unit gets which
-finding: :func:`simulate_findings`), :mod:`~audit_kit.simulation.workbooks` (the filled copies:
-:func:`fill_workbooks`).
+Modules: :mod:`~audit_kit.demo.simulation.profiles` (the known pattern: :data:`PROFILES`,
+:data:`SETTING_KINDS`, :data:`KIND_EFFECT`), :mod:`~audit_kit.demo.simulation.kinds` (the error
+kinds, each a change to a unit's codes), :mod:`~audit_kit.demo.simulation.findings` (which unit
+gets which finding: :func:`simulate_findings`), :mod:`~audit_kit.demo.simulation.workbooks`
+(the filled copies: :func:`fill_workbooks`).
 """
 
 from __future__ import annotations
 
-from audit_kit.simulation.findings import SIMULATED, SimulatedFinding, simulate_findings
-from audit_kit.simulation.profiles import (
+from audit_kit.demo.simulation.findings import SIMULATED, SimulatedFinding, simulate_findings
+from audit_kit.demo.simulation.profiles import (
     KIND_EFFECT,
     OVERPAYMENT_LEAN,
     PROFILES,
     SETTING_KINDS,
     CoderProfile,
 )
-from audit_kit.simulation.workbooks import fill_workbooks
+from audit_kit.demo.simulation.workbooks import fill_workbooks
 
 __all__ = [
     "KIND_EFFECT",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from audit_kit.example_data.cases import HOSPITAL_SETTING_EM, Setting
+from audit_kit.demo.example_data.cases import HOSPITAL_SETTING_EM, Setting
 
 #: MS-DRG grouper version for discharges 2025-10-01 .. 2026-03-31 (v43.0).
 GROUPER_VERSION = 430

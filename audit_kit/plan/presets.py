@@ -8,7 +8,7 @@ from audit_kit.errors import PlanError, Problem
 
 __all__ = ["list_presets", "preset_dir", "preset_summary", "resolve_plan_path", "template_dir"]
 
-_PKG = Path(__file__).resolve().parent
+_PKG = Path(__file__).resolve().parent.parent
 
 
 def _resource(name: str) -> Path:

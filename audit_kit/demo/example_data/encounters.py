@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from audit_kit.example_data.cases import (
+from audit_kit.demo.example_data.cases import (
     CC,
     CHRONIC,
     CONFLICTS,
@@ -25,7 +25,13 @@ from audit_kit.example_data.cases import (
     UNITS,
     Setting,
 )
-from audit_kit.example_data.fees import BASE_RATE, DRG_WEIGHTS, DrgGrouper, base_code, claim_fee
+from audit_kit.demo.example_data.fees import (
+    BASE_RATE,
+    DRG_WEIGHTS,
+    DrgGrouper,
+    base_code,
+    claim_fee,
+)
 
 QUARTER_START = dt.date(2026, 1, 1)
 QUARTER_END = dt.date(2026, 3, 31)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audit_kit.example_data.fees import base_code
+from audit_kit.demo.example_data.fees import base_code
 
 
 @dataclass(slots=True)

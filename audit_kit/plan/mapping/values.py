@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import polars as pl
 
-from audit_kit.codes import icd10cm_status, parse_cpt, split_codes
+from audit_kit.values.codes import icd10cm_status, parse_cpt, split_codes
 
 __all__ = [
     "INT_RE",

@@ -36,10 +36,10 @@ from typing import Any, Final, Literal, cast
 
 import polars as pl
 
-from audit_kit.audit import file_sha256
-from audit_kit.codes import CptItem
-from audit_kit.comparison import CodeSet
 from audit_kit.errors import InputError, Problem
+from audit_kit.folder.manifest import file_sha256
+from audit_kit.scoring.comparison import CodeSet
+from audit_kit.values.codes import CptItem
 
 __all__ = [
     "CENT",
