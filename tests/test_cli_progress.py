@@ -91,10 +91,11 @@ def test_score(tmp_path: Path) -> None:
         sample=sample,
         findings=[score_helpers.finding(u) for u in sample],
     )
+    from audit_kit.reporting.results_workbook import results_workbook_bytes
     from audit_kit.scoring import score_audit
 
     seen: list[str] = []
-    score_audit(audit, progress=seen.append)
+    score_audit(audit, progress=seen.append, results_workbook=results_workbook_bytes)
     assert seen == [
         "reading plan.yaml, sampling.json, sample.csv and findings.csv",
         "scoring 2 finding(s) against 2 sampled unit(s)",

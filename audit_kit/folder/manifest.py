@@ -29,8 +29,13 @@ from typing import TYPE_CHECKING, Any
 from audit_kit._version import __version__
 from audit_kit.errors import AuditError, IntegrityError, Problem
 
-if TYPE_CHECKING:  # polars is imported where a frame is read, keeping `audit-kit --help` fast
+if TYPE_CHECKING:
+    # polars is imported where a frame is read, keeping `audit-kit --help` fast
     import polars as pl
+
+    from audit_kit.folder.results import Results
+    from audit_kit.folder.sampling_record import SamplingRecord
+    from audit_kit.plan import SamplingPlan
 
 __all__ = [
     "MANIFEST",
@@ -509,6 +514,33 @@ class AuditFolder:
         import polars as pl
 
         return pl.read_csv(io.BytesIO(self.read_bytes(rel)), **kwargs)
+
+    # -- typed readers of the audit's own files (hash-checked) ------------------------------
+    def read_plan(self, *, source: str = "plan.yaml") -> SamplingPlan:
+        """Return plan.yaml as a checked :class:`SamplingPlan` (``source`` names it in errors)."""
+        from audit_kit.plan import parse_plan_text
+
+        return parse_plan_text(self.read_bytes("plan.yaml").decode("utf-8"), source=source)
+
+    def read_sampling(self) -> SamplingRecord:
+        """Return sampling.json as the typed sampling record."""
+        from audit_kit.folder.sampling_record import SamplingRecord
+
+        return SamplingRecord.model_validate_json(self.read_bytes("sampling.json"))
+
+    def read_results(self) -> Results:
+        """Return results.json as the typed results (a file of another version is refused)."""
+        from audit_kit.folder.results import read_results
+
+        return read_results(self.read_bytes("results.json"))
+
+    def read_sample(self) -> pl.DataFrame:
+        """Return sample.csv, every column as text exactly as sampling wrote it."""
+        return self.read_csv("sample.csv", infer_schema=False)
+
+    def read_findings(self, rel: str = "findings.csv") -> pl.DataFrame:
+        """Return findings.csv (or double_review.csv), every column as text."""
+        return self.read_csv(rel, infer_schema=False)
 
     # -- writing ---------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audit_kit.reporting import charts
-from audit_kit.reporting.checks import check_results, is_scored
 from audit_kit.reporting.formatting import (
     CLT_NOTE,
     DEMAND_RULES,
@@ -53,7 +52,6 @@ from audit_kit.reporting.sections import (
 __all__ = [
     "DEMAND_RULES",
     "attestation_context",
-    "check_results",
     "coder_context",
     "executive_context",
     "money",
@@ -230,9 +228,11 @@ def attestation_context(
 
 def coder_groups(results: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
     """The coders with at least one scored unit (they get a row, a chart line and a PDF)."""
-    return sorted((c for c in results["coders"] if is_scored(c)), key=lambda c: str(c["coder"]))
+    return sorted(
+        (c for c in results["coders"] if c["units_reviewed"] > 0), key=lambda c: str(c["coder"])
+    )
 
 
 def unscored_coders(results: Mapping[str, Any]) -> list[str]:
     """Coders in the sample none of whose units is scored yet (not returned, not reviewed)."""
-    return sorted(str(c["coder"]) for c in results["coders"] if not is_scored(c))
+    return sorted(str(c["coder"]) for c in results["coders"] if c["units_reviewed"] == 0)

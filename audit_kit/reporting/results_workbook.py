@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from audit_kit.folder.results import Results
 from audit_kit.xlsx_text import set_text
 
 __all__ = ["results_workbook_bytes"]
@@ -317,8 +318,9 @@ def _extrapolation(ws: Worksheet, results: Mapping[str, Any]) -> None:
         ws.column_dimensions[get_column_letter(c)].width = w
 
 
-def results_workbook_bytes(results: Mapping[str, Any]) -> bytes:
-    """Return results.xlsx for a results.json dict."""
+def results_workbook_bytes(scored: Results) -> bytes:
+    """Return results.xlsx for the results (renders; computes nothing)."""
+    results = scored.to_json_dict()
     wb = Workbook()
     summary = wb.worksheets[0]
     summary.title = "Summary"

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from audit_kit._version import __version__
 from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso
-from audit_kit.plan import SamplingPlan, parse_plan
+from audit_kit.folder.results import Results
+from audit_kit.folder.sampling_record import SamplingRecord
+from audit_kit.plan import SamplingPlan
 from audit_kit.scoring._cia import _cia_discovery
 from audit_kit.scoring._extrapolation import _extrapolate
 from audit_kit.scoring._groups import _categories, _group, _groups, _overall_population
@@ -31,14 +32,18 @@ from audit_kit.universe import canonical_units
 
 
 def score_audit(
-    audit_dir: Path, *, progress: Callable[[str], None] | None = None
-) -> dict[str, Any]:
-    """Score the audit in ``audit_dir``; write results.json and results.xlsx; return results.
+    audit_dir: Path,
+    *,
+    progress: Callable[[str], None] | None = None,
+    results_workbook: Callable[[Results], bytes] | None = None,
+) -> Results:
+    """Score the audit in ``audit_dir``; write results.json (and results.xlsx); return results.
 
     ``progress`` is called with one line as reading, scoring and writing begin.
+    ``results_workbook`` renders results.xlsx from the results (the CLI passes
+    ``reporting.results_workbook_bytes``: scoring computes, reporting renders); both files are
+    written in one transaction.
     """
-    from audit_kit.reporting.results_workbook import results_workbook_bytes
-
     say = progress or _noop
     folder = AuditFolder.open(Path(audit_dir))
     if not folder.has("findings.csv"):
@@ -55,9 +60,8 @@ def score_audit(
             ],
         )
     say("reading plan.yaml, sampling.json, sample.csv and findings.csv")
-    plan_text = folder.read_bytes("plan.yaml").decode("utf-8")
-    plan = parse_plan(yaml.safe_load(plan_text), source="plan.yaml")
-    sampling = folder.read_json("sampling.json")
+    plan = folder.read_plan()
+    sampling = folder.read_sampling()
     sample = folder.read_csv("sample.csv", infer_schema=False)
     findings = folder.read_csv("findings.csv", infer_schema=False)
     artifacts = folder.artifacts()
@@ -79,20 +83,26 @@ def score_audit(
     }
     say(f"scoring {findings.height} finding(s) against {sample.height} sampled unit(s)")
     results = score_frames(
-        plan, sampling, canonical_units(sample, plan), findings, audit=audit, audit_dir=folder.path
+        plan,
+        sampling.to_json_dict(),
+        canonical_units(sample, plan),
+        findings,
+        audit=audit,
+        audit_dir=folder.path,
     )
-    for name, ref in results["settings"]["reference_files"].items():
-        inputs[f"{name}:{ref['file']}"] = ref["sha256"]
-    overall = results["overall"]
+    for name, ref in results.settings.reference_files.items():
+        inputs[f"{name}:{ref.file}"] = ref.sha256
+    overall = results.overall
     details = {
-        "units_scored": overall["units_reviewed"],
-        "units_with_error": overall["units_with_error"],
-        "verdict": overall["verdict"],
+        "units_scored": overall.units_reviewed,
+        "units_with_error": overall.units_with_error,
+        "verdict": overall.verdict,
     }
-    say("writing results.json and results.xlsx")
+    say("writing results.json" + (" and results.xlsx" if results_workbook else ""))
     with folder.transaction("score", inputs=inputs, details=details) as tx:
-        tx.write_json("results.json", results)
-        tx.write_bytes("results.xlsx", results_workbook_bytes(results))
+        tx.write_json("results.json", results.to_json_dict())
+        if results_workbook is not None:
+            tx.write_bytes("results.xlsx", results_workbook(results))
     return results
 
 
@@ -108,7 +118,7 @@ def score_frames(
     *,
     audit: Mapping[str, Any],
     audit_dir: Path,
-) -> dict[str, Any]:
+) -> Results:
     """Score canonical units (``universe.canonical_units``) against findings; return results.
 
     Pure apart from reading the plan's reference files (fee schedule, DRG weights); the
@@ -166,9 +176,9 @@ def score_frames(
     results["errors"] = [_error_entry(u) for u in returned if u.has_error]
     results["units"] = [_unit_entry(u) for u in returned]
     results["cia_discovery"] = _cia_discovery(scored, ctx, sampling)
-    results["sampling"] = dict(sampling)
+    results["sampling"] = SamplingRecord.model_validate(sampling).to_json_dict()
     results["notes"] = ctx.notes
-    return results
+    return Results.model_validate(results)
 
 
 def _amount_fields(u: ScoredUnit) -> dict[str, Any]:
