@@ -1,6 +1,6 @@
 """Collect returned workbooks into ``findings.csv``: validate every cell, lose nothing.
 
-``collect(audit_dir, paths)`` (SPEC 5.2, docs/architecture.md "findings.csv"):
+``collect(audit_dir, paths)`` (docs/auditor-guide.md, docs/architecture.md "findings.csv"):
 
 1. Files and folders are expanded to ``.xlsx`` files (Excel's ``~$`` lock files are skipped).
    A file already accepted (same SHA-256) is a no-op.

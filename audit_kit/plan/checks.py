@@ -63,7 +63,7 @@ def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
     ):
         add(
             "size.target",
-            "probe_mean and probe_sd, or probe_file (a probe sample, SPEC 6.3)",
+            "probe_mean and probe_sd, or probe_file (a probe sample, docs/methods.md section 5.1)",
             "neither",
             "add the probe sample's mean and SD of the overpayments, or its file.",
         )

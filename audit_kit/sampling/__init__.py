@@ -1,6 +1,6 @@
 """Frame -> strata -> sizes -> draw -> sample.csv and the sampling record; re-draw for verify.
 
-The steps, in the order they are applied (SPEC 4):
+The steps, in the order they are applied (docs/plans.md, docs/methods.md section 1):
 
 1. **Frame.** The universe's frame columns are read (unit id, strata, sampling variable, filter
    columns); the plan's filters are applied in order, each exclusion counted. Unit ids must be

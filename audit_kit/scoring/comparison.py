@@ -1,4 +1,6 @@
-"""Compare a unit's original coding with the auditor's coding, code over code (SPEC section 7).
+"""Compare a unit's original coding with the auditor's coding, code over code.
+
+The rules (docs/methods.md section 7.1):
 
 For each code type the original list O and the audited list A are compared as multisets:
 
@@ -22,7 +24,7 @@ For each code type the original list O and the audited list A are compared as mu
 * **sequencing**: the kept codes of a type in another relative order (for dx, apart from the
   principal) are counted separately, with weight ``sequencing`` (default 0: reported, not scored).
 
-Counts per unit, as in SPEC section 7::
+Counts per unit (docs/methods.md section 7.1)::
 
     reviewed = kept + deleted + added - revised
     correct  = kept - (re-sequenced principal dx)

@@ -1,4 +1,6 @@
-"""Examined and audited amounts per unit, by the plan's financial basis (SPEC section 8).
+"""Examined and audited amounts per unit, by the plan's financial basis.
+
+See docs/methods.md section 7.4.
 
 ``difference = examined - audited`` (positive: overpaid). Bases (plan ``financial.basis``):
 

@@ -4,7 +4,7 @@ The package's modules: ``_layout`` (headers, allowed values, the recorded layout
 a unit's codes), ``_assign`` (original columns, units to auditors, double review), ``_write``
 (rendering and recording the workbooks), ``_read`` (a returned workbook's cells as text).
 
-Layout of a workbook (SPEC 5.1, docs/architecture.md "Workbooks"):
+Layout of a workbook (docs/auditor-guide.md, docs/architecture.md "Workbooks"):
 
 ``Instructions``  how to fill it, allowed values, contact, audit and workbook id
 ``Sample``        one row per unit: the plan's ``workbook.columns`` under the universe's column
