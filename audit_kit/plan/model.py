@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-#: audit-kit fields a plan can map (docs/plans.md, `columns`). Code fields may map to several columns.
+#: audit-kit fields a plan can map (docs/plans.md, `columns`); code fields may map to several.
 FIELDS = (
     "unit_id",
     "coder",
@@ -239,7 +239,7 @@ class TotalSize(_Strict):
 
 
 class TargetSize(_Strict):
-    """Compute n from a target confidence and precision and a probe sample (docs/methods.md section 5.1)."""
+    """Compute n from a target confidence, precision and a probe sample (docs/methods.md 5.1)."""
 
     confidence: Annotated[float, AfterValidator(_one_of(0.80, 0.90, 0.95, 0.99))] = 0.90
     precision: float = Field(gt=0, lt=1)  # e.g. 0.25 for 25 %

@@ -346,7 +346,7 @@ def sample_sizes(
 def _target_size(
     plan: SamplingPlan, population: int, *, plan_dir: Path | None, probe: dict[str, Any] | None
 ) -> tuple[int, dict[str, Any]]:
-    """Sample size from a target confidence and precision and a probe sample (docs/methods.md section 5.1)."""
+    """Sample size from a target confidence, precision and a probe (docs/methods.md 5.1)."""
     from audit_kit.stats import variable_sample_size
 
     target = plan.size.target

@@ -27,7 +27,7 @@ What is scored (docs/methods.md section 7):
   (``net``: examined - audited; ``overpayments_only``: underpayments entered as 0;
   ``gross``: absolute differences), appraised per stratum with N_h from sampling.json
   (``stats.appraise_variable`` for a simple design, ``appraise_variable_stratified`` otherwise),
-  with the demand rule applied and its reason (docs/methods.md section 3.4), and the attribute appraisal of the
+  with the demand rule applied and its reason (methods.md 3.4), and the attribute appraisal of the
   rate of units with a payment error. ``financial.extrapolate: false`` (probe) skips it.
 * **CIA discovery** (``scoring.error_threshold``): net error rate = net overpayment / amount
   examined in the sample; at or above the threshold, the full-sample size from the discovery

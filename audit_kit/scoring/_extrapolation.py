@@ -103,7 +103,7 @@ def extrapolate(
     ``stats.appraise_variable_stratified`` under ``critical_value_rule`` (RAT-STATS: z); a
     one-stratum design (``stratified`` False) is the unrestricted appraisal itself. The rate of
     units with a payment difference is appraised as an attribute (exact for one stratum,
-    stratified normal approximation otherwise). The demand rule (docs/methods.md section 3.4) picks the amount;
+    stratified normal approximation otherwise). The demand rule (methods.md 3.4) picks the amount;
     a non-positive amount is no demand (0). A stratum without values makes the overall
     extrapolation impossible (a note says which).
     """
