@@ -326,7 +326,7 @@ def test_printouts_follow_the_scoring_shapes() -> None:
             },
         },
     }
-    view = context_module._extrapolation(ex, {})
+    view = context_module.extrapolation_view(ex, {})
     assert view is not None
     assert "201.00%" in view["printout"] and "1.281551565545" in view["printout"]
     assert "SAMPLE TOTAL:" in view["printout"] and "16,611.55" in view["printout"]
@@ -352,34 +352,34 @@ def test_a_zero_demand_from_a_negative_lower_limit_is_explained_plainly() -> Non
         "demand_rule": "cms_one_sided_90",
         "demand_amount": 0.0,
     }
-    view = context_module._extrapolation(ex, {})
+    view = context_module.extrapolation_view(ex, {})
     assert view is not None
     plain = view["demand_plain"]
     assert "about $567,963 for the 19,375 units" in plain
     assert "with 90% confidence, the true total is only known to be above -$573,655" in plain
     assert "the demand amount is $0" in plain
-    oig = context_module._extrapolation({**ex, "demand_rule": "oig_two_sided_90"}, {})
+    oig = context_module.extrapolation_view({**ex, "demand_rule": "oig_two_sided_90"}, {})
     assert oig is not None and "with 95% confidence" in oig["demand_plain"]
     assert "-$897,288" in oig["demand_plain"]
-    point = context_module._extrapolation(
+    point = context_module.extrapolation_view(
         {**ex, "demand_rule": "point_estimate", "point_estimate": -12.0}, {}
     )
     assert point is not None and "shows no net overpayment" in point["demand_plain"]
     # A positive demand, or a zero demand under a positive limit, keeps the recorded reason.
-    paid = context_module._extrapolation({**ex, "demand_amount": 1200.0}, {})
+    paid = context_module.extrapolation_view({**ex, "demand_amount": 1200.0}, {})
     assert paid is not None and paid["demand_plain"] is None
-    odd = context_module._extrapolation({**ex, "one_sided_90_lower": 5.0}, {})
+    odd = context_module.extrapolation_view({**ex, "one_sided_90_lower": 5.0}, {})
     assert odd is not None and odd["demand_plain"] is None
 
 
 def test_the_demand_cell_names_the_rule_once() -> None:
     label = "Lower limit of the one-sided 90% confidence interval"
     ex = {"demand_rule": "cms_one_sided_90", "demand_amount": 1200.0}
-    recorded = context_module._extrapolation(
+    recorded = context_module.extrapolation_view(
         {**ex, "demand_reason": label + " (equal to the lower limit of the two-sided 80%)."}, {}
     )
     assert recorded is not None and recorded["demand_label_in_reason"] is True
-    other = context_module._extrapolation({**ex, "demand_reason": "Plan demand_rule."}, {})
+    other = context_module.extrapolation_view({**ex, "demand_reason": "Plan demand_rule."}, {})
     assert other is not None and other["demand_label_in_reason"] is False
 
 

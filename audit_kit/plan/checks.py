@@ -14,7 +14,7 @@ from audit_kit.plan.model import (
     NO_VALUE_OPS,
     FilterOp,
     SamplingPlan,
-    _show_value,
+    show_value,
 )
 
 
@@ -113,13 +113,13 @@ def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
         value = flt.value
         if flt.op in NO_VALUE_OPS:
             if value is not None:
-                add(key, f"no value for '{flt.op.value}'", _show_value(value), "remove value.")
+                add(key, f"no value for '{flt.op.value}'", show_value(value), "remove value.")
         elif flt.op in LIST_OPS:
             if not isinstance(value, list) or not value or not all(map(_scalar_ok, value)):
                 add(
                     key,
                     f"a non-empty list of numbers, dates or text for '{flt.op.value}'",
-                    _show_value(value),
+                    show_value(value),
                     "write e.g. value: [inpatient, observation].",
                 )
         elif flt.op is FilterOp.BETWEEN:
@@ -132,14 +132,14 @@ def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
                 add(
                     key,
                     "[low, high] (two numbers or two dates, low <= high; both ends included)",
-                    _show_value(value),
+                    show_value(value),
                     "write e.g. value: [2026-07-01, 2026-09-30].",
                 )
         elif not _scalar_ok(value):
             add(
                 key,
                 f"one number, date or text for '{flt.op.value}'",
-                _show_value(value),
+                show_value(value),
                 "quote words YAML reads as booleans ('yes', 'no', 'true').",
             )
 

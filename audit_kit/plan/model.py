@@ -153,12 +153,12 @@ class FrameFilter(_Strict):
     def describe(self) -> str:
         if self.op in NO_VALUE_OPS:
             return f"{self.column} {self.op.value}"
-        return f"{self.column} {self.op.value} {_show_value(self.value)}"
+        return f"{self.column} {self.op.value} {show_value(self.value)}"
 
 
-def _show_value(value: Any) -> str:
+def show_value(value: Any) -> str:
     if isinstance(value, list):
-        return "[" + ", ".join(_show_value(v) for v in value) + "]"
+        return "[" + ", ".join(show_value(v) for v in value) + "]"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str):

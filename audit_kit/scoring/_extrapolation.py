@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from audit_kit.scoring._units import ScoredUnit, _Context
+from audit_kit.scoring._units import ScoredUnit, ScoringContext
 from audit_kit.scoring.financial import CENT
 from audit_kit.stats import (
     AttributeStratum,
@@ -179,8 +179,8 @@ def extrapolate(
     return Extrapolation(overall=overall, strata=per_stratum, notes=flags)
 
 
-def _extrapolate(
-    scored: Sequence[ScoredUnit], ctx: _Context
+def extrapolate_scored(
+    scored: Sequence[ScoredUnit], ctx: ScoringContext
 ) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
     fin = ctx.plan.financial
     if not fin.extrapolate:

@@ -15,16 +15,16 @@ from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.folder.results import Results
 from audit_kit.folder.sampling_record import SamplingRecord
 from audit_kit.plan import SamplingPlan
-from audit_kit.scoring._cia import _cia_discovery
-from audit_kit.scoring._extrapolation import _extrapolate
-from audit_kit.scoring._groups import _categories, _group, _groups, _overall_population
+from audit_kit.scoring._cia import discover_cia
+from audit_kit.scoring._extrapolation import extrapolate_scored
+from audit_kit.scoring._groups import category_table, overall_population, score_group, score_groups
 from audit_kit.scoring._units import (
     GROUPINGS,
     ScoredUnit,
-    _Context,
-    _read_findings,
-    _with_amounts,
-    _with_weights,
+    ScoringContext,
+    read_returned,
+    with_amounts,
+    with_weights,
 )
 from audit_kit.scoring.comparison import CodeSet, resolve_weights
 from audit_kit.scoring.financial import ReferenceFile
@@ -126,7 +126,7 @@ def score_frames(
     """
     weights = resolve_weights(plan.scoring.weights, source="plan.yaml")
     strata = {str(s["stratum"]): s for s in sampling.get("strata", [])}
-    ctx = _Context(
+    ctx = ScoringContext(
         plan=plan,
         confidence=float(plan.scoring.confidence),
         target=float(plan.scoring.target_accuracy),
@@ -134,10 +134,10 @@ def score_frames(
         stratified=plan.design.method == "stratified" or len(strata) > 1,
         notes=[],
     )
-    returned = _read_findings(units, findings, strata, examined=plan.financial.examined)
+    returned = read_returned(units, findings, strata, examined=plan.financial.examined)
     references: dict[str, ReferenceFile] = {}
-    returned = _with_amounts(returned, ctx, weights, audit_dir, references)
-    returned = _with_weights(returned, ctx)
+    returned = with_amounts(returned, ctx, weights, audit_dir, references)
+    returned = with_weights(returned, ctx)
     scored = [u for u in returned if u.scored]
     unscored = [name for name in strata if not any(u.stratum == name for u in scored)]
     if ctx.stratified and unscored:
@@ -146,8 +146,8 @@ def score_frames(
             + ", ".join(unscored)
             + "."
         )
-    extrapolation, strata_extrapolation = _extrapolate(scored, ctx)
-    overall = _group(returned, ctx, population=_overall_population(ctx, sampling), overall=True)
+    extrapolation, strata_extrapolation = extrapolate_scored(scored, ctx)
+    overall = score_group(returned, ctx, population=overall_population(ctx, sampling), overall=True)
     overall["extrapolation"] = extrapolation
     results: dict[str, Any] = {
         "audit": dict(audit),
@@ -156,14 +156,14 @@ def score_frames(
         "overall": overall,
     }
     for key, attr in GROUPINGS:
-        results[key] = _groups(returned, attr, ctx)
-    results["settings_groups"] = _groups(returned, "setting", ctx)
+        results[key] = score_groups(returned, attr, ctx)
+    results["settings_groups"] = score_groups(returned, "setting", ctx)
     results["strata"] = [
         {
             "stratum": name,
             "population": int(info["population"]),
             "sample": int(info["sample"]),
-            **_group(
+            **score_group(
                 [u for u in returned if u.stratum == name],
                 ctx,
                 population=int(info["population"]),
@@ -172,10 +172,10 @@ def score_frames(
         }
         for name, info in strata.items()
     ]
-    results["categories"] = _categories(scored)
+    results["categories"] = category_table(scored)
     results["errors"] = [_error_entry(u) for u in returned if u.has_error]
     results["units"] = [_unit_entry(u) for u in returned]
-    results["cia_discovery"] = _cia_discovery(scored, ctx, sampling)
+    results["cia_discovery"] = discover_cia(scored, ctx, sampling)
     results["sampling"] = SamplingRecord.model_validate(sampling).to_json_dict()
     results["notes"] = ctx.notes
     return Results.model_validate(results)

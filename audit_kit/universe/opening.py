@@ -20,11 +20,11 @@ import polars as pl
 from audit_kit.errors import InputError, Problem
 from audit_kit.universe.lines import LineScan
 from audit_kit.universe.reading import (
+    BytePass,
     Encoding,
     Format,
     Progress,
     Universe,
-    _Pass,
 )
 from audit_kit.universe.validation import ROW
 
@@ -162,7 +162,7 @@ def _sniff_format(path: Path, head: bytes) -> Format:
     return "csv"
 
 
-def _byte_pass(path: Path, text: tuple[bytes, bool] | None, stop: threading.Event) -> _Pass:
+def _byte_pass(path: Path, text: tuple[bytes, bool] | None, stop: threading.Event) -> BytePass:
     """One pass over a file: SHA-256 and, for text (``(delimiter, check_utf8)``), where every
     line starts, the first byte that is not UTF-8, and the delimiter count."""
     _yield_to_reader()
@@ -174,7 +174,7 @@ def _byte_pass(path: Path, text: tuple[bytes, bool] | None, stop: threading.Even
         with path.open("rb", buffering=0) as fh:
             while not stop.is_set() and (size := fh.readinto(buffer)):
                 digest.update(view[:size])
-        return _Pass(digest.hexdigest())
+        return BytePass(digest.hexdigest())
     delimiter, check_utf8 = text
     decoder = codecs.getincrementaldecoder("utf-8")()
     array = np.frombuffer(buffer, dtype=np.uint8)
@@ -204,7 +204,7 @@ def _byte_pass(path: Path, text: tuple[bytes, bool] | None, stop: threading.Even
     lines_index = scan.result()
     if check_utf8 and bad_line is None and not _idle(decoder):
         bad_line = lines_index.newlines + 1  # the file ends inside a character
-    return _Pass(
+    return BytePass(
         digest.hexdigest(),
         lines=lines_index,
         bad_utf8_line=bad_line,
@@ -288,7 +288,7 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _open_parquet(path: Path, size: int, pending: Future[_Pass]) -> Universe:
+def _open_parquet(path: Path, size: int, pending: Future[BytePass]) -> Universe:
     try:
         lf = pl.scan_parquet(path)
         columns = tuple(lf.collect_schema().names())
@@ -408,7 +408,7 @@ def _scan_xlsx_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | 
     return None
 
 
-def _open_xlsx(path: Path, size: int, pending: Future[_Pass], sheet: str | None) -> Universe:
+def _open_xlsx(path: Path, size: int, pending: Future[BytePass], sheet: str | None) -> Universe:
     _check_xlsx_package(path)
     try:
         import fastexcel

@@ -24,7 +24,7 @@ Progress = Callable[[str], None]
 
 
 @dataclass(slots=True)
-class _Pass:
+class BytePass:
     """What one pass over a file's bytes found (run in a background thread)."""
 
     sha256: str
@@ -62,7 +62,7 @@ class Universe:
     _lines: LineIndex | None = field(default=None, repr=False)
     #: XLSX only: the whole sheet, all cells as text.
     _sheet_frame: pl.DataFrame | None = field(default=None, repr=False)
-    _pending: Future[_Pass] | None = field(default=None, repr=False)
+    _pending: Future[BytePass] | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _sha256: str = field(default="", repr=False)
 
@@ -132,7 +132,7 @@ class Universe:
         self._data = self.path.read_bytes().decode("latin-1").encode("utf-8")
         self._lines = index_lines(self._data)
 
-    def _check_fields(self, result: _Pass) -> None:
+    def _check_fields(self, result: BytePass) -> None:
         """Refuse rows with more or fewer fields than the header (a delimiter inside a field)."""
         width = len(self.columns)
         if width < 2:

@@ -30,7 +30,7 @@ _DATE_FIELDS = frozenset({"service_date"})
 # -- columns and assignment --------------------------------------------------------------------
 
 
-def _original_columns(plan: SamplingPlan, sample_columns: Sequence[str]) -> list[OriginalColumn]:
+def original_columns(plan: SamplingPlan, sample_columns: Sequence[str]) -> list[OriginalColumn]:
     problems: list[Problem] = []
     out: dict[str, OriginalColumn] = {}
     mapped = plan.columns.mapped()
@@ -95,7 +95,7 @@ def _original_columns(plan: SamplingPlan, sample_columns: Sequence[str]) -> list
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return _SLUG_RE.sub("-", text.lower()).strip("-")[:40] or "auditor"
 
 
@@ -180,7 +180,7 @@ def _read_assignment(path: Path, unit_ids: Sequence[str], spares: set[str]) -> d
     return out
 
 
-def _assign(
+def assign_units(
     sample: pl.DataFrame,
     unit_col: str,
     *,
@@ -191,7 +191,7 @@ def _assign(
     """Return the auditors (workbook order) and unit id -> auditor ('' = one for all)."""
     unit_ids = sample[unit_col].to_list()
     flags = sample["spare"].to_list() if "spare" in sample.columns else [None] * len(unit_ids)
-    spares = {u for u, s in zip(unit_ids, flags, strict=True) if _truthy(s)}
+    spares = {u for u, s in zip(unit_ids, flags, strict=True) if truthy(s)}
     if assignment is not None:
         if auditors:
             raise InputError(
@@ -291,11 +291,11 @@ def _check_auditor_names(auditors: Sequence[str]) -> list[str]:
     return names
 
 
-def _truthy(value: str | None) -> bool:
+def truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("true", "1", "yes", "y", "t")
 
 
-def _double_review_units(
+def pick_double_review(
     audit_id: str, units: Sequence[str], share: float, n_auditors: int
 ) -> list[str]:
     """Pick the double-review subsample: a deterministic, recorded function of the audit id."""

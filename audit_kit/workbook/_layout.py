@@ -135,7 +135,7 @@ def load_layouts(folder: AuditFolder) -> dict[str, WorkbookLayout]:
 # -- values ------------------------------------------------------------------------------------
 
 
-def _as_float(text: str) -> float | None:
+def as_float(text: str) -> float | None:
     try:
         value = float(text.replace(",", "").strip())
     except ValueError:
@@ -143,7 +143,7 @@ def _as_float(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _as_date(text: str) -> dt.date | None:
+def as_date(text: str) -> dt.date | None:
     head = text.strip()[:10]
     try:
         return dt.date.fromisoformat(head)
@@ -163,10 +163,10 @@ def canonical_value(value: str | None, kind: ColumnKind) -> str:
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     if kind == "number":
-        number = _as_float(value)
+        number = as_float(value)
         return repr(number) if number is not None else value
     if kind == "date":
-        day = _as_date(value)
+        day = as_date(value)
         return day.isoformat() if day is not None else value
     return value
 

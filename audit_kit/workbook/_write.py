@@ -30,11 +30,11 @@ from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook._assign import (
-    _assign,
-    _double_review_units,
-    _original_columns,
-    _slug,
-    _truthy,
+    assign_units,
+    original_columns,
+    pick_double_review,
+    slug,
+    truthy,
 )
 from audit_kit.workbook._layout import (
     CODER_RESPONSES,
@@ -51,8 +51,8 @@ from audit_kit.workbook._layout import (
     OriginalColumn,
     UnitCodes,
     WorkbookLayout,
-    _as_date,
-    _as_float,
+    as_date,
+    as_float,
     canonical_value,
     code_reader,
     load_audit,
@@ -127,14 +127,14 @@ def write_workbooks(
                 )
             ],
         )
-    columns = _original_columns(plan, sample.columns)
+    columns = original_columns(plan, sample.columns)
     unit_col = plan.columns.unit_id
-    names, mapping = _assign(sample, unit_col, auditors=auditors, by=by, assignment=assignment)
+    names, mapping = assign_units(sample, unit_col, auditors=auditors, by=by, assignment=assignment)
 
     batch = 1 + sum(1 for e in folder.events if e.get("command") == "workbooks")
     ids: dict[str, str] = {}
     for name in names:
-        base = f"W{batch}-{_slug(name) if name else 'all'}"
+        base = f"W{batch}-{slug(name) if name else 'all'}"
         wid, k = base, 2
         while wid in ids.values() or folder.has(f"workbooks/{wid}.xlsx"):
             wid, k = f"{base}-{k}", k + 1
@@ -142,10 +142,10 @@ def write_workbooks(
     books = {name: _Plan(workbook_id=ids[name], auditor=name) for name in names}
 
     records = sample.to_dicts()
-    spare_units = {r[unit_col] for r in records if _truthy(r.get("spare"))}
+    spare_units = {r[unit_col] for r in records if truthy(r.get("spare"))}
     sampled = [r[unit_col] for r in records if r[unit_col] not in spare_units]
     double = set(
-        _double_review_units(folder.audit_id, sampled, plan.workbook.double_review, len(names))
+        pick_double_review(folder.audit_id, sampled, plan.workbook.double_review, len(names))
     )
     read_codes = code_reader(plan)
     for record in records:
@@ -288,12 +288,12 @@ def _render(
             if value is None or value == "":
                 continue
             has_cr = has_cr or "\r" in value
-            if col.kind == "number" and (number := _as_float(value)) is not None:
+            if col.kind == "number" and (number := as_float(value)) is not None:
                 cell.value = number
                 cell.number_format = _AMOUNT_FORMAT if col.field != "units" else "0"
             elif (
                 col.kind == "date"
-                and (day := _as_date(value)) is not None
+                and (day := as_date(value)) is not None
                 and len(value.strip()) == 10
             ):
                 cell.value = day
@@ -311,7 +311,7 @@ def _render(
             cell.protection = _UNLOCKED
             if header == "Audited amount":
                 cell.number_format = _AMOUNT_FORMAT
-                number = _as_float(prefill[header]) if prefill.get(header) else None
+                number = as_float(prefill[header]) if prefill.get(header) else None
                 if number is not None:
                     cell.value = number
             elif header == "Review date":
