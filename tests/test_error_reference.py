@@ -33,7 +33,7 @@ from audit_kit.cli import main
 from audit_kit.demo.example_data import write_universe
 from audit_kit.sampling import draw_sample
 from audit_kit.workbook import write_workbooks
-from audit_kit.xlsx_safety import encrypt_xlsx
+from audit_kit.workbook.safety import encrypt_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "errors.md"

@@ -12,8 +12,8 @@ from audit_kit.cli import main
 from audit_kit.demo.example_data import DEMO_PLAN_YAML, write_universe
 from audit_kit.demo.simulation import fill_workbooks
 from audit_kit.folder.manifest import AuditFolder
+from audit_kit.folder.status import STEPS, audit_status
 from audit_kit.reporting.results_workbook import results_workbook_bytes
-from audit_kit.status import STEPS, audit_status
 
 AUDITORS = ["ann", "bob"]
 

@@ -45,12 +45,12 @@ Example:
 def verify_command(
     audit_dir: Path, universe: Path | None, key_file: Path | None, as_json: bool, quiet: bool
 ) -> None:
-    from audit_kit.sampling import verify_audit
+    from audit_kit import sampling
 
     def progress(message: str) -> None:
         click.echo(f"... {message}", err=True)
 
-    report = verify_audit(
+    report = sampling.verify(
         audit_dir,
         universe,
         key_file=key_file,

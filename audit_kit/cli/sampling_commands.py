@@ -116,12 +116,12 @@ def sample_command(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    from audit_kit.sampling import draw_sample
+    from audit_kit import sampling
 
     def progress(message: str) -> None:
         click.echo(f"... {message}", err=True)
 
-    summary = draw_sample(
+    summary = sampling.sample(
         plan,
         universe,
         out,

@@ -91,10 +91,10 @@ def score_command(audit_dir: Path, as_json: bool, quiet: bool) -> None:
       audit-kit score audits/q3
       audit-kit score audits/q3 --json
     """
+    from audit_kit import scoring
     from audit_kit.reporting.results_workbook import results_workbook_bytes
-    from audit_kit.scoring import score_audit
 
-    results = score_audit(
+    results = scoring.score(
         audit_dir,
         progress=progress_printer(quiet=quiet or as_json),
         results_workbook=results_workbook_bytes,

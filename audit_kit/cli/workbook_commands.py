@@ -124,12 +124,12 @@ def workbooks_command(
       audit-kit workbooks audits/q3 --auditors ann,bob
       audit-kit workbooks audits/q3 --assignment assign.csv --password-file pw.txt
     """
-    from audit_kit.workbook import write_workbooks
+    from audit_kit import workbook
 
     names = auditors.split(",") if auditors else None
     prompt = password_file is None and _plan_wants_password(audit_dir)
     password = _read_password(password_file, prompt=prompt, confirm=True)
-    paths = write_workbooks(
+    paths = workbook.workbooks(
         audit_dir,
         auditors=names,
         by="stratum" if by == "stratum" else "round_robin",

@@ -26,7 +26,7 @@ from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import MANIFEST, atomic_write_bytes
 from audit_kit.folder.results import Results
 
-__all__ = ["DEMO_AUDITORS", "DemoResult", "DemoStep", "inputs_dir_for", "run_demo"]
+__all__ = ["DEMO_AUDITORS", "DemoResult", "DemoStep", "demo", "inputs_dir_for", "run_demo"]
 
 DEMO_AUDITORS = ("sim-auditor-1", "sim-auditor-2", "sim-auditor-3")
 _MARKER = "DEMO-INPUTS.txt"
@@ -259,3 +259,7 @@ def _summary(results: Results) -> dict[str, Any]:
         "demand_reason": extrapolation.get("demand_reason"),
         "coders": {c.coder: c.verdict for c in results.coders},
     }
+
+
+# The library name of the command (`audit-kit demo`).
+demo = run_demo

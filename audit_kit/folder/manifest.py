@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import io
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from audit_kit._version import __version__
 from audit_kit.errors import AuditError, IntegrityError, Problem
+from audit_kit.files.atomic import (
+    TEMP_PREFIX,
+    atomic_write_bytes,
+    file_sha256,
+    sha256_bytes,
+)
+from audit_kit.files.atomic import fsync_dir as _fsync_dir
+from audit_kit.files.atomic import mkdir_private as _mkdir_private
+from audit_kit.files.atomic import write_temp as _write_temp
 
 if TYPE_CHECKING:
     # polars is imported where a frame is read, keeping `audit-kit --help` fast
@@ -35,6 +42,7 @@ if TYPE_CHECKING:
 
     from audit_kit.folder.results import Results
     from audit_kit.folder.sampling_record import SamplingRecord
+    from audit_kit.folder.workbook_record import WorkbookLayout
     from audit_kit.plan import SamplingPlan
 
 __all__ = [
@@ -49,7 +57,6 @@ __all__ = [
 
 MANIFEST = "audit.json"
 JOURNAL = ".audit-journal.json"
-TEMP_PREFIX = ".tmp-"
 FORMAT = "audit-kit/1"
 #: Threads that write and fsync a transaction's staged files. fsync waits on the disk, not the
 #: CPU, and a journalling filesystem commits concurrent fsyncs together: 50 staged files take
@@ -60,35 +67,6 @@ STAGING_THREADS = 8
 def now_iso() -> str:
     """Return the current UTC time, ISO 8601 to the second."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """Hash a file in chunks (universe files can be gigabytes)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    # Directory fsync makes the rename itself durable; not available on every OS.
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _mkdir_private(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        path.chmod(0o700)
 
 
 @contextlib.contextmanager
@@ -117,38 +95,6 @@ def _folder_lock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
-
-
-def _write_temp(target: Path, data: bytes, *, made: set[Path] | None = None) -> Path:
-    """Write data to a fsynced 0600 temporary file beside target and return its path.
-
-    ``made`` holds the folders already created (and made private) by the caller, so that a
-    transaction staging many files into one folder creates and chmods it once.
-    """
-    if made is None or target.parent not in made:
-        _mkdir_private(target.parent)
-        if made is not None:
-            made.add(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix="-" + target.name, dir=target.parent)
-    try:
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return Path(tmp)
-
-
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    """Write one file atomically (temp file in the same folder, fsync, rename), mode 0600."""
-    tmp = _write_temp(target, data)
-    os.replace(tmp, target)
-    _fsync_dir(target.parent)
 
 
 def _json_bytes(obj: Any) -> bytes:
@@ -537,6 +483,17 @@ class AuditFolder:
     def read_sample(self) -> pl.DataFrame:
         """Return sample.csv, every column as text exactly as sampling wrote it."""
         return self.read_csv("sample.csv", infer_schema=False)
+
+    def read_layouts(self) -> dict[str, WorkbookLayout]:
+        """Return every issued workbook's recorded layout (workbooks/<id>.json), by id."""
+        from audit_kit.folder.workbook_record import WorkbookLayout
+
+        layouts: dict[str, WorkbookLayout] = {}
+        for rel in sorted(self.artifacts()):
+            if rel.startswith("workbooks/") and rel.endswith(".json"):
+                layout = WorkbookLayout.from_dict(self.read_json(rel))
+                layouts[layout.workbook_id] = layout
+        return layouts
 
     def read_findings(self, rel: str = "findings.csv") -> pl.DataFrame:
         """Return findings.csv (or double_review.csv), every column as text."""

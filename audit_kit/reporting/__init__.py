@@ -25,8 +25,15 @@ from audit_kit.reporting.context import (
 )
 from audit_kit.reporting.environment import template_roots
 from audit_kit.reporting.pdf import PDF_VARIANT, RenderJob, RenderResult, render_html, render_job
+from audit_kit.reporting.results_workbook import results_workbook_bytes
 
-__all__ = ["REPORT_FILES", "build_jobs", "render_reports"]
+__all__ = [
+    "REPORT_FILES",
+    "build_jobs",
+    "render_reports",
+    "report",
+    "results_workbook_bytes",
+]
 
 #: Where the reports go inside the audit folder.
 REPORT_FILES = {"executive": "report.pdf", "attestation": "attestation.pdf", "coders": "coders"}
@@ -170,3 +177,7 @@ def render_reports(
         for result in rendered:
             tx.write_bytes(result.output, result.pdf, kind="report")
     return [folder.path / r.output for r in rendered]
+
+
+# The library name of the command (`audit-kit report`).
+report = render_reports

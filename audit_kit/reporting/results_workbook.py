@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from audit_kit.folder.results import Results
-from audit_kit.xlsx_text import set_text
+from audit_kit.workbook.cells import set_text
 
 __all__ = ["results_workbook_bytes"]
 

@@ -52,6 +52,8 @@ from audit_kit.stats import rng as rng_mod
 from audit_kit.universe import Encoding, open_universe
 
 __all__ = [
+    "verify",
+    "sample",
     "DESIGN_COLUMNS",
     "RATSTATS_CAVEAT",
     "SampleSummary",
@@ -396,3 +398,8 @@ def _compare_samples(
         if changed:
             bad.append(f"row {row['__i'] + 2} (unit {row[id_col]}: {', '.join(changed)})")
     return f"{len(bad)} rows differ, e.g. " + "; ".join(bad[:3])
+
+
+# The library names of the commands (`audit-kit sample`, `audit-kit verify`).
+sample = draw_sample
+verify = verify_audit

@@ -46,6 +46,10 @@ __all__ = [
     "ScoredUnit",
     "extrapolate",
     "netted",
+    "score",
     "score_audit",
     "score_frames",
 ]
+
+# The library name of the command (`audit-kit score`).
+score = score_audit

@@ -15,6 +15,7 @@ from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.folder.results import Results
 from audit_kit.folder.sampling_record import SamplingRecord
 from audit_kit.plan import SamplingPlan
+from audit_kit.plan.canonical import canonical_units
 from audit_kit.scoring._cia import discover_cia
 from audit_kit.scoring._extrapolation import extrapolate_scored
 from audit_kit.scoring._groups import category_table, overall_population, score_group, score_groups
@@ -28,7 +29,6 @@ from audit_kit.scoring._units import (
 )
 from audit_kit.scoring.comparison import CodeSet, resolve_weights
 from audit_kit.scoring.financial import ReferenceFile
-from audit_kit.universe import canonical_units
 
 
 def score_audit(
@@ -119,7 +119,7 @@ def score_frames(
     audit: Mapping[str, Any],
     audit_dir: Path,
 ) -> Results:
-    """Score canonical units (``universe.canonical_units``) against findings; return results.
+    """Score canonical units (``plan.canonical.canonical_units``) against findings; return results.
 
     Pure apart from reading the plan's reference files (fee schedule, DRG weights); the
     folder pipeline is :func:`score_audit`.

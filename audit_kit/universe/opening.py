@@ -10,7 +10,6 @@ import os
 import sys
 import threading
 import zipfile
-import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from audit_kit.errors import InputError, Problem
+from audit_kit.files import archive as archive_checks
 from audit_kit.universe.lines import LineScan
 from audit_kit.universe.reading import (
     BytePass,
@@ -317,19 +317,21 @@ def _open_parquet(path: Path, size: int, pending: Future[BytePass]) -> Universe:
 
 
 # Limits for an XLSX universe. A universe is far larger than a returned workbook (the limits of
-# audit_kit.xlsx_safety would refuse real ones), so the total is generous; what gives a zip bomb
+# audit_kit.workbook.safety would refuse real ones), so the total is generous; what gives a zip bomb
 # away is its compression ratio: sheet XML of real exports packs about 5-50x, deflate bombs
 # ~1000x. Every part is then inflated in bounded chunks (nothing is kept) to prove it is no
 # larger than declared, and XML parts must not declare a DOCTYPE or entities.
 XLSX_MAX_MEMBERS = 10_000
 XLSX_MAX_TOTAL_BYTES = 4 << 30
 XLSX_MAX_RATIO = 400
-_XLSX_RATIO_FLOOR = 1 << 20
-_XLSX_CHUNK = 1 << 20
-_XML_DECLARATIONS = tuple(
-    marker.encode(enc)
-    for marker in ("<!DOCTYPE", "<!ENTITY")
-    for enc in ("utf-8", "utf-16-le", "utf-16-be")
+#: The shared zip checks (audit_kit.files.archive) with the limits of a universe workbook.
+XLSX_LIMITS = archive_checks.Limits(
+    max_members=XLSX_MAX_MEMBERS,
+    max_total_bytes=XLSX_MAX_TOTAL_BYTES,
+    max_member_bytes=None,
+    max_ratio=XLSX_MAX_RATIO,
+    ratio_floor=1 << 20,
+    chunk=1 << 20,
 )
 
 
@@ -346,7 +348,7 @@ def _check_xlsx_package(path: Path) -> None:
 
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+    except archive_checks.NOT_A_ZIP:
         raise InputError(
             "Cannot read the universe file.",
             [
@@ -370,42 +372,19 @@ def _check_xlsx_package(path: Path) -> None:
                 f"{_human_bytes(total)} declared",
             )
         for info in infos:
-            if info.file_size > _XLSX_RATIO_FLOOR and info.file_size > XLSX_MAX_RATIO * max(
-                info.compress_size, 1
-            ):
+            if archive_checks.ratio_exceeded(info, XLSX_LIMITS):
                 raise refuse(
                     f"{path}, part {info.filename}",
                     f"a compression ratio of at most {XLSX_MAX_RATIO}:1",
-                    f"{info.file_size // max(info.compress_size, 1):,}:1 "
+                    f"{archive_checks.ratio(info):,}:1 "
                     f"({_human_bytes(info.file_size)} declared; a zip bomb)",
                 )
         for info in infos:
-            found = _scan_xlsx_member(archive, info)
+            found = archive_checks.scan_member(archive, info, XLSX_LIMITS)
+            if found == archive_checks.DECLARATION:
+                found += " (an XML bomb or entity attack)"
             if found is not None:
                 raise refuse(f"{path}, part {info.filename}", "a well-formed workbook part", found)
-
-
-def _scan_xlsx_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
-    """Inflate one part in bounded chunks; return what is wrong with it, or None."""
-    name = info.filename.rsplit("/", 1)[-1]
-    is_xml = name.endswith((".xml", ".rels", ".vml")) or "." not in name
-    limit = max(info.file_size, 0)
-    seen = 0
-    tail = b""
-    try:
-        with archive.open(info) as member:
-            while chunk := member.read(_XLSX_CHUNK):
-                seen += len(chunk)
-                if seen > limit:
-                    return "a part larger than its declared size (a zip bomb)"
-                if is_xml:
-                    window = tail + chunk
-                    if any(marker in window for marker in _XML_DECLARATIONS):
-                        return "a DOCTYPE or ENTITY declaration (an XML bomb or entity attack)"
-                    tail = window[-32:]
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError):
-        return "a damaged or unreadable part"
-    return None
 
 
 def _open_xlsx(path: Path, size: int, pending: Future[BytePass], sheet: str | None) -> Universe:

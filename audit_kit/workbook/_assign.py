@@ -16,11 +16,13 @@ from pathlib import Path
 import polars as pl
 
 from audit_kit.errors import InputError, Problem
+from audit_kit.folder.workbook_record import (
+    ColumnKind,
+    OriginalColumn,
+)
 from audit_kit.plan import FIELDS, SamplingPlan
 from audit_kit.workbook._layout import (
     FINDING_HEADERS,
-    ColumnKind,
-    OriginalColumn,
 )
 
 _NUMBER_FIELDS = frozenset({"billed", "paid", "units", "age"})

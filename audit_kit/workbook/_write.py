@@ -28,6 +28,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from audit_kit._version import __version__
 from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso
+from audit_kit.folder.workbook_record import (
+    WORKBOOK_FORMAT,
+    OriginalColumn,
+    WorkbookLayout,
+)
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook._assign import (
     assign_units,
@@ -47,10 +52,7 @@ from audit_kit.workbook._layout import (
     SPARE_HEADER,
     SPARE_MARK,
     STATUSES,
-    WORKBOOK_FORMAT,
-    OriginalColumn,
     UnitCodes,
-    WorkbookLayout,
     as_date,
     as_float,
     canonical_value,
@@ -59,8 +61,8 @@ from audit_kit.workbook._layout import (
     prefilled,
     row_digest,
 )
-from audit_kit.xlsx_safety import encrypt_xlsx
-from audit_kit.xlsx_text import set_text as _set_text
+from audit_kit.workbook.cells import set_text as _set_text
+from audit_kit.workbook.safety import encrypt_xlsx
 
 _AMOUNT_FORMAT = "#,##0.00"
 _DATE_FORMAT = "yyyy-mm-dd"
@@ -222,7 +224,7 @@ def write_workbooks(
             tx.write_bytes(f"workbooks/{book.workbook_id}.xlsx", data, kind="workbook")
             tx.write_json(
                 f"workbooks/{book.workbook_id}.json",
-                layout.to_dict(folder.audit_id),
+                layout.to_dict(folder.audit_id, finding_headers=FINDING_HEADERS),
                 kind="workbook-layout",
             )
             outputs.append(folder.file(f"workbooks/{book.workbook_id}.xlsx"))

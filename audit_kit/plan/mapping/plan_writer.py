@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from audit_kit.errors import AuditError, PlanError, Problem
-from audit_kit.folder.manifest import atomic_write_bytes
+from audit_kit.files.atomic import atomic_write_bytes
 from audit_kit.plan import SamplingPlan, parse_plan_text
 from audit_kit.plan.mapping.proposal import (
     DEFAULT_SAMPLE_ROWS,

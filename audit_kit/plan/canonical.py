@@ -1,11 +1,14 @@
-"""The sample under audit-kit field names, typed (docs/architecture.md)."""
+"""The sample under audit-kit field names, typed, as the plan's column mapping says.
+
+See docs/architecture.md ("sample.csv").
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
 from audit_kit.errors import InputError, Problem
-from audit_kit.plan import CODE_FIELDS, SamplingPlan
+from audit_kit.plan.model import CODE_FIELDS, SamplingPlan
 from audit_kit.universe.validation import parse_amounts, parse_dates
 from audit_kit.values.codes import split_codes
 
