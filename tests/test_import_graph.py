@@ -32,8 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "reporting": BOTTOM | {"workbook"},
     "program": BOTTOM | {"scoring", "reporting"},
     "demo": BOTTOM | {"sampling", "scoring", "workbook", "findings", "reporting"},
-    "cli": BOTTOM
-    | {"sampling", "scoring", "workbook", "findings", "reporting", "program", "demo"},
+    "cli": BOTTOM | {"sampling", "scoring", "workbook", "findings", "reporting", "program", "demo"},
     "__main__": {"cli"},
     "__init__": BOTTOM,
 }

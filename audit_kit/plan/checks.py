@@ -9,6 +9,7 @@ from typing import Any
 from audit_kit.errors import Problem
 from audit_kit.plan.model import (
     CODE_FIELDS,
+    DEFAULT_WEIGHTS,
     FIELDS,
     LIST_OPS,
     NO_VALUE_OPS,
@@ -18,9 +19,35 @@ from audit_kit.plan.model import (
 )
 
 
+def weight_problems(weights: dict[str, float], *, source: str = "plan") -> list[Problem]:
+    """Return the problems of ``scoring.weights``: unknown error classes, negative weights."""
+    problems = []
+    for key, value in weights.items():
+        if key not in DEFAULT_WEIGHTS:
+            problems.append(
+                Problem(
+                    where=f"{source}: scoring.weights.{key}",
+                    expected="one of " + ", ".join(DEFAULT_WEIGHTS),
+                    found=repr(key),
+                    fix="remove the key or correct its spelling.",
+                )
+            )
+        elif value < 0:
+            problems.append(
+                Problem(
+                    where=f"{source}: scoring.weights.{key}",
+                    expected="a weight >= 0",
+                    found=repr(value),
+                    fix="use 0 to report an error class without scoring it.",
+                )
+            )
+    return problems
+
+
 def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
     """Return the problems that span sections of an otherwise well-formed plan."""
-    problems: list[Problem] = []
+    # every key is checked when the plan is loaded (by `sample`), not first at `score`
+    problems: list[Problem] = weight_problems(dict(plan.scoring.weights), source=source)
 
     def add(key: str, expected: str, found: str, fix: str) -> None:
         problems.append(Problem(where=f"{source}: {key}", expected=expected, found=found, fix=fix))

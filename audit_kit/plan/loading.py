@@ -74,15 +74,76 @@ def parse_plan(data: Any, *, source: str = "plan") -> SamplingPlan:
                 )
             ],
         )
+    data, notes, moved = migrate(data, source=source)
     try:
         plan = SamplingPlan.model_validate(data)
     except ValidationError as exc:
-        problems = _validation_problems(exc, source)
+        problems = moved + _validation_problems(exc, source)
     else:
-        problems = plan_problems(plan, source=source)
+        problems = moved + plan_problems(plan, source=source)
         if not problems:
+            plan._migration_notes = tuple(notes)
             return plan
     raise PlanError(f"The sampling plan has {len(problems)} problem(s).", problems)
+
+
+def migrate(
+    data: dict[str, Any], *, source: str
+) -> tuple[dict[str, Any], list[str], list[Problem]]:
+    """Read the keys an older plan wrote elsewhere in their place today.
+
+    Returns the plan in today's form, a note per key read in its new place (said to the user
+    and kept in sampling.json), and the problems that cannot be read over: a literal password
+    (never in a plan) or a demand rule set twice with two values. docs/plans.md ("Older plans")
+    lists every change.
+    """
+    data = dict(data)
+    notes: list[str] = []
+    problems: list[Problem] = []
+    size = data.get("size")
+    if isinstance(size, dict) and isinstance(size.get("total"), dict):
+        nested = dict(size["total"])
+        rest = {k: v for k, v in size.items() if k != "total"}
+        flat = {"total": nested.pop("total", None), **nested, **rest}
+        data["size"] = flat
+        shown = ", ".join(f"{k}: {v}" for k, v in flat.items())
+        notes.append(
+            f"{source}: size.total is a number now; this plan's nested form was read as "
+            f"size: {{{shown}}}. Write it so (the nested form will be refused later)."
+        )
+    if "demand_rule" in data:
+        rule = data.pop("demand_rule")
+        financial = dict(data.get("financial") or {})
+        if "demand_rule" in financial and financial["demand_rule"] != rule:
+            problems.append(
+                Problem(
+                    where=f"{source}: demand_rule",
+                    expected="the demand rule set once, as financial.demand_rule",
+                    found=f"demand_rule: {rule} and financial.demand_rule: "
+                    f"{financial['demand_rule']}",
+                    fix="keep financial.demand_rule and remove the top-level demand_rule.",
+                )
+            )
+        else:
+            financial["demand_rule"] = rule
+            data["financial"] = financial
+            notes.append(
+                f"{source}: the top-level demand_rule was read as financial.demand_rule: "
+                f"{rule} (its one place now); move it there."
+            )
+    workbook = data.get("workbook")
+    if isinstance(workbook, dict) and isinstance(workbook.get("protect_password"), str):
+        problems.append(
+            Problem(
+                where=f"{source}: workbook.protect_password",
+                expected="true or false (the password itself is never written in a plan)",
+                found="a password written in the plan",
+                fix="remove the password from the plan, write workbook.protect_password: true "
+                "and pass the password with `audit-kit workbooks --password-file FILE`.",
+            )
+        )
+        data["workbook"] = {**workbook, "protect_password": True}
+    return data, notes, problems
 
 
 def parse_plan_text(text: str, *, source: str = "plan") -> SamplingPlan:

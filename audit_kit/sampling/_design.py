@@ -271,20 +271,20 @@ def sample_sizes(
                 if d.label in per:
                     n[d.label] = min(per[d.label], pops[d.label])
     else:
-        total = size.total
+        total = size.total_rule
         assert total is not None
         certain = sum(pops[d.label] for d in defs if d.certainty)
         remaining = total.total - certain
         record.update(
             total=total.total,
             allocation=total.allocation.value,
-            minimum_per_stratum=size.minimum_per_stratum,
+            minimum_per_stratum=size.minimum,
             certainty_units=certain,
         )
         if total.total > total_n:
             problems.append(
                 Problem(
-                    where=f"{source}: size.total.total",
+                    where=f"{source}: size.total",
                     expected=f"at most N = {total_n:,} (the units in the frame)",
                     found=f"{total.total:,}",
                     fix="lower the total.",
@@ -293,7 +293,7 @@ def sample_sizes(
         elif remaining < 0 or (remaining == 0 and regular):
             problems.append(
                 Problem(
-                    where=f"{source}: size.total.total",
+                    where=f"{source}: size.total",
                     expected=f"more than the {certain:,} certainty units (they count in the total)",
                     found=f"{total.total:,}",
                     fix="raise the total or the certainty threshold.",
@@ -317,7 +317,7 @@ def sample_sizes(
                     {d.label: pops[d.label] for d in regular},
                     method=total.allocation.value,
                     sds=sds,
-                    minimum=size.minimum_per_stratum,
+                    minimum=size.minimum,
                 )
             except StatisticsError as exc:
                 problems.extend(
@@ -335,7 +335,7 @@ def sample_sizes(
                 f"total {total.total} with {total.allocation.value} allocation"
                 + (f" (variable {record['variable']})" if "variable" in record else "")
                 + (f", {certain} certainty units included" if certain else "")
-                + f", at least {size.minimum_per_stratum} per stratum"
+                + f", at least {size.minimum} per stratum"
             )
     if problems:
         raise SamplingError("The sample sizes cannot be drawn from this frame.", problems)

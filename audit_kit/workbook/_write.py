@@ -117,18 +117,31 @@ def write_workbooks(
     """
     folder = AuditFolder.open(Path(audit_dir))
     plan, sample = load_audit(folder)
-    if plan.workbook.password and not password:
+    wanted = [
+        (key, why)
+        for key, why, on in (
+            ("password", "encrypted workbooks", plan.workbook.password),
+            ("protect_password", "password-protected sheets", plan.workbook.protect_password),
+        )
+        if on
+    ]
+    if wanted and not password:
+        key, why = wanted[0]
         raise AuditError(
-            "The plan asks for encrypted workbooks.",
+            f"The plan asks for {why}.",
             [
                 Problem(
-                    where="plan.yaml: workbook.password",
+                    where=f"plan.yaml: workbook.{key}",
                     expected="a password (from --password-file or the prompt)",
                     found="none",
                     fix="pass --password-file FILE (one line: the password).",
                 )
             ],
         )
+    # Sheet protection uses the same password file; the password is never in the plan.
+    protection = password if plan.workbook.protect_password else None
+    # a password given only for sheet protection does not also encrypt
+    encrypt = bool(password) and (plan.workbook.password or not plan.workbook.protect_password)
     columns = original_columns(plan, sample.columns)
     unit_col = plan.columns.unit_id
     names, mapping = assign_units(sample, unit_col, auditors=auditors, by=by, assignment=assignment)
@@ -191,7 +204,7 @@ def write_workbooks(
         details={
             "batch": batch,
             "by": "assignment" if assignment is not None else by if auditors else "one",
-            "encrypted": bool(password),
+            "encrypted": encrypt,
             "double_review_units": sorted(double),
             "workbooks": summary,
         },
@@ -216,11 +229,11 @@ def write_workbooks(
                     }
                     for r in book.rows
                 ),
-                encrypted=bool(password),
+                encrypted=encrypt,
             )
-            data = _render(folder.audit_id, plan, layout, book.rows, created)
-            if password:
-                data = encrypt_xlsx(data, password)
+            data = _render(folder.audit_id, plan, layout, book.rows, created, protection=protection)
+            if encrypt:
+                data = encrypt_xlsx(data, password or "")
             tx.write_bytes(f"workbooks/{book.workbook_id}.xlsx", data, kind="workbook")
             tx.write_json(
                 f"workbooks/{book.workbook_id}.json",
@@ -256,6 +269,8 @@ def _render(
     layout: WorkbookLayout,
     rows: Sequence[_Row],
     created: str,
+    *,
+    protection: str | None = None,
 ) -> bytes:
     wb = Workbook()
     ws_info = wb.active
@@ -264,7 +279,7 @@ def _render(
     ws = wb.create_sheet(SHEET_SAMPLE)
     ws_lists = wb.create_sheet(SHEET_LISTS)
     ws_audit = wb.create_sheet(SHEET_AUDIT)
-    password = plan.workbook.protect_password
+    password = protection
 
     headers = [c.header for c in layout.columns]
     if layout.spare_header:
@@ -327,7 +342,7 @@ def _render(
 
     _finish_sample(ws, layout, headers, col_of, first_finding, last, password)
     _fill_lists(ws_lists, password)
-    _fill_instructions(ws_info, audit_id, plan, layout, rows, created)
+    _fill_instructions(ws_info, audit_id, plan, layout, rows, created, password)
     _fill_audit(ws_audit, audit_id, layout, rows, created)
     wb.security = WorkbookProtection(workbookPassword=password, lockStructure=True)
     wb.active = 1  # open on the Sample sheet
@@ -461,6 +476,7 @@ def _fill_instructions(
     layout: WorkbookLayout,
     rows: Sequence[_Row],
     created: str,
+    protection: str | None,
 ) -> None:
     sampled = sum(1 for r in rows if not r.spare)
     spares = len(rows) - sampled
@@ -550,8 +566,8 @@ def _fill_instructions(
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = INSTRUCTION_WIDTH
     ws.protection.sheet = True
-    if plan.workbook.protect_password:
-        ws.protection.password = plan.workbook.protect_password
+    if protection:
+        ws.protection.password = protection
 
 
 def _fill_audit(
