@@ -54,10 +54,8 @@ def import_graph() -> dict[str, set[str]]:
                 parts = node.module.split(".")
                 if parts[0] != "audit_kit":
                     continue
-                if len(parts) > 1:
-                    targets = [parts[1]]
-                else:  # from audit_kit import sampling, scoring
-                    targets = [alias.name for alias in node.names]
+                # from audit_kit.x import y, or from audit_kit import sampling, scoring
+                targets = [parts[1]] if len(parts) > 1 else [a.name for a in node.names]
             elif isinstance(node, ast.Import):
                 targets = [
                     a.name.split(".")[1] for a in node.names if a.name.startswith("audit_kit.")
