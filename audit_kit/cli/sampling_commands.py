@@ -9,7 +9,7 @@ import click
 
 from audit_kit.cli import cli
 from audit_kit.cli._common import echo_json, json_option, quiet_option
-from audit_kit.errors import PlanError, Problem
+from audit_kit.errors import PlanError
 
 if TYPE_CHECKING:
     from audit_kit.sampling import SampleSummary
@@ -188,16 +188,12 @@ def plans_command(show: str | None, as_json: bool) -> None:
     presets = list_presets()
     if show is not None:
         if show not in presets:
-            raise PlanError(
+            raise PlanError.one(
                 "No such preset.",
-                [
-                    Problem(
-                        where=show,
-                        expected="one of: " + ", ".join(presets),
-                        found="no such preset",
-                        fix="run `audit-kit plans` for the list.",
-                    )
-                ],
+                where=show,
+                expected="one of: " + ", ".join(presets),
+                found="no such preset",
+                fix="run `audit-kit plans` for the list.",
             )
         text = presets[show].read_text("utf-8")
         if as_json:

@@ -19,7 +19,7 @@ from audit_kit.cli._common import (
     progress_printer,
     quiet_option,
 )
-from audit_kit.errors import InputError, Problem
+from audit_kit.errors import InputError
 
 __all__ = ["collect_command", "workbooks_command"]
 
@@ -30,30 +30,22 @@ def _read_password(path: Path | None, *, prompt: bool, confirm: bool) -> str | N
         try:
             text = path.read_text("utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(
+            raise InputError.one(
                 "Cannot read the password file.",
-                [
-                    Problem(
-                        where=str(path),
-                        expected="a readable UTF-8 text file holding the password on line 1",
-                        found=type(exc).__name__,
-                        fix="check the path and permissions of --password-file.",
-                    )
-                ],
+                where=str(path),
+                expected="a readable UTF-8 text file holding the password on line 1",
+                found=type(exc).__name__,
+                fix="check the path and permissions of --password-file.",
             ) from None
         lines = text.splitlines()
         password = lines[0] if lines else ""
         if not password:
-            raise InputError(
+            raise InputError.one(
                 "The password file is empty.",
-                [
-                    Problem(
-                        where=str(path),
-                        expected="the password on the first line",
-                        found="an empty first line",
-                        fix="write the password on line 1 of the file.",
-                    )
-                ],
+                where=str(path),
+                expected="the password on the first line",
+                found="an empty first line",
+                fix="write the password on line 1 of the file.",
             )
         return password
     if prompt and sys.stdin.isatty():

@@ -52,17 +52,13 @@ def read_contract(model: type[C], data: bytes | str, *, file: str) -> C:
     try:
         document = json.loads(data)
     except ValueError as exc:
-        raise InputError(
+        raise InputError.one(
             f"{file} is not JSON.",
-            [
-                Problem(
-                    where=file,
-                    expected="a JSON document",
-                    found=str(exc),
-                    fix=f"write {file} again with this version of audit-kit "
-                    f"(`audit-kit {_WRITERS.get(file, 'score')} ...`).",
-                )
-            ],
+            where=file,
+            expected="a JSON document",
+            found=str(exc),
+            fix=f"write {file} again with this version of audit-kit "
+            f"(`audit-kit {_WRITERS.get(file, 'score')} ...`).",
         ) from None
     try:
         return model.model_validate(document)

@@ -283,44 +283,32 @@ class AuditFolder:
         """
         path = Path(path)
         if path.exists() and not path.is_dir():
-            raise AuditError(
+            raise AuditError.one(
                 "Cannot create the audit folder.",
-                [
-                    Problem(
-                        where=str(path),
-                        expected="a folder (or a path that does not exist yet)",
-                        found="a file",
-                        fix="choose another --out path.",
-                    )
-                ],
+                where=str(path),
+                expected="a folder (or a path that does not exist yet)",
+                found="a file",
+                fix="choose another --out path.",
             )
         if path.exists() and any(path.iterdir()) and _abandoned_creation(path):
             # A creation killed before its first commit left nothing of value behind.
             _remove_audit_tree(path)
         if path.exists() and any(path.iterdir()):
             if not force:
-                raise AuditError(
+                raise AuditError.one(
                     "Refusing to write into a non-empty folder.",
-                    [
-                        Problem(
-                            where=str(path),
-                            expected="an empty or new folder (an audit is never overwritten)",
-                            found=_entries(sum(1 for _ in path.iterdir())),
-                            fix="choose a new --out folder, or move the old audit away.",
-                        )
-                    ],
+                    where=str(path),
+                    expected="an empty or new folder (an audit is never overwritten)",
+                    found=_entries(sum(1 for _ in path.iterdir())),
+                    fix="choose a new --out folder, or move the old audit away.",
                 )
             if not (path / MANIFEST).is_file():
-                raise AuditError(
+                raise AuditError.one(
                     "Refusing to replace a folder that is not an audit.",
-                    [
-                        Problem(
-                            where=str(path),
-                            expected=f"an audit folder with {MANIFEST} (only those are replaced)",
-                            found="other files",
-                            fix="choose a new --out folder.",
-                        )
-                    ],
+                    where=str(path),
+                    expected=f"an audit folder with {MANIFEST} (only those are replaced)",
+                    found="other files",
+                    fix="choose a new --out folder.",
                 )
             _remove_audit_tree(path)
         _mkdir_private(path)
@@ -343,32 +331,24 @@ class AuditFolder:
         path = Path(path)
         manifest_path = path / MANIFEST
         if not manifest_path.is_file():
-            raise AuditError(
+            raise AuditError.one(
                 "Not an audit folder.",
-                [
-                    Problem(
-                        where=str(path),
-                        expected=f"a folder made by `audit-kit sample` (with {MANIFEST})",
-                        found="no manifest" if path.is_dir() else "no such folder",
-                        fix="pass the folder given to `audit-kit sample --out`.",
-                    )
-                ],
+                where=str(path),
+                expected=f"a folder made by `audit-kit sample` (with {MANIFEST})",
+                found="no manifest" if path.is_dir() else "no such folder",
+                fix="pass the folder given to `audit-kit sample --out`.",
             )
         folder = cls(path, {})
         folder._recover()
         try:
             folder.manifest = json.loads(manifest_path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise IntegrityError(
+            raise IntegrityError.one(
                 "The audit manifest is unreadable.",
-                [
-                    Problem(
-                        where=str(manifest_path),
-                        expected="the JSON manifest written by audit-kit",
-                        found=type(exc).__name__,
-                        fix="restore audit.json from your archive copy.",
-                    )
-                ],
+                where=str(manifest_path),
+                expected="the JSON manifest written by audit-kit",
+                found=type(exc).__name__,
+                fix="restore audit.json from your archive copy.",
             ) from None
         return folder
 
@@ -427,29 +407,21 @@ class AuditFolder:
         """Read a recorded artifact, refusing one whose hash no longer matches the manifest."""
         record = self.manifest.get("artifacts", {}).get(rel)
         if record is None:
-            raise AuditError(
+            raise AuditError.one(
                 "A step of the audit has not been run yet.",
-                [
-                    Problem(
-                        where=str(self.path / rel),
-                        expected="an artifact recorded in audit.json",
-                        found="none",
-                        fix=_next_step_hint(rel),
-                    )
-                ],
+                where=str(self.path / rel),
+                expected="an artifact recorded in audit.json",
+                found="none",
+                fix=_next_step_hint(rel),
             )
         data = (self.path / rel).read_bytes() if (self.path / rel).is_file() else b""
         if sha256_bytes(data) != record["sha256"]:
-            raise IntegrityError(
+            raise IntegrityError.one(
                 "An audit artifact was changed outside audit-kit.",
-                [
-                    Problem(
-                        where=str(self.path / rel),
-                        expected=f"SHA-256 {record['sha256']}",
-                        found=f"SHA-256 {sha256_bytes(data)}",
-                        fix="restore the file from your archive; audit files are never edited.",
-                    )
-                ],
+                where=str(self.path / rel),
+                expected=f"SHA-256 {record['sha256']}",
+                found=f"SHA-256 {sha256_bytes(data)}",
+                fix="restore the file from your archive; audit files are never edited.",
             )
         return data
 

@@ -63,16 +63,12 @@ def _validation_problems(exc: ValidationError, source: str) -> list[Problem]:
 def parse_plan(data: Any, *, source: str = "plan") -> SamplingPlan:
     """Validate a plan mapping; raise one PlanError listing every problem with its key path."""
     if not isinstance(data, dict):
-        raise PlanError(
+        raise PlanError.one(
             "The sampling plan is not a mapping of keys.",
-            [
-                Problem(
-                    where=source,
-                    expected="a YAML mapping (name:, columns:, design:, size:, ...)",
-                    found=type(data).__name__,
-                    fix="start from a preset: `audit-kit plans`.",
-                )
-            ],
+            where=source,
+            expected="a YAML mapping (name:, columns:, design:, size:, ...)",
+            found=type(data).__name__,
+            fix="start from a preset: `audit-kit plans`.",
         )
     data, notes, moved = migrate(data, source=source)
     try:
@@ -153,16 +149,12 @@ def parse_plan_text(text: str, *, source: str = "plan") -> SamplingPlan:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise PlanError(
+        raise PlanError.one(
             "The sampling plan is not valid YAML.",
-            [
-                Problem(
-                    where=where,
-                    expected="valid YAML",
-                    found=str(getattr(exc, "problem", "a syntax error")),
-                    fix="check indentation and quoting at that line.",
-                )
-            ],
+            where=where,
+            expected="valid YAML",
+            found=str(getattr(exc, "problem", "a syntax error")),
+            fix="check indentation and quoting at that line.",
         ) from None
     return parse_plan(data, source=source)
 
@@ -175,16 +167,12 @@ def load_plan_text(path: Path | str) -> tuple[SamplingPlan, str, Path]:
     try:
         text = resolved.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(
+        raise PlanError.one(
             "Cannot read the sampling plan.",
-            [
-                Problem(
-                    where=str(resolved),
-                    expected="a readable UTF-8 YAML file",
-                    found=type(exc).__name__,
-                    fix="check the path, or list presets with `audit-kit plans`.",
-                )
-            ],
+            where=str(resolved),
+            expected="a readable UTF-8 YAML file",
+            found=type(exc).__name__,
+            fix="check the path, or list presets with `audit-kit plans`.",
         ) from None
     return parse_plan_text(text, source=str(resolved)), text, resolved
 

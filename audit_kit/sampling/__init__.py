@@ -99,16 +99,12 @@ def draw_sample(
     key = _key_for(plan, key_file, out)
     entered = plan.rng.seed
     if seed is not None and entered is not None and float(seed) != float(entered):
-        raise PlanError(
+        raise PlanError.one(
             "Two different seeds.",
-            [
-                Problem(
-                    where=f"{resolved}: rng.seed",
-                    expected=f"the same seed as --seed {seed}, or no seed in the plan",
-                    found=str(entered),
-                    fix="drop --seed, or remove rng.seed from the plan.",
-                )
-            ],
+            where=f"{resolved}: rng.seed",
+            expected=f"the same seed as --seed {seed}, or no seed in the plan",
+            found=str(entered),
+            fix="drop --seed, or remove rng.seed from the plan.",
         )
     seed_entered = entered if entered is not None else seed
     seed_value = seed_entered if seed_entered is not None else rng_mod.new_seed()
@@ -177,29 +173,21 @@ def draw_sample(
 
 def _key_for(plan: SamplingPlan, key_file: Path | None, out: Path) -> bytes | None:
     if plan.pseudonymise and key_file is None:
-        raise AuditError(
+        raise AuditError.one(
             "This plan pseudonymises patient identifiers and needs a key.",
-            [
-                Problem(
-                    where="--key-file",
-                    expected="the path of your pseudonymisation key (outside the audit folder)",
-                    found="none",
-                    fix='make one once: python -c "import secrets; print(secrets.token_hex(32))" '
-                    "> ~/.audit-kit/pseudonym.key, then pass --key-file with that path.",
-                )
-            ],
+            where="--key-file",
+            expected="the path of your pseudonymisation key (outside the audit folder)",
+            found="none",
+            fix='make one once: python -c "import secrets; print(secrets.token_hex(32))" '
+            "> ~/.audit-kit/pseudonym.key, then pass --key-file with that path.",
         )
     if key_file is not None and not plan.pseudonymise:
-        raise AuditError(
+        raise AuditError.one(
             "A key file was given but the plan does not pseudonymise.",
-            [
-                Problem(
-                    where="--key-file",
-                    expected="pseudonymise: true in the plan",
-                    found="pseudonymise: false",
-                    fix="add pseudonymise: true to the plan, or drop --key-file.",
-                )
-            ],
+            where="--key-file",
+            expected="pseudonymise: true in the plan",
+            found="pseudonymise: false",
+            fix="add pseudonymise: true to the plan, or drop --key-file.",
         )
     return load_key(key_file, audit_dir=out) if key_file is not None else None
 

@@ -386,42 +386,30 @@ def _probe_stats(target: Any, plan_dir: Path | None) -> dict[str, Any]:
     try:
         probe = pl.read_csv(path, infer_schema=False)
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(
+        raise InputError.one(
             "Cannot read the probe sample.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a CSV of the probe sample's values",
-                    found=type(exc).__name__,
-                    fix="check size.target.probe_file (relative to the plan file).",
-                )
-            ],
+            where=str(path),
+            expected="a CSV of the probe sample's values",
+            found=type(exc).__name__,
+            fix="check size.target.probe_file (relative to the plan file).",
         ) from None
     column = target.probe_column or (probe.columns[-1] if probe.columns else "")
     if column not in probe.columns:
-        raise InputError(
+        raise InputError.one(
             "The probe sample has no such column.",
-            [
-                Problem(
-                    where=f"{path}: column '{column}'",
-                    expected="one of " + ", ".join(probe.columns),
-                    found="no such column",
-                    fix="set size.target.probe_column.",
-                )
-            ],
+            where=f"{path}: column '{column}'",
+            expected="one of " + ", ".join(probe.columns),
+            found="no such column",
+            fix="set size.target.probe_column.",
         )
     values, bad = parse_amounts(probe[column])
     if bool(bad.any()) or values.null_count() or len(values) < 2:
-        raise InputError(
+        raise InputError.one(
             "The probe sample cannot be used.",
-            [
-                Problem(
-                    where=f"{path}: column '{column}'",
-                    expected="at least 2 numbers, no empty or non-numeric cells",
-                    found=f"{len(values)} rows, {int(bad.sum()) + values.null_count()} unusable",
-                    fix="correct the probe file.",
-                )
-            ],
+            where=f"{path}: column '{column}'",
+            expected="at least 2 numbers, no empty or non-numeric cells",
+            found=f"{len(values)} rows, {int(bad.sum()) + values.null_count()} unusable",
+            fix="correct the probe file.",
         )
     array = values.to_numpy()
     return {

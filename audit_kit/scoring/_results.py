@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from audit_kit._version import __version__
-from audit_kit.errors import AuditError, Problem
+from audit_kit.errors import AuditError
 from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.folder.results import Results
 from audit_kit.folder.sampling_record import SamplingRecord
@@ -47,17 +47,13 @@ def score_audit(
     say = progress or _noop
     folder = AuditFolder.open(Path(audit_dir))
     if not folder.has("findings.csv"):
-        raise AuditError(
+        raise AuditError.one(
             "There are no findings to score yet.",
-            [
-                Problem(
-                    where=str(folder.file("findings.csv")),
-                    expected="validated findings from returned workbooks",
-                    found="no findings.csv",
-                    fix="run `audit-kit collect AUDIT_DIR RETURNED_WORKBOOKS...` first, "
-                    "then `audit-kit score AUDIT_DIR`.",
-                )
-            ],
+            where=str(folder.file("findings.csv")),
+            expected="validated findings from returned workbooks",
+            found="no findings.csv",
+            fix="run `audit-kit collect AUDIT_DIR RETURNED_WORKBOOKS...` first, "
+            "then `audit-kit score AUDIT_DIR`.",
         )
     say("reading plan.yaml, sampling.json, sample.csv and findings.csv")
     plan = folder.read_plan()

@@ -56,37 +56,32 @@ def open_universe(
     path = Path(path)
     where = str(path)
     if not path.is_file():
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [
-                Problem(
-                    where=where,
-                    expected="a CSV, Parquet or XLSX file",
-                    found="a folder" if path.is_dir() else "no such file",
-                    fix="check the --universe path.",
-                )
-            ],
+            where=where,
+            expected="a CSV, Parquet or XLSX file",
+            found="a folder" if path.is_dir() else "no such file",
+            fix="check the --universe path.",
         )
     try:
         with path.open("rb") as fh:
             head = fh.read(1 << 16)
         size = path.stat().st_size
     except OSError as exc:
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [Problem(where=where, expected="a readable file", found=type(exc).__name__, fix="")],
+            where=where,
+            expected="a readable file",
+            found=type(exc).__name__,
+            fix="",
         ) from None
     if size == 0:
-        raise InputError(
+        raise InputError.one(
             "The universe file is empty.",
-            [
-                Problem(
-                    where=where,
-                    expected="a header row and one row per unit",
-                    found="an empty file (0 bytes)",
-                    fix="export the universe again.",
-                )
-            ],
+            where=where,
+            expected="a header row and one row per unit",
+            found="an empty file (0 bytes)",
+            fix="export the universe again.",
         )
     fmt = _sniff_format(path, head)
     say(f"Reading {path.name} ({_human_bytes(size)}, {fmt.upper()})")
@@ -122,42 +117,30 @@ def _sniff_format(path: Path, head: bytes) -> Format:
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError(
+        raise InputError.one(
             "The universe file is a legacy or password-protected Office file.",
-            [
-                Problem(
-                    where=where,
-                    expected="CSV, Parquet or XLSX (Excel 2007 or later, not encrypted)",
-                    found="an .xls workbook or an encrypted .xlsx",
-                    fix="open it in Excel and save as .xlsx (without a password) or CSV UTF-8.",
-                )
-            ],
+            where=where,
+            expected="CSV, Parquet or XLSX (Excel 2007 or later, not encrypted)",
+            found="an .xls workbook or an encrypted .xlsx",
+            fix="open it in Excel and save as .xlsx (without a password) or CSV UTF-8.",
         )
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
         len(head) > 3 and head.count(b"\x00") > len(head) // 4 and head[1:2] == b"\x00"
     ):
-        raise InputError(
+        raise InputError.one(
             "The universe file has the wrong text encoding.",
-            [
-                Problem(
-                    where=where,
-                    expected="UTF-8 or Latin-1 text",
-                    found="UTF-16 text (Excel's 'Unicode text' export)",
-                    fix="save it from Excel as 'CSV UTF-8 (comma delimited)'.",
-                )
-            ],
+            where=where,
+            expected="UTF-8 or Latin-1 text",
+            found="UTF-16 text (Excel's 'Unicode text' export)",
+            fix="save it from Excel as 'CSV UTF-8 (comma delimited)'.",
         )
     if b"\x00" in head:
-        raise InputError(
+        raise InputError.one(
             "The universe file is not a table audit-kit can read.",
-            [
-                Problem(
-                    where=where,
-                    expected="CSV, Parquet or XLSX",
-                    found="a binary file of another kind",
-                    fix="export the universe as CSV, Parquet or XLSX.",
-                )
-            ],
+            where=where,
+            expected="CSV, Parquet or XLSX",
+            found="a binary file of another kind",
+            fix="export the universe as CSV, Parquet or XLSX.",
         )
     return "csv"
 
@@ -243,16 +226,12 @@ def _open_csv(
     lines = text_head.splitlines()
     header_line = lines[0] if lines else ""
     if not header_line.strip():
-        raise InputError(
+        raise InputError.one(
             "The universe file has no header row.",
-            [
-                Problem(
-                    where=f"{path}: row 1",
-                    expected="a header row naming the columns",
-                    found="an empty first line",
-                    fix="export the universe with column headers in the first row.",
-                )
-            ],
+            where=f"{path}: row 1",
+            expected="a header row naming the columns",
+            found="an empty first line",
+            fix="export the universe with column headers in the first row.",
         )
     columns = next(csv.reader([header_line], delimiter=sep), [])
     universe = Universe(
@@ -294,16 +273,12 @@ def _open_parquet(path: Path, size: int, pending: Future[BytePass]) -> Universe:
         columns = tuple(lf.collect_schema().names())
         rows = int(lf.select(pl.len()).collect().item())
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a readable Parquet file",
-                    found=f"a damaged or unsupported Parquet file ({type(exc).__name__})",
-                    fix="write the Parquet file again, or export CSV.",
-                )
-            ],
+            where=str(path),
+            expected="a readable Parquet file",
+            found=f"a damaged or unsupported Parquet file ({type(exc).__name__})",
+            fix="write the Parquet file again, or export CSV.",
         ) from None
     return Universe(
         path=path,
@@ -349,16 +324,12 @@ def _check_xlsx_package(path: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except archive_checks.NOT_A_ZIP:
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a readable XLSX workbook",
-                    found="a damaged zip package",
-                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
-                )
-            ],
+            where=str(path),
+            expected="a readable XLSX workbook",
+            found="a damaged zip package",
+            fix="open it in Excel and save it again as .xlsx, or export CSV.",
         ) from None
     with archive:
         infos = archive.infolist()
@@ -394,28 +365,20 @@ def _open_xlsx(path: Path, size: int, pending: Future[BytePass], sheet: str | No
 
         sheets = list(fastexcel.read_excel(path).sheet_names)
     except Exception as exc:  # fastexcel raises its own exception types
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a readable XLSX workbook",
-                    found=f"a damaged or unsupported workbook ({type(exc).__name__})",
-                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
-                )
-            ],
+            where=str(path),
+            expected="a readable XLSX workbook",
+            found=f"a damaged or unsupported workbook ({type(exc).__name__})",
+            fix="open it in Excel and save it again as .xlsx, or export CSV.",
         ) from None
     if not sheets or (sheet is not None and sheet not in sheets):
-        raise InputError(
+        raise InputError.one(
             "The universe sheet is not in the workbook.",
-            [
-                Problem(
-                    where=str(path),
-                    expected=f"a sheet named {sheet!r}" if sheet else "at least one sheet",
-                    found="sheets: " + (", ".join(sheets) or "none"),
-                    fix="pass --sheet with one of those names.",
-                )
-            ],
+            where=str(path),
+            expected=f"a sheet named {sheet!r}" if sheet else "at least one sheet",
+            found="sheets: " + (", ".join(sheets) or "none"),
+            fix="pass --sheet with one of those names.",
         )
     name = sheet or sheets[0]
     try:
@@ -429,16 +392,12 @@ def _open_xlsx(path: Path, size: int, pending: Future[BytePass], sheet: str | No
             raise_if_empty=False,
         )
     except Exception as exc:  # fastexcel raises its own exception types
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [
-                Problem(
-                    where=f"{path} [{name}]",
-                    expected="a worksheet with a header row",
-                    found=f"an unreadable sheet ({type(exc).__name__})",
-                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
-                )
-            ],
+            where=f"{path} [{name}]",
+            expected="a worksheet with a header row",
+            found=f"an unreadable sheet ({type(exc).__name__})",
+            fix="open it in Excel and save it again as .xlsx, or export CSV.",
         ) from None
     frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.UInt32))
     data_cols = [c for c in frame.columns if c != ROW]

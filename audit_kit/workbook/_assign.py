@@ -106,29 +106,21 @@ def _read_assignment(path: Path, unit_ids: Sequence[str], spares: set[str]) -> d
     try:
         text = path.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
+        raise InputError.one(
             "Cannot read the assignment file.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a readable UTF-8 CSV with columns unit_id,auditor",
-                    found=type(exc).__name__,
-                    fix="check the path and save the file as CSV UTF-8.",
-                )
-            ],
+            where=str(path),
+            expected="a readable UTF-8 CSV with columns unit_id,auditor",
+            found=type(exc).__name__,
+            fix="check the path and save the file as CSV UTF-8.",
         ) from None
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or not {"unit_id", "auditor"} <= set(reader.fieldnames):
-        raise InputError(
+        raise InputError.one(
             "The assignment file has the wrong columns.",
-            [
-                Problem(
-                    where=f"{path}, row 1",
-                    expected="the header unit_id,auditor",
-                    found=", ".join(reader.fieldnames or []) or "an empty file",
-                    fix="put unit_id and auditor in the first row.",
-                )
-            ],
+            where=f"{path}, row 1",
+            expected="the header unit_id,auditor",
+            found=", ".join(reader.fieldnames or []) or "an empty file",
+            fix="put unit_id and auditor in the first row.",
         )
     known = set(unit_ids)
     out: dict[str, str] = {}
@@ -196,32 +188,24 @@ def assign_units(
     spares = {u for u, s in zip(unit_ids, flags, strict=True) if truthy(s)}
     if assignment is not None:
         if auditors:
-            raise InputError(
+            raise InputError.one(
                 "Give either auditors or an assignment file, not both.",
-                [
-                    Problem(
-                        where="--auditors / --assignment",
-                        expected="one way of assigning units",
-                        found="both",
-                        fix="drop --auditors; the assignment file names the auditors.",
-                    )
-                ],
+                where="--auditors / --assignment",
+                expected="one way of assigning units",
+                found="both",
+                fix="drop --auditors; the assignment file names the auditors.",
             )
         mapping = _read_assignment(assignment, unit_ids, spares)
         names = list(dict.fromkeys(mapping[u] for u in unit_ids if u in mapping))
         return names, mapping
     if not auditors:
         if by == "stratum":
-            raise InputError(
+            raise InputError.one(
                 "Assigning by stratum needs auditors.",
-                [
-                    Problem(
-                        where="--by stratum",
-                        expected="--auditors a,b,...",
-                        found="no auditors",
-                        fix="name the auditors, or drop --by for one workbook for all.",
-                    )
-                ],
+                where="--by stratum",
+                expected="--auditors a,b,...",
+                found="no auditors",
+                fix="name the auditors, or drop --by for one workbook for all.",
             )
         return [""], dict.fromkeys(unit_ids, "")
     names = _check_auditor_names(auditors)
@@ -251,16 +235,12 @@ def assign_units(
         for unit, stratum in zip(unit_ids, strata, strict=True):
             mapping[unit] = owner[stratum]
     else:
-        raise InputError(
+        raise InputError.one(
             "Unknown assignment method.",
-            [
-                Problem(
-                    where="--by",
-                    expected="round_robin or stratum",
-                    found=repr(by),
-                    fix="use --by round_robin or --by stratum.",
-                )
-            ],
+            where="--by",
+            expected="round_robin or stratum",
+            found=repr(by),
+            fix="use --by round_robin or --by stratum.",
         )
     return names, mapping
 
@@ -304,16 +284,12 @@ def pick_double_review(
     if share <= 0:
         return []
     if n_auditors < 2:
-        raise InputError(
+        raise InputError.one(
             "The plan asks for double review, which needs two auditors or more.",
-            [
-                Problem(
-                    where="plan.yaml: workbook.double_review",
-                    expected="at least two auditors (--auditors a,b or an assignment file)",
-                    found=f"{n_auditors} auditor(s)",
-                    fix="name a second auditor, or set workbook.double_review: 0.",
-                )
-            ],
+            where="plan.yaml: workbook.double_review",
+            expected="at least two auditors (--auditors a,b or an assignment file)",
+            found=f"{n_auditors} auditor(s)",
+            fix="name a second auditor, or set workbook.double_review: 0.",
         )
     count = min(len(units), max(1, math.ceil(share * len(units))))
     ranked = sorted(units, key=lambda u: hashlib.sha256(f"{audit_id}:{u}".encode()).hexdigest())

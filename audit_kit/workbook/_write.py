@@ -26,7 +26,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from audit_kit._version import __version__
-from audit_kit.errors import AuditError, Problem
+from audit_kit.errors import AuditError
 from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.folder.workbook_record import (
     WORKBOOK_FORMAT,
@@ -127,16 +127,12 @@ def write_workbooks(
     ]
     if wanted and not password:
         key, why = wanted[0]
-        raise AuditError(
+        raise AuditError.one(
             f"The plan asks for {why}.",
-            [
-                Problem(
-                    where=f"plan.yaml: workbook.{key}",
-                    expected="a password (from --password-file or the prompt)",
-                    found="none",
-                    fix="pass --password-file FILE (one line: the password).",
-                )
-            ],
+            where=f"plan.yaml: workbook.{key}",
+            expected="a password (from --password-file or the prompt)",
+            found="none",
+            fix="pass --password-file FILE (one line: the password).",
         )
     # Sheet protection uses the same password file; the password is never in the plan.
     protection = password if plan.workbook.protect_password else None
