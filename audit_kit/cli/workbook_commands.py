@@ -20,6 +20,7 @@ from audit_kit.cli._common import (
     quiet_option,
 )
 from audit_kit.errors import InputError
+from audit_kit.files.text import read_text
 
 __all__ = ["collect_command", "workbooks_command"]
 
@@ -27,16 +28,13 @@ __all__ = ["collect_command", "workbooks_command"]
 def _read_password(path: Path | None, *, prompt: bool, confirm: bool) -> str | None:
     """Return the password from the file (first line), a hidden prompt, or None."""
     if path is not None:
-        try:
-            text = path.read_text("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError.one(
-                "Cannot read the password file.",
-                where=str(path),
-                expected="a readable UTF-8 text file holding the password on line 1",
-                found=type(exc).__name__,
-                fix="check the path and permissions of --password-file.",
-            ) from None
+        text = read_text(
+            path,
+            summary="Cannot read the password file.",
+            expected="a readable UTF-8 text file holding the password on line 1",
+            fix="check the path and permissions of --password-file.",
+            encoding="utf-8-sig",
+        )
         lines = text.splitlines()
         password = lines[0] if lines else ""
         if not password:

@@ -138,22 +138,6 @@ class AttributeLimit(Contract):
     precision_rate: Number | None = None
 
 
-class ErrorRate(Contract):
-    """The rate of units with a payment difference (unrestricted attribute appraisal)."""
-
-    population: int
-    sample: int
-    errors: int
-    rate: Number
-    quantity: Number
-    se_rate: Number
-    se_quantity: Number
-    limits: dict[str, AttributeLimit]
-    one_sided: bool
-    method: str
-    definition: str
-
-
 class ErrorRateStratum(Contract):
     """One stratum of a stratified error-rate appraisal."""
 
@@ -179,6 +163,14 @@ class ErrorRateOverall(Contract):
     se_rate: Number
     se_quantity: Number
     limits: dict[str, AttributeLimit]
+
+
+class ErrorRate(ErrorRateOverall):
+    """The rate of units with a payment difference (unrestricted attribute appraisal)."""
+
+    one_sided: bool
+    method: str
+    definition: str
 
 
 class StratifiedErrorRate(Contract):

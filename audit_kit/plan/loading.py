@@ -12,6 +12,7 @@ from pydantic import (
 )
 
 from audit_kit.errors import PlanError, Problem
+from audit_kit.files.text import read_text
 from audit_kit.plan.checks import plan_problems
 from audit_kit.plan.model import SamplingPlan
 
@@ -164,16 +165,13 @@ def load_plan_text(path: Path | str) -> tuple[SamplingPlan, str, Path]:
     from audit_kit.plan.presets import resolve_plan_path
 
     resolved = resolve_plan_path(path)
-    try:
-        text = resolved.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError.one(
-            "Cannot read the sampling plan.",
-            where=str(resolved),
-            expected="a readable UTF-8 YAML file",
-            found=type(exc).__name__,
-            fix="check the path, or list presets with `audit-kit plans`.",
-        ) from None
+    text = read_text(
+        resolved,
+        summary="Cannot read the sampling plan.",
+        expected="a readable UTF-8 YAML file",
+        fix="check the path, or list presets with `audit-kit plans`.",
+        error=PlanError,
+    )
     return parse_plan_text(text, source=str(resolved)), text, resolved
 
 

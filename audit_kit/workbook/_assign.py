@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from audit_kit.errors import InputError, Problem
+from audit_kit.files.text import read_text
 from audit_kit.folder.workbook_record import (
     ColumnKind,
     OriginalColumn,
@@ -103,16 +104,13 @@ def slug(text: str) -> str:
 
 def _read_assignment(path: Path, unit_ids: Sequence[str], spares: set[str]) -> dict[str, str]:
     problems: list[Problem] = []
-    try:
-        text = path.read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError.one(
-            "Cannot read the assignment file.",
-            where=str(path),
-            expected="a readable UTF-8 CSV with columns unit_id,auditor",
-            found=type(exc).__name__,
-            fix="check the path and save the file as CSV UTF-8.",
-        ) from None
+    text = read_text(
+        path,
+        summary="Cannot read the assignment file.",
+        expected="a readable UTF-8 CSV with columns unit_id,auditor",
+        fix="check the path and save the file as CSV UTF-8.",
+        encoding="utf-8-sig",
+    )
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or not {"unit_id", "auditor"} <= set(reader.fieldnames):
         raise InputError.one(
