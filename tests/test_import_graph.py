@@ -31,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "findings": BOTTOM | {"workbook"},
     "reporting": BOTTOM | {"workbook"},
     "program": BOTTOM | {"scoring", "reporting"},
-    "demo": BOTTOM | {"sampling", "scoring", "workbook", "findings", "reporting"},
+    "demo": BOTTOM | {"sampling", "scoring", "workbook", "findings", "reporting", "program"},
     "cli": BOTTOM | {"sampling", "scoring", "workbook", "findings", "reporting", "program", "demo"},
     "__main__": {"cli"},
     "__init__": BOTTOM,

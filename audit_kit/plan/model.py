@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from audit_kit.plan.program import CadenceRules, PeriodValue, PlanPeriod
+
 #: audit-kit fields a plan can map (docs/plans.md, `columns`); code fields may map to several.
 FIELDS = (
     "unit_id",
@@ -367,7 +369,8 @@ class SamplingPlan(_Strict):
     name: str = Field(min_length=1)
     objective: str = ""
     organisation: str = ""
-    period: str = ""
+    #: Free text, or ``{start, end}`` dates (audit programs order audits by it).
+    period: PeriodValue = ""
     preset: str | None = None
     sampling_unit: str = "encounter"
     columns: ColumnMap
@@ -384,8 +387,15 @@ class SamplingPlan(_Strict):
     financial: FinancialOptions = Field(default_factory=FinancialOptions)
     scoring: ScoringOptions = Field(default_factory=ScoringOptions)
     created: dt.date | None = None
+    #: When each coder is audited next (``audit-kit trend``); None: the documented defaults.
+    cadence: CadenceRules | None = None
     #: what the loader changed in an older plan (a key that moved), said to the user
     _migration_notes: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def period_label(self) -> str:
+        """The period as text (``2026-07-01 to 2026-09-30``), as reports and records print it."""
+        return self.period.label if isinstance(self.period, PlanPeriod) else self.period
 
     @property
     def effective_demand_rule(self) -> str:

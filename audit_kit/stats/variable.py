@@ -211,8 +211,8 @@ def appraise_variable(values: Sequence[float], population: int) -> VariableMeasu
     A census (n = N) has zero variance (flagged ``census``).
 
     Assumptions: simple random sample without replacement; the t interval relies on the
-    central limit theorem and under-covers on the upper side for skewed overpayments (SPEC
-    6.2): the skewness is reported so a reader can judge.
+    central limit theorem and under-covers on the upper side for skewed overpayments
+    (docs/methods.md 3.2): the skewness is reported so a reader can judge.
     Validated against UG2010 pp. 4-16/4-17 (DATASRS, N = 10,000, n = 50).
     """
     problems = Problems()
