@@ -137,7 +137,7 @@ def _fake_demo(out: Path, *, force: bool = False, progress: Any = None) -> DemoR
 
 def test_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The real run is in test_demo.py (progress on stderr with --json); here the wiring only.
-    monkeypatch.setattr("audit_kit.demo.cycle.run_demo", _fake_demo)
+    monkeypatch.setattr("audit_kit.demo.cycle.demo", _fake_demo)  # what `audit-kit demo` calls
     out = str(tmp_path / "demo-audit")
     shown = invoke("demo", "--out", out)
     assert progress_lines(shown) == [
