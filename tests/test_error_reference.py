@@ -280,6 +280,10 @@ def _wrong_value(d: dict[str, Any]) -> None:
     d["rng"]["generator"] = "mersenne"
 
 
+def _password_in_plan(d: dict[str, Any]) -> None:
+    d.setdefault("workbook", {})["protect_password"] = "sheet-secret"
+
+
 def _two_mistakes(d: dict[str, Any]) -> None:
     d["rng"]["generator"] = "mersenne"
     d["spares"] = -1
@@ -427,6 +431,9 @@ CASES: dict[str, Case] = {
     "Wrong value in the plan": Case(plan_case(_wrong_value), ("plan.yaml", "rng.generator")),
     "Two mistakes at once": Case(
         plan_case(_two_mistakes), ("plan.yaml", "spares", "rng.generator")
+    ),
+    "A password written in the plan": Case(
+        plan_case(_password_in_plan), ("plan.yaml", "workbook.protect_password")
     ),
     "Unknown preset": Case(plan_case(lambda d: None, plan="no-such-preset"), ("no-such-preset",)),
     "Negative band edges": Case(
