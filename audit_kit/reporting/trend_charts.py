@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from audit_kit.reporting.charts import (
     DARK,
+    FONT,
     GRID,
     INK,
     LIGHT,
@@ -268,6 +269,6 @@ def small_multiple(
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="multiple" role="img" '
         f'viewBox="0 0 {fmt(width)} {fmt(height)}" width="{fmt(width)}" '
-        f'height="{fmt(height)}" font-family="DejaVu Sans, sans-serif" font-size="8">'
+        f'height="{fmt(height)}" font-family="{FONT}" font-size="8">'
         f"<title>{esc(title)}</title>" + "".join(body) + "</svg>"
     )
