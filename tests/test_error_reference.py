@@ -33,7 +33,7 @@ from audit_kit.cli import main
 from audit_kit.demo.example_data import write_universe
 from audit_kit.sampling import draw_sample
 from audit_kit.workbook import write_workbooks
-from audit_kit.xlsx_safety import encrypt_xlsx
+from audit_kit.workbook.safety import encrypt_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "errors.md"
@@ -302,6 +302,10 @@ def _wrong_value(d: dict[str, Any]) -> None:
     d["rng"]["generator"] = "mersenne"
 
 
+def _password_in_plan(d: dict[str, Any]) -> None:
+    d.setdefault("workbook", {})["protect_password"] = "sheet-secret"
+
+
 def _two_mistakes(d: dict[str, Any]) -> None:
     d["rng"]["generator"] = "mersenne"
     d["spares"] = -1
@@ -495,6 +499,9 @@ CASES: dict[str, Case] = {
     "Wrong value in the plan": Case(plan_case(_wrong_value), ("plan.yaml", "rng.generator")),
     "Two mistakes at once": Case(
         plan_case(_two_mistakes), ("plan.yaml", "spares", "rng.generator")
+    ),
+    "A password written in the plan": Case(
+        plan_case(_password_in_plan), ("plan.yaml", "workbook.protect_password")
     ),
     "Unknown preset": Case(plan_case(lambda d: None, plan="no-such-preset"), ("no-such-preset",)),
     "Negative band edges": Case(

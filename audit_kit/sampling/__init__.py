@@ -1,6 +1,6 @@
 """Frame -> strata -> sizes -> draw -> sample.csv and the sampling record; re-draw for verify.
 
-The steps, in the order they are applied (SPEC 4):
+The steps, in the order they are applied (docs/plans.md, docs/methods.md section 1):
 
 1. **Frame.** The universe's frame columns are read (unit id, strata, sampling variable, filter
    columns); the plan's filters are applied in order, each exclusion counted. Unit ids must be
@@ -48,13 +48,15 @@ from audit_kit.sampling._record import (
     sampling_statement,
 )
 from audit_kit.sampling._select import draw_units
+from audit_kit.sampling.engines import is_engine_url, open_engine
+from audit_kit.sampling.engines.fingerprint import changed_strata
 from audit_kit.sampling.pseudonym import key_fingerprint, load_key, pseudonymise
 from audit_kit.stats import rng as rng_mod
 from audit_kit.universe import Encoding, open_universe
-from audit_kit.universe.engines import is_engine_url, open_engine
-from audit_kit.universe.engines.fingerprint import changed_strata
 
 __all__ = [
+    "verify",
+    "sample",
     "DESIGN_COLUMNS",
     "RATSTATS_CAVEAT",
     "SampleSummary",
@@ -107,16 +109,12 @@ def draw_sample(
     key = _key_for(plan, key_file, out)
     entered = plan.rng.seed
     if seed is not None and entered is not None and float(seed) != float(entered):
-        raise PlanError(
+        raise PlanError.one(
             "Two different seeds.",
-            [
-                Problem(
-                    where=f"{resolved}: rng.seed",
-                    expected=f"the same seed as --seed {seed}, or no seed in the plan",
-                    found=str(entered),
-                    fix="drop --seed, or remove rng.seed from the plan.",
-                )
-            ],
+            where=f"{resolved}: rng.seed",
+            expected=f"the same seed as --seed {seed}, or no seed in the plan",
+            found=str(entered),
+            fix="drop --seed, or remove rng.seed from the plan.",
         )
     seed_entered = entered if entered is not None else seed
     seed_value = seed_entered if seed_entered is not None else rng_mod.new_seed()
@@ -229,29 +227,21 @@ def _no_engine_options(table: str | None, query: str | None, password_file: Path
 
 def _key_for(plan: SamplingPlan, key_file: Path | None, out: Path) -> bytes | None:
     if plan.pseudonymise and key_file is None:
-        raise AuditError(
+        raise AuditError.one(
             "This plan pseudonymises patient identifiers and needs a key.",
-            [
-                Problem(
-                    where="--key-file",
-                    expected="the path of your pseudonymisation key (outside the audit folder)",
-                    found="none",
-                    fix='make one once: python -c "import secrets; print(secrets.token_hex(32))" '
-                    "> ~/.audit-kit/pseudonym.key, then pass --key-file with that path.",
-                )
-            ],
+            where="--key-file",
+            expected="the path of your pseudonymisation key (outside the audit folder)",
+            found="none",
+            fix='make one once: python -c "import secrets; print(secrets.token_hex(32))" '
+            "> ~/.audit-kit/pseudonym.key, then pass --key-file with that path.",
         )
     if key_file is not None and not plan.pseudonymise:
-        raise AuditError(
+        raise AuditError.one(
             "A key file was given but the plan does not pseudonymise.",
-            [
-                Problem(
-                    where="--key-file",
-                    expected="pseudonymise: true in the plan",
-                    found="pseudonymise: false",
-                    fix="add pseudonymise: true to the plan, or drop --key-file.",
-                )
-            ],
+            where="--key-file",
+            expected="pseudonymise: true in the plan",
+            found="pseudonymise: false",
+            fix="add pseudonymise: true to the plan, or drop --key-file.",
         )
     return load_key(key_file, audit_dir=out) if key_file is not None else None
 
@@ -498,3 +488,8 @@ def _compare_samples(
         if changed:
             bad.append(f"row {row['__i'] + 2} (unit {row[id_col]}: {', '.join(changed)})")
     return f"{len(bad)} rows differ, e.g. " + "; ".join(bad[:3])
+
+
+# The library names of the commands (`audit-kit sample`, `audit-kit verify`).
+sample = draw_sample
+verify = verify_audit
