@@ -183,3 +183,10 @@ def test_what_is_not_a_date_is_an_error(text: str) -> None:
     with pytest.raises(NotADate):
         parse_date(text)
     assert date_series(pl.Series("dos", [text]))[1].to_list() == [True]
+
+
+def test_minus_zero_is_zero() -> None:
+    assert repr(parse_money("-0")) == "0.0"
+    assert repr(parse_money("($0.00)")) == "0.0"
+    values, _ = money_series(pl.Series("paid", ["-0", "(0.00)", "x"]))
+    assert [repr(v) for v in values.to_list()[:2]] == ["0.0", "0.0"]

@@ -170,6 +170,9 @@ class Frame(_Strict):
     filters: list[FrameFilter] = Field(default_factory=list)
     #: Amounts are written ``1.234,50`` (decimal comma, dot or space between thousands).
     decimal_comma: bool = False
+    #: The row (1-based) that names the columns, when title rows are above it; found when
+    #: absent.
+    header_row: int | None = Field(default=None, ge=1, le=30)
 
 
 class DollarBands(_Strict):

@@ -88,7 +88,7 @@ def _parse_text(text: str, decimal_comma: bool) -> float | None:
         value = -value
     if not math.isfinite(value):
         raise NotMoney(text, decimal_comma=decimal_comma)
-    return value
+    return value + 0.0  # -0.0 (from "-0" or "(0.00)") is 0
 
 
 _EXP_RE = re.compile(r"[eE]([+-]?)(\d+)")
@@ -124,7 +124,7 @@ def parse_money(value: object, *, decimal_comma: bool = False) -> float | None:
         number = float(value)
         if not math.isfinite(number):
             raise NotMoney(str(value), decimal_comma=decimal_comma)
-        return number
+        return number + 0.0
     return _parse_text(str(value), decimal_comma)
 
 
@@ -136,6 +136,14 @@ def is_money_text(text: str, *, decimal_comma: bool = False) -> bool:
         return False
 
 
+def _no_minus_zero(values: pl.Series) -> pl.Series:
+    # -0.0 == 0, so where there is one, the zeros are replaced by 0.0 (rare: only then a copy).
+    zero = values == 0
+    if not bool(zero.any()):
+        return values
+    return values.zip_with(~zero.fill_null(False), pl.Series([0.0] * len(values)))
+
+
 def money_series(series: pl.Series, *, decimal_comma: bool = False) -> tuple[pl.Series, pl.Series]:
     """Read a column of amounts: (Float64 values, mask of cells that are not amounts).
 
@@ -145,7 +153,7 @@ def money_series(series: pl.Series, *, decimal_comma: bool = False) -> tuple[pl.
     """
     name = series.name
     if series.dtype.is_numeric():
-        values = series.cast(pl.Float64)
+        values = _no_minus_zero(series.cast(pl.Float64))
         bad = (values.is_nan() | values.is_infinite()).fill_null(False)
         return values.fill_nan(None).rename(name), bad
     if series.dtype != pl.String:
@@ -155,7 +163,7 @@ def money_series(series: pl.Series, *, decimal_comma: bool = False) -> tuple[pl.
             # Fast path: every cell a plain number (or empty). polars' strict cast accepts
             # exactly what float() does for these, surrounding white space excluded.
             plain = series.str.strip_chars().replace("", None)
-            values = plain.cast(pl.Float64, strict=True)
+            values = _no_minus_zero(plain.cast(pl.Float64, strict=True))
         except pl.exceptions.InvalidOperationError:
             pass
         else:
@@ -178,8 +186,8 @@ def money_series(series: pl.Series, *, decimal_comma: bool = False) -> tuple[pl.
     )
     present = stripped.is_not_null() & (stripped != "")
     out = frame.select(
-        value=pl.when(shaped & present)
-        .then(pl.when(negative).then(-magnitude).otherwise(magnitude))
+        value=pl.when(shaped & present & magnitude.is_finite())
+        .then(pl.when(negative & (magnitude != 0)).then(-magnitude).otherwise(magnitude))
         .otherwise(None),
         bad=present & ~(shaped & magnitude.is_finite()).fill_null(False),
     )
