@@ -86,6 +86,9 @@ class ColumnMap(_Strict):
     discharge_status: str | None = None
     #: Separator inside a delimited code-list cell (``E11.9;I10``). Spaces and commas also split.
     code_separator: str = ";"
+    #: CPT/HCPCS column -> its modifier columns (``{CPT 1: [Mod 1, Mod 2]}``), for exports
+    #: that keep modifiers in columns of their own: they are attached (``99214-25``).
+    modifiers: dict[str, list[str]] = Field(default_factory=dict)
     #: Extra universe columns to keep in sample.csv as they are.
     keep: list[str] = Field(default_factory=list)
     #: Further columns holding protected health information (``patient`` always is).
@@ -110,6 +113,8 @@ class ColumnMap(_Strict):
         for cols in self.mapped().values():
             for col in cols:
                 seen.setdefault(col, None)
+                for mod in self.modifiers.get(col, []):
+                    seen.setdefault(mod, None)  # each modifier column beside its code column
         for col in self.keep:
             seen.setdefault(col, None)
         return list(seen)

@@ -546,6 +546,9 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             wanted[f"columns.{name}" + (f"[{j}]" if len(mapped) > 1 else "")] = col
     for j, col in enumerate(cols.keep):
         wanted[f"columns.keep[{j}]"] = col
+    for code_col, mods in cols.modifiers.items():
+        for j, col in enumerate(mods):
+            wanted[f"columns.modifiers.{code_col}[{j}]"] = col
     for key, name in plan.references().items():
         wanted.setdefault(key, plan.column_for(name))
     problems.items.extend(missing_column_problems(universe, wanted))
