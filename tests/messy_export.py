@@ -206,3 +206,25 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def fixture_rows() -> list[dict[str, Any]]:
+    """The 40 rows of the committed fixtures (tests/data/messy/): every messy form present."""
+    data = rows(40, seed=7)
+    data[1]["Paid"] = -25.0  # accounting negative ($25.00)
+    data[4]["Paid"] = 0.0  # denied
+    data[6]["Paid"] = None  # blank: missing, not zero
+    data[9]["Paid"] = 1234.5  # $1,234.50
+    data[2].update({"CPT 1": "99214", "Mod 1": "25", "Mod 2": ""})
+    data[3].update({"CPT 1": "97110", "Mod 1": "59", "Mod 2": "GP", "CPT 2": "97140"})
+    data[3].update({"Mod 3": "59"})
+    data[5]["Principal Dx"] = "e119"  # dotless, lower case
+    return data
+
+
+def write_fixtures(out: Path) -> None:
+    """Write the committed fixtures (run once; the files are in git)."""
+    out.mkdir(parents=True, exist_ok=True)
+    data = fixture_rows()
+    write_csv(out / "charges.csv", data)
+    write_xlsx(out / "charges.xlsx", data)

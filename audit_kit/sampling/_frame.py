@@ -551,8 +551,29 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             wanted[f"columns.modifiers.{code_col}[{j}]"] = col
     for key, name in plan.references().items():
         wanted.setdefault(key, plan.column_for(name))
-    problems.items.extend(missing_column_problems(universe, wanted))
+    unknown = missing_column_problems(universe, wanted)
+    if plan.preset and len(unknown) * 2 >= len(wanted):
+        # Most columns unknown to the file: a shipped preset used as it is, with its
+        # placeholder names (those of the bundled example universe).
+        names = ", ".join(
+            sorted({wanted[k] for k in wanted if wanted[k] not in universe.columns})[:6]
+        )
+        problems.items.append(
+            Problem(
+                where=f"plan (preset '{plan.preset}'): columns",
+                expected=f"the column names of {universe.path.name}",
+                found=f"the preset's placeholder column names ({names}, ...): {len(unknown)} "
+                f"of {len(wanted)} are not in the file",
+                fix=f"run `audit-kit init --universe {universe.path.name} --preset {plan.preset} "
+                "--out plan.yaml`: it maps your export's columns into the preset; then sample "
+                "with that plan.",
+            )
+        )
+    problems.items.extend(unknown)
     present = set(universe.columns)
+    if id_col not in present:
+        # Without the unit ids there is no frame to judge: say what is missing, nothing more.
+        raise InputError("The plan names columns the universe file does not have.", problems.items)
 
     amount_cols = {f: plan.column_for(f) for f in AMOUNT_FIELDS if cols.columns_for(f)}
     by_cols = [plan.column_for(n) for n in strata.by] if strata else []
