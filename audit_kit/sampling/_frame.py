@@ -644,7 +644,7 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             column=col,
             role=_role(plan, col),
             expected=MONEY_EXAMPLES if kind == "num" else DATE_EXAMPLES,
-            found="a value that is not a number" if kind == "num" else "a value that is not a date",
+            found="a value that is not " + ("an amount" if kind == "num" else "a date"),
             fix="correct those cells in the export (a frame filter cannot judge them)"
             + (
                 "; amounts written 1.234,50 need frame.decimal_comma: true in the plan."
@@ -807,7 +807,8 @@ def _repeated_with_excluded(
     on an excluded row and a frame row. The frame's ids are probed against the (usually few)
     excluded ones, so the cost is one lookup per frame row.
     """
-    dropped = all_ids.filter(~alive & (all_ids.str.strip_chars() != ""))
+    dropped = all_ids.filter(~alive)
+    dropped = dropped.filter(dropped.str.strip_chars() != "")  # few rows: cheap
     if dropped.is_empty():
         return groups
     wanted = set(dropped.filter(dropped.is_duplicated()).to_list())

@@ -356,11 +356,11 @@ class Universe:
 
     def _diagnose(self) -> list[int]:
         """Data rows whose field count differs from the header's (footer rows excepted)."""
-        bad = _diagnose_csv(
+        bad, rows = _diagnose_csv(
             self._text_stream(), self.delimiter or ",", len(self.columns), skip=self.header_offset
         )
-        if self.footer_records and self.records is not None:
-            first = self.records - self.footer_records
+        if self.footer_records:
+            first = rows - self.footer_records  # the footer rows have fields of their own
             bad = [b for b in bad if b < first]
         return bad
 
@@ -438,8 +438,11 @@ class Universe:
         return frame.with_columns(pl.Series(ROW, list(rows), dtype=pl.UInt32))
 
 
-def _diagnose_csv(stream: io.TextIOBase, delimiter: str, width: int, *, skip: int = 0) -> list[int]:
-    """Return 0-based data rows whose field count differs from the header's (error path only).
+def _diagnose_csv(
+    stream: io.TextIOBase, delimiter: str, width: int, *, skip: int = 0
+) -> tuple[list[int], int]:
+    """Return 0-based data rows whose field count differs from the header's (error path only),
+    and the number of data rows read.
 
     A quote left open swallows the rest of the file; that row is reported too. ``skip``:
     title lines above the header.
@@ -457,4 +460,4 @@ def _diagnose_csv(stream: io.TextIOBase, delimiter: str, width: int, *, skip: in
                     bad.append(index)
         except csv.Error:
             bad.append(index + 1)
-    return bad
+    return bad, index + 1

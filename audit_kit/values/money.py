@@ -25,6 +25,7 @@ import functools
 import math
 import re
 
+import numpy as np
 import polars as pl
 
 __all__ = [
@@ -137,11 +138,12 @@ def is_money_text(text: str, *, decimal_comma: bool = False) -> bool:
 
 
 def _no_minus_zero(values: pl.Series) -> pl.Series:
-    # -0.0 == 0, so where there is one, the zeros are replaced by 0.0 (rare: only then a copy).
-    zero = values == 0
-    if not bool(zero.any()):
+    """The values with -0.0 (from ``-0.00``) as 0.0; no copy unless there is one (rare)."""
+    zeros = values.filter(values == 0).to_numpy()
+    if not np.signbit(zeros).any():
         return values
-    return values.zip_with(~zero.fill_null(False), pl.Series([0.0] * len(values)))
+    frame = pl.DataFrame({"v": values})
+    return frame.select(pl.when(pl.col("v") == 0).then(0.0).otherwise(pl.col("v"))).to_series()
 
 
 def money_series(series: pl.Series, *, decimal_comma: bool = False) -> tuple[pl.Series, pl.Series]:
