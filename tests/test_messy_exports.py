@@ -326,3 +326,30 @@ def test_a_shipped_preset_used_directly_points_to_init(
     assert code == 1
     assert "placeholder column names" in err
     assert "audit-kit init --universe charges.csv --preset quarterly-coder-review" in err
+
+
+@pytest.mark.parametrize("name", ["charges.csv", "charges.xlsx"])
+def test_the_whole_cycle_with_the_plan_init_proposes(
+    work: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from audit_kit.demo.simulation import fill_workbooks
+
+    init(work, name, capsys)  # the plan as init writes it, unedited
+    code, _, err = sample(work, name, f"{name}.yaml", capsys, "a")
+    assert code == 0, err
+    assert run(["workbooks", str(work / "a"), "--auditors", "ann,bob"], capsys)[0] == 0
+    fill_workbooks(work / "a", work / "returned", seed=7)
+    code, _, err = run(["collect", str(work / "a"), str(work / "returned")], capsys)
+    assert code == 0, err
+    code, _, err = run(["score", str(work / "a")], capsys)
+    assert code == 0, err
+    results = json.loads((work / "a" / "results.json").read_text("utf-8"))
+    sampled = pl.read_csv(work / "a" / "sample.csv", infer_schema=False).height
+    assert results["progress"]["units_sampled"] == sampled
+    assert (
+        results["overall"]["units_reviewed"] + results["overall"]["units_not_reviewed"] <= sampled
+    )
+    # A modifier billed in its own column is in the original codes: confirming it is no error.
+    for error in results["errors"]:
+        original = set(error["original"]["cpt"])
+        assert not original & set(error["changes"]["added"]), error["unit_id"]

@@ -14,6 +14,7 @@ Accepted, with white space around any part:
 - with ``decimal_comma`` (the plan's ``frame.decimal_comma: true``) ``1.234,50`` and
   ``1 234,50``, and no longer ``1,234.50``: one convention per file, never guessed per cell.
 
+Excel's accounting format writes zero as a dash: ``$ -``, ``$-`` and ``-`` alone are 0.
 A blank cell is *missing* (null), never zero. Anything else (``12abc``, ``1,23``, ``nan``,
 ``$``, two signs) is not an amount: the vectorised form flags the cell, the scalar form raises
 :class:`NotMoney` with the text (amounts are not PHI, so messages may show them).
@@ -69,6 +70,9 @@ _SHAPE_RE = {k: re.compile(v) for k, v in _SHAPE.items()}
 _DROP = {False: r"[\s$()+,-]", True: r"[\s$()+.-]"}
 _DROP_RE = {k: re.compile(v) for k, v in _DROP.items()}
 _NEGATIVE = r"^\s*\$?\s*\(|-"
+#: Excel's accounting zero: a dash, with or without the dollar sign.
+_DASH = r"^\s*\$?\s*-\s*$"
+_DASH_RE = re.compile(_DASH)
 
 
 def _signs_ok(text: str) -> bool:
@@ -79,6 +83,8 @@ def _signs_ok(text: str) -> bool:
 def _parse_text(text: str, decimal_comma: bool) -> float | None:
     if not text.strip():
         return None
+    if _DASH_RE.match(text):
+        return 0.0
     if not _SHAPE_RE[decimal_comma].match(text) or not _signs_ok(_mantissa_signs(text)):
         raise NotMoney(text, decimal_comma=decimal_comma)
     digits = _DROP_RE[decimal_comma].sub("", _strip_exponent_sign(text))
@@ -187,10 +193,13 @@ def money_series(series: pl.Series, *, decimal_comma: bool = False) -> tuple[pl.
         mantissa.str.count_matches(r"[-+]") <= 1
     )
     present = stripped.is_not_null() & (stripped != "")
+    dash = stripped.str.contains(_DASH).fill_null(False)
     out = frame.select(
-        value=pl.when(shaped & present & magnitude.is_finite())
+        value=pl.when(dash)
+        .then(0.0)
+        .when(shaped & present & magnitude.is_finite())
         .then(pl.when(negative & (magnitude != 0)).then(-magnitude).otherwise(magnitude))
         .otherwise(None),
-        bad=present & ~(shaped & magnitude.is_finite()).fill_null(False),
+        bad=present & ~dash & ~(shaped & magnitude.is_finite()).fill_null(False),
     )
     return out["value"].rename(name), out["bad"].rename(name)
