@@ -85,7 +85,7 @@ def test_init_maps_the_headers_people_write(work: Path, capsys: pytest.CaptureFi
     # Zero, blank and negative payments exist: paid > 0 is proposed.
     assert plan["frame"] == {"filters": [{"column": "paid", "op": ">", "value": 0}]}
     days = [dt.datetime.strptime(r["DOS"], "%m/%d/%Y").date() for r in units()]
-    assert plan["period"] == f"{min(days).isoformat()} to {max(days).isoformat()}"
+    assert plan["period"] == {"start": min(days), "end": max(days)}
 
 
 def test_init_proposes_no_filter_when_every_payment_is_positive(

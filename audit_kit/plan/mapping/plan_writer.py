@@ -121,7 +121,7 @@ def _period_line(facts: ColumnFacts | None, proposal: MappingProposal) -> list[s
         return []
     col = proposal.fields["service_date"].columns[0]
     return [
-        f"period: {facts.first_date.isoformat()} to {facts.last_date.isoformat()}"
+        f"period: {{start: {facts.first_date.isoformat()}, end: {facts.last_date.isoformat()}}}"
         f"   # review: the first and last date in '{col}'"
     ]
 
