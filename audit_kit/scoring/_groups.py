@@ -16,7 +16,7 @@ from typing import Any
 
 from scipy import special
 
-from audit_kit.scoring._units import UNCATEGORISED, ScoredUnit, _confidence_key, _Context
+from audit_kit.scoring._units import UNCATEGORISED, ScoredUnit, ScoringContext, confidence_key
 from audit_kit.scoring.financial import totals
 from audit_kit.stats import (
     AccuracyInterval,
@@ -29,7 +29,7 @@ from audit_kit.stats import (
 )
 
 
-def _overall_population(ctx: _Context, sampling: Mapping[str, Any]) -> int | None:
+def overall_population(ctx: ScoringContext, sampling: Mapping[str, Any]) -> int | None:
     if ctx.strata:
         return sum(int(s["population"]) for s in ctx.strata.values())
     size = sampling.get("frame", {}).get("size")
@@ -72,7 +72,7 @@ def _from_estimate(est: AccuracyInterval) -> dict[str, Any]:
     )
 
 
-def _populations(ctx: _Context, units: Sequence[ScoredUnit]) -> dict[str, int] | None:
+def _populations(ctx: ScoringContext, units: Sequence[ScoredUnit]) -> dict[str, int] | None:
     """N_h of every stratum the units are in, or None when the record lacks one."""
     out: dict[str, int] = {}
     for u in units:
@@ -87,7 +87,7 @@ def _design_estimate(
     design: Sequence[ScoredUnit],
     members: Sequence[ScoredUnit],
     counts: Callable[[ScoredUnit], tuple[float, float] | None],
-    ctx: _Context,
+    ctx: ScoringContext,
 ) -> AccuracyInterval | None:
     """The ratio sum y / sum x of ``members``, a domain of the ``design`` units."""
     inside = {u.unit_id for u in members}
@@ -112,7 +112,7 @@ def _design_estimate(
 
 
 def _one_whole_stratum(
-    members: Sequence[ScoredUnit], design: Sequence[ScoredUnit], ctx: _Context
+    members: Sequence[ScoredUnit], design: Sequence[ScoredUnit], ctx: ScoringContext
 ) -> int | None:
     """N_h when the members are exactly the scored units of one stratum, else None."""
     strata = {u.stratum for u in members}
@@ -128,7 +128,7 @@ def _one_whole_stratum(
 def _share(
     units: Sequence[ScoredUnit],
     ok: Callable[[ScoredUnit], bool | None],
-    ctx: _Context,
+    ctx: ScoringContext,
     *,
     design: Sequence[ScoredUnit],
     overall: bool,
@@ -158,7 +158,7 @@ def _share(
                 for name, (n, x) in counts.items()
             ]
         )
-        limit = appraisal.limits[_confidence_key(ctx.confidence)]
+        limit = appraisal.limits[confidence_key(ctx.confidence)]
         value, se = 1.0 - appraisal.rate, appraisal.se_rate
         z = float(special.ndtri(ctx.confidence))  # one-sided C: z at C, as RAT-STATS' z rule
         return _interval(
@@ -208,7 +208,7 @@ def _code_counts_of(u: ScoredUnit) -> tuple[float, float] | None:
 
 
 def _code_accuracy(
-    units: Sequence[ScoredUnit], ctx: _Context, *, design: Sequence[ScoredUnit]
+    units: Sequence[ScoredUnit], ctx: ScoringContext, *, design: Sequence[ScoredUnit]
 ) -> dict[str, Any] | None:
     """Code accuracy of ``units`` through the design (a domain unless they are all of it)."""
     est = _design_estimate(design, units, _code_counts_of, ctx)
@@ -260,9 +260,9 @@ def _code_counts(units: Sequence[ScoredUnit]) -> dict[str, Any]:
     return counts
 
 
-def _group(
+def score_group(
     units: Sequence[ScoredUnit],
-    ctx: _Context,
+    ctx: ScoringContext,
     *,
     population: int | None,
     overall: bool = False,
@@ -320,7 +320,9 @@ def _group(
     }
 
 
-def _groups(returned: Sequence[ScoredUnit], attr: str, ctx: _Context) -> list[dict[str, Any]]:
+def score_groups(
+    returned: Sequence[ScoredUnit], attr: str, ctx: ScoringContext
+) -> list[dict[str, Any]]:
     keys = sorted({k for u in returned if (k := getattr(u, attr)) is not None})
     if not keys:
         return []
@@ -343,13 +345,13 @@ def _groups(returned: Sequence[ScoredUnit], attr: str, ctx: _Context) -> list[di
             {
                 attr: label,
                 "population": population,
-                **_group(members, ctx, population=population, design=returned),
+                **score_group(members, ctx, population=population, design=returned),
             }
         )
     return out
 
 
-def _categories(scored: Sequence[ScoredUnit]) -> list[dict[str, Any]]:
+def category_table(scored: Sequence[ScoredUnit]) -> list[dict[str, Any]]:
     """Error categories, most frequent first (a Pareto table)."""
     errors = [u for u in scored if u.has_error]
     by_cat: dict[str, list[ScoredUnit]] = {}
