@@ -16,25 +16,46 @@ from audit_kit.cli._common import (
     progress_printer,
     quiet_option,
 )
+from audit_kit.values.counts import COUNT_WORDS, counts_line, scored_of_sampled
 
 __all__ = ["score_command"]
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
+def _interval(block: Mapping[str, Any] | None, scored: str) -> str:
+    from audit_kit.reporting.formatting import pct, pct_lower, pct_upper
 
-
-def _interval(block: Mapping[str, Any] | None) -> str:
     if block is None:
         return "n/a (nothing scored)"
+    # rounded as the PDF rounds them: the lower limit down, the upper limit up
     return (
-        f"{_pct(block['value'])} ({block['confidence']:.0%} limits "
-        f"{_pct(block['lower'])} to {_pct(block['upper'])})"
+        f"{pct(block['value'])} ({block['confidence']:.0%} limits "
+        f"{pct_lower(block['lower'])} to {pct_upper(block['upper'])}), {scored}"
     )
 
 
-def _money(value: float) -> str:
-    return f"${value:,.2f}"
+def _pct(value: float | None) -> str:
+    from audit_kit.reporting.formatting import pct
+
+    return pct(value)
+
+
+def _money(value: float, *, cents: bool = True) -> str:
+    from audit_kit.reporting.formatting import money
+
+    # as the PDF shows it: sample amounts to the cent, extrapolated ones to whole dollars
+    return money(value, cents=cents)
+
+
+def preliminary_line(results: Mapping[str, Any]) -> str | None:
+    """The warning that results are preliminary, or None when they are final."""
+    if results.get("status") != "preliminary":
+        return None
+    progress = results["progress"]
+    return (
+        f"PRELIMINARY: {progress['units_outstanding']:,} of {progress['units_sampled']:,} "
+        f"{COUNT_WORDS['units_sampled']} {COUNT_WORDS['units_outstanding']}; every result below "
+        "will change as they come in (collect them, then score again)."
+    )
 
 
 def summary_lines(results: Mapping[str, Any]) -> list[str]:
@@ -43,13 +64,15 @@ def summary_lines(results: Mapping[str, Any]) -> list[str]:
     progress = results["progress"]
     settings = results["settings"]
     money = overall["financial"]
+    scored = scored_of_sampled(overall["units_reviewed"], progress["units_sampled"])
+    warning = preliminary_line(results)
     lines = [
-        f"Scored {overall['units_reviewed']} unit(s) of {progress['units_sampled']} sampled "
-        f"({progress['units_not_reviewed']} not reviewed, "
-        f"{progress['units_outstanding']} not returned yet).",
-        f"Record accuracy: {_interval(overall['record_accuracy'])}",
-        f"Code accuracy:   {_interval(overall['code_accuracy'])}",
-        f"Verdict against the {settings['target_accuracy']:.1%} target: {overall['verdict']}",
+        *([warning] if warning else []),
+        f"Units: {counts_line(progress)}.",
+        f"Record accuracy: {_interval(overall['record_accuracy'], scored)}",
+        f"Code accuracy:   {_interval(overall['code_accuracy'], scored)}",
+        f"Verdict against the {settings['target_accuracy']:.1%} target: {overall['verdict']}"
+        + (" (preliminary)" if warning else ""),
         f"Sample: overpaid {_money(money['overpayment'])}, underpaid "
         f"{_money(money['underpayment'])}, net {_money(money['net'])}, "
         f"gross {_money(money['gross'])}",
@@ -57,8 +80,9 @@ def summary_lines(results: Mapping[str, Any]) -> list[str]:
     ext = overall.get("extrapolation")
     if ext is not None:
         lines.append(
-            f"Extrapolated ({ext['measure']}): point estimate {_money(ext['point_estimate'])}; "
-            f"demand amount {_money(ext['demand_amount'])} ({ext['demand_rule']})"
+            f"Extrapolated ({ext['measure']}): point estimate "
+            f"{_money(ext['point_estimate'], cents=False)}; demand amount "
+            f"{_money(ext['demand_amount'], cents=False)} ({ext['demand_rule']})"
         )
     cia = results.get("cia_discovery")
     if cia is not None and cia["net_error_rate"] is not None:
@@ -84,7 +108,9 @@ def score_command(audit_dir: Path, as_json: bool, quiet: bool) -> None:
     results.xlsx into AUDIT_DIR in one step recorded in audit.json: record,
     code and financial accuracy with confidence limits per coder, provider,
     auditor and stratum, and the overpayment extrapolated to the universe with
-    the plan's demand rule. With --json, prints the overall block.
+    the plan's demand rule. While sampled units are not returned yet, the
+    results are preliminary (results.json "status"), and the summary says so.
+    With --json, prints the overall block (the warning goes to stderr).
 
     \b
     Example:
@@ -94,8 +120,11 @@ def score_command(audit_dir: Path, as_json: bool, quiet: bool) -> None:
     from audit_kit.scoring import score_audit
 
     results = score_audit(audit_dir, progress=progress_printer(quiet=quiet or as_json))
+    warning = preliminary_line(results)
     if as_json:
         echo_json(results["overall"])
+        if warning and not quiet:
+            click.echo(warning, err=True)  # stdout holds exactly one JSON document
         return
     for line in summary_lines(results):
         click.echo(line)

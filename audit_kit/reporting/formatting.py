@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -154,9 +155,23 @@ _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))
 }
 
 
+# Letters that are not a base letter with an accent (NFKD leaves them whole).
+_LETTERS = str.maketrans(
+    {"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "ß": "ss", "Ł": "L",
+     "ł": "l", "Đ": "D", "đ": "d", "Þ": "Th", "þ": "th", "ı": "i"}
+)  # fmt: skip
+
+
+def transliterate(name: str) -> str:
+    """Letters without their accents (``José Núñez`` -> ``Jose Nunez``), so a name survives
+    file systems and mail attachments as the letters it is made of."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def safe_file_stem(name: str, taken: set[str]) -> str:
-    """Turn a coder id into a unique, portable file stem (``Jane O'Neil`` -> ``Jane_O_Neil``)."""
-    stem = _UNSAFE.sub("_", name.strip()).strip("._-")[:60] or "coder"
+    """Turn a coder id into a unique, portable file stem (``José Núñez`` -> ``Jose_Nunez``)."""
+    stem = _UNSAFE.sub("_", transliterate(name.strip())).strip("._-")[:60] or "coder"
     if stem.lower() in _WINDOWS_RESERVED:
         stem = "coder_" + stem
     candidate, i = stem, 2

@@ -23,6 +23,7 @@ from audit_kit.reporting.formatting import (
     percent_units,
     text,
 )
+from audit_kit.values.counts import COUNT_WORDS, of_sampled, scored_of_sampled
 
 # -- views ---------------------------------------------------------------------------------
 
@@ -52,8 +53,15 @@ def _group(group: Mapping[str, Any], default_conf: Any) -> dict[str, Any]:
     for key in ("drg_accuracy", "financial_accuracy"):
         value = group.get(key)
         optional[key] = _interval(value, default_conf) if isinstance(value, Mapping) else None
+    sampled = group.get("units_sampled", group.get("sample"))  # a stratum's is its sample size
+    scored = group.get("units_reviewed")
+    both = isinstance(scored, int) and isinstance(sampled, int)
     return {
         "units_reviewed": count(group.get("units_reviewed")),
+        # "20 of 30": units scored of units sampled (the count alone where sampled is unknown)
+        "scored_of_sampled": of_sampled(scored, sampled) if both else count(scored),
+        "scored_sentence": scored_of_sampled(scored, sampled) if both else "",
+        "sampled_known": both,
         "units_with_error": count(group.get("units_with_error")),
         "units_not_reviewed": count(group.get("units_not_reviewed"))
         if group.get("units_not_reviewed") is not None
@@ -368,7 +376,20 @@ def _audit_view(results: Mapping[str, Any]) -> dict[str, str]:
         "scored_at",
         "findings_sha256",
     )
-    return {k: text(audit.get(k)) for k in keys}
+    view = {k: text(audit.get(k)) for k in keys}
+    # Preliminary while sampled units are outstanding: every page says so (base.html).
+    progress = results.get("progress")
+    view["status"] = text(results.get("status")) or "final"
+    view["preliminary"] = ""
+    if view["status"] == "preliminary" and isinstance(progress, Mapping):
+        scored = scored_of_sampled(progress.get("units_scored"), progress.get("units_sampled"))
+        outstanding = (
+            f"{count(progress.get('units_outstanding'))} {COUNT_WORDS['units_outstanding']}"
+        )
+        view["preliminary"] = f"PRELIMINARY: {scored}; {outstanding}"
+    elif view["status"] == "preliminary":
+        view["preliminary"] = "PRELIMINARY"
+    return view
 
 
 def _settings_view(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -499,14 +520,17 @@ def _sampling_view(sampling: Mapping[str, Any] | None, statement: str | None) ->
 def _progress(progress: Any) -> list[tuple[str, str]] | None:
     if not isinstance(progress, Mapping):
         return None
-    labels = (
-        ("units_sampled", "Units sampled"),
-        ("units_returned", "Units returned by auditors"),
-        ("units_reviewed", "Units reviewed"),
-        ("units_record_missing", "Records missing (scored as errors)"),
-        ("units_not_reviewed", "Units not reviewed (excluded from scoring)"),
-    )
-    rows = [(label, count(progress[k])) for k, label in labels if progress.get(k) is not None]
+    # The same words as the command line and results.xlsx (values/counts.py).
+    meaning = {
+        "units_record_missing": " (scored as errors)",
+        "units_not_reviewed": " (excluded from scoring)",
+        "units_outstanding": " (not in these results)",
+    }
+    rows = [
+        (words[0].upper() + words[1:] + meaning.get(k, ""), count(progress[k]))
+        for k, words in COUNT_WORDS.items()
+        if progress.get(k) is not None
+    ]
     return rows or None
 
 
