@@ -168,6 +168,8 @@ def _show_value(value: Any) -> str:
 
 class Frame(_Strict):
     filters: list[FrameFilter] = Field(default_factory=list)
+    #: Amounts are written ``1.234,50`` (decimal comma, dot or space between thousands).
+    decimal_comma: bool = False
 
 
 class DollarBands(_Strict):

@@ -17,7 +17,7 @@ from audit_kit.folder.manifest import sha256_bytes
 from audit_kit.plan import SamplingPlan
 from audit_kit.sampling._frame import Frame, Positions, money
 from audit_kit.sampling._record import SIMPLE_LABEL
-from audit_kit.universe import parse_amounts
+from audit_kit.values.money import money_series
 
 # -- strata ----------------------------------------------------------------------------------
 
@@ -410,7 +410,7 @@ def _probe_stats(target: Any, plan_dir: Path | None) -> dict[str, Any]:
                 )
             ],
         )
-    values, bad = parse_amounts(probe[column])
+    values, bad = money_series(probe[column])
     if bool(bad.any()) or values.null_count() or len(values) < 2:
         raise InputError(
             "The probe sample cannot be used.",

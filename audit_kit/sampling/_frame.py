@@ -19,10 +19,10 @@ from audit_kit.universe import (
     duplicate_problem,
     missing_column_problems,
     negative_problem,
-    parse_amounts,
-    parse_dates,
     row_problem,
 )
+from audit_kit.values.dates import date_series
+from audit_kit.values.money import money_series
 
 # -- the frame -------------------------------------------------------------------------------
 
@@ -536,12 +536,13 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
 
     added: list[pl.Series] = []
     bad: dict[str, pl.Series] = {}
+    decimal_comma = plan.frame.decimal_comma
     for col in sorted(numeric & present):
-        values, flags = parse_amounts(raw[col])
+        values, flags = money_series(raw[col], decimal_comma=decimal_comma)
         added.append(values.alias(num_column(col)))
         bad[f"num:{col}"] = flags
     for col in sorted(dates & present):
-        values, flags = parse_dates(raw[col])
+        values, flags = date_series(raw[col])
         added.append(values.alias(_date(col)))
         bad[f"date:{col}"] = flags
     if added:

@@ -26,7 +26,6 @@ amount is at stake.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,6 +39,8 @@ from audit_kit.errors import InputError, Problem
 from audit_kit.folder.manifest import file_sha256
 from audit_kit.scoring.comparison import CodeSet
 from audit_kit.values.codes import CptItem
+from audit_kit.values.dates import NotADate, parse_date
+from audit_kit.values.money import NotMoney, parse_money
 
 __all__ = [
     "CENT",
@@ -140,13 +141,10 @@ def _require_columns(frame: pl.DataFrame, path: Path, columns: Sequence[str]) ->
 
 
 def _amount(text: str | None) -> float | None:
-    if text is None or not text.strip():
-        return None
     try:
-        value = float(text.strip().replace(",", "").lstrip("$"))
-    except ValueError:
+        return parse_money(text)
+    except NotMoney:
         return None
-    return value if math.isfinite(value) else None
 
 
 # -- fee schedule --------------------------------------------------------------------------------
@@ -283,9 +281,11 @@ def grouper_version(service_date: str | None) -> int | None:
     if not service_date:
         return DEFAULT_GROUPER_VERSION
     try:
-        date = dt.date.fromisoformat(service_date[:10])
-    except ValueError:
+        date = parse_date(service_date)
+    except NotADate:
         return None
+    if date is None:
+        return DEFAULT_GROUPER_VERSION
     fiscal_year = date.year + 1 if date.month >= 10 else date.year
     return GROUPER_VERSIONS.get(fiscal_year)
 

@@ -6,8 +6,9 @@ import polars as pl
 
 from audit_kit.errors import InputError, Problem
 from audit_kit.plan import CODE_FIELDS, SamplingPlan
-from audit_kit.universe.validation import parse_amounts, parse_dates
 from audit_kit.values.codes import split_codes
+from audit_kit.values.dates import date_series
+from audit_kit.values.money import money_series
 
 _TEXT_FIELDS = ("coder", "provider", "setting", "payer", "auditor", "sex", "discharge_status")
 _NUMBER_FIELDS = ("units", "billed", "paid", "age")
@@ -57,7 +58,7 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
     if date is None:
         out["service_date"] = pl.Series("service_date", [None] * height, dtype=pl.String)
     else:
-        parsed, _ = parse_dates(date)
+        parsed, _ = date_series(date)
         text = date.cast(pl.String)
         iso = parsed.dt.strftime("%Y-%m-%d")
         out["service_date"] = iso.fill_null(text).alias("service_date")
@@ -86,7 +87,7 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
         if s is None:
             out[name] = pl.Series(name, [None] * height, dtype=pl.Float64)
         else:
-            out[name] = parse_amounts(s)[0].alias(name)
+            out[name] = money_series(s, decimal_comma=plan.frame.decimal_comma)[0].alias(name)
     design_types: dict[str, pl.DataType] = {
         "stratum": pl.String(),
         "frame_number": pl.Int64(),

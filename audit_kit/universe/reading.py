@@ -234,7 +234,8 @@ class Universe:
         """Read ``ROW`` and the given columns of every row.
 
         ``numeric`` columns of a CSV are parsed as numbers by the reader when every cell is a
-        plain number (fast); otherwise they stay text for :func:`parse_amounts` to judge.
+        plain number (fast); otherwise they stay text for
+        :func:`audit_kit.values.money.money_series` to judge.
         ``categorical`` columns (few distinct values, e.g. strata) come back as
         ``pl.Categorical``, the others as text (or the Parquet file's types).
         With ``wait`` (the default) the checks of the whole file (encoding, field counts) are

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +21,8 @@ from audit_kit._version import __version__
 from audit_kit.folder.manifest import AuditFolder
 from audit_kit.plan import SamplingPlan, parse_plan
 from audit_kit.values.codes import split_codes
+from audit_kit.values.dates import NotADate, parse_date
+from audit_kit.values.money import NotMoney, parse_money
 
 WORKBOOK_FORMAT = "audit-kit-workbook/1"
 
@@ -137,17 +138,15 @@ def load_layouts(folder: AuditFolder) -> dict[str, WorkbookLayout]:
 
 def _as_float(text: str) -> float | None:
     try:
-        value = float(text.replace(",", "").strip())
-    except ValueError:
+        return parse_money(text)
+    except NotMoney:
         return None
-    return value if math.isfinite(value) else None
 
 
 def _as_date(text: str) -> dt.date | None:
-    head = text.strip()[:10]
     try:
-        return dt.date.fromisoformat(head)
-    except ValueError:
+        return parse_date(text)
+    except NotADate:
         return None
 
 
