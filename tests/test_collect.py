@@ -176,14 +176,17 @@ def test_reissued_unit_takes_the_later_auditor(
     issued: tuple[Path, dict[str, Path]], tmp_path: Path
 ) -> None:
     audit, books = issued
-    ann = fill_all(books["ann"], tmp_path / "ann.xlsx")
-    collect(audit, [ann])
-    unit = units_of(books["ann"])[0]
+    unit, *rest = units_of(books["ann"])
+    # ann returns all but one unit; that open unit (only) is re-issued to carol
+    partial = fill(books["ann"], tmp_path / "ann-partial.xlsx", dict.fromkeys(rest, REVIEWED))
+    collect(audit, [partial])
     csv = tmp_path / "reassign.csv"
-    rows = [f"{u},{'carol' if u == unit else 'ann'}" for u in units_of(books["ann"])]
-    rows += [f"{u},bob" for u in units_of(books["bob"])]
+    rows = [f"{unit},carol", *(f"{u},bob" for u in units_of(books["bob"]))]
     csv.write_text("unit_id,auditor\n" + "\n".join(rows) + "\n")
-    papers = {p.stem: p for p in write_workbooks(audit, assignment=csv)}
+    papers = {p.stem: p for p in write_workbooks(audit, assignment=csv, open_units_only=True)}
+    assert units_of(papers["W2-carol"]) == [unit]  # ann's collected units stay hers
+    # ann's late return of the unit, then carol's: the later issue's findings stand
+    collect(audit, [fill_all(books["ann"], tmp_path / "ann.xlsx")])
     carol = fill(papers["W2-carol"], tmp_path / "carol.xlsx", {unit: REVIEWED})
     summary = collect(audit, [carol])
     assert summary.superseded[0]["reason"] == "re-issued to another auditor"

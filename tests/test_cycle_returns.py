@@ -68,6 +68,24 @@ def copy_audit(audit: Path, tmp: Path) -> Path:
     return out
 
 
+def test_workbook_prefills_the_billed_code_with_its_separate_modifier(half_returned: Path) -> None:
+    ws = openpyxl.load_workbook(half_returned / "workbooks" / "W1-ann.xlsx")["Sample"]
+    header = [c.value for c in ws[1]]
+    # the modifier column follows its CPT column among the originals (locked)
+    assert header[header.index("CPT 1") + 1] == "Mod 1"
+    rows = [dict(zip(header, r, strict=False)) for r in ws.iter_rows(min_row=2, values_only=True)]
+    with_mod = [r for r in rows if r["Mod 1"]]
+    without = [r for r in rows if not r["Mod 1"]]
+    assert with_mod and without
+    for r in with_mod:
+        assert r["Audited CPT/HCPCS"] == f"{r['CPT 1']}-{r['Mod 1']}"
+    for r in without:
+        assert r["Audited CPT/HCPCS"] == r["CPT 1"]
+    # '$1,234.50' in the universe: a number in the original column and in Audited amount
+    assert all(isinstance(r["Paid Amount"], float) for r in rows)
+    assert all(r["Audited amount"] == r["Paid Amount"] for r in rows)
+
+
 def test_collect_shows_progress_and_score_is_preliminary(
     half_returned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -81,6 +99,12 @@ def test_collect_shows_progress_and_score_is_preliminary(
     assert "4 scored of 8 sampled" in lines[2]
     results = json.loads((audit / "results.json").read_text())
     assert results["status"] == "preliminary"
+    # the auditor confirmed every billed CPT/HCPCS with its modifier (left the pre-fill): the
+    # one error is the principal diagnosis changed; no modifier is added or deleted
+    assert results["overall"]["units_with_error"] == 1
+    (error,) = results["errors"]
+    assert [c for c in error["changes"] if "modifier" in str(c).lower()] == []
+    assert results["overall"]["codes"]["added"] == 1 and results["overall"]["codes"]["deleted"] == 1
     assert results["progress"] == {
         "units_sampled": 8,
         "units_returned": 4,

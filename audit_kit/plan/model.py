@@ -84,6 +84,9 @@ class ColumnMap(_Strict):
     age: str | None = None
     sex: str | None = None
     discharge_status: str | None = None
+    #: Modifier columns of each CPT/HCPCS column, for exports that keep them apart
+    #: (``{"CPT 1": ["Mod 1", "Mod 2"]}``): read as one item, ``99214-25``.
+    modifiers: dict[str, list[str]] = Field(default_factory=dict)
     #: Separator inside a delimited code-list cell (``E11.9;I10``). Spaces and commas also split.
     code_separator: str = ";"
     #: Extra universe columns to keep in sample.csv as they are.
@@ -110,9 +113,28 @@ class ColumnMap(_Strict):
         for cols in self.mapped().values():
             for col in cols:
                 seen.setdefault(col, None)
+        for mods in self.modifiers.values():
+            for col in mods:
+                seen.setdefault(col, None)
         for col in self.keep:
             seen.setdefault(col, None)
         return list(seen)
+
+    @model_validator(mode="after")
+    def _modifiers_of_cpt_columns(self) -> ColumnMap:
+        cpt = [self.cpt] if isinstance(self.cpt, str) else list(self.cpt or [])
+        stray = [c for c in self.modifiers if c not in cpt]
+        if stray:
+            raise ValueError(
+                f"columns.modifiers names {', '.join(map(repr, stray))}, which is not a "
+                f"CPT/HCPCS column (columns.cpt: {', '.join(map(repr, cpt)) or 'none'}); key "
+                "each CPT/HCPCS column by its name, e.g. modifiers: {'CPT 1': ['Mod 1']}"
+            )
+        return self
+
+    def modifiers_of(self, column: str) -> list[str]:
+        """The modifier columns of a CPT/HCPCS column (none when the code carries them)."""
+        return list(self.modifiers.get(column, []))
 
     def phi_columns(self) -> list[str]:
         cols = list(self.phi)

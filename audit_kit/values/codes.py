@@ -31,7 +31,7 @@ import importlib.util
 import math
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -132,6 +132,24 @@ def split_codes(cell: object, separator: str = ";") -> list[str]:
         if sep:
             text = text.replace(sep, " ")
     return text.split()
+
+
+def cell_codes(cell: object, modifiers: Sequence[object] = (), separator: str = ";") -> list[str]:
+    """The codes of one code cell, with the modifiers its export keeps in separate columns.
+
+    ``cell_codes("99214", ["25", None])`` -> ``["99214-25"]``: the modifier cells' values are
+    attached to the cell's code (a modifier already on the code is not added twice). A cell
+    with several codes gets no modifiers: which code they belong to is unknown, and guessing
+    would change an auditor's pre-fill.
+    """
+    codes = split_codes(cell, separator)
+    mods = [m for m in (str(v).strip().upper() for v in modifiers if v is not None) if m]
+    if len(codes) != 1 or not mods:
+        return codes
+    base, *present = codes[0].split("-")
+    kept = [m.upper() for m in present]
+    kept += [m for m in mods if m not in kept]
+    return ["-".join([base, *kept])]
 
 
 def join_codes(codes: Iterable[str], separator: str = ";") -> str:
