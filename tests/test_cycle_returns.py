@@ -195,9 +195,16 @@ def test_codes_typed_with_spaces_get_did_you_mean(
             second: {**REVIEWED, "Audited CPT/HCPCS": "99214 25"},
         },
     )
-    code, out, err = run(["collect", str(audit), str(bad)], capsys)
+    good = fill_all(audit / "workbooks" / "W1-ann.xlsx", tmp_path / "ann.xlsx")
+    code, out, err = run(["collect", str(audit), str(bad), str(good), "--quiet"], capsys)
     assert code == 1
-    flat = " ".join(err.split())
-    assert "did you mean E11.9?" in flat
-    assert "did you mean 99214-25?" in flat
-    assert f"(unit {first})" in flat and f"(unit {second})" in flat
+    lines = err.splitlines()
+    # a summary per file and kind first, how to collect the clean file alone, then the cells
+    assert lines[1] == f"  {bad}: 2 problem(s): Audited principal dx 1, Audited CPT/HCPCS 1"
+    assert lines[2].startswith(f"Without problems: {good}. Collect it on its own now")
+    assert f"`audit-kit collect {audit} {good}`" in lines[2]
+    cells = [line for line in lines if line.startswith("  - ")]
+    assert len(cells) == 2  # one problem per cell, not one per piece the space made
+    assert f"(unit {first}): " in cells[0] and "found 'E 11.9'" in cells[0]
+    assert "did you mean E11.9?" in cells[0]
+    assert f"(unit {second}): " in cells[1] and "did you mean 99214-25?" in cells[1]

@@ -200,13 +200,18 @@ class _Rules:
         issues = tuple(
             _Issue(expected=i.expected, found=_shown(i.code), fix=i.fix) for i in result.problems
         )
-        if issues:
-            meant = _did_you_mean(text, kind, self.separator)
-            if meant:
-                issues = tuple(
-                    _Issue(expected=i.expected, found=i.found, fix=f"did you mean {meant}? {i.fix}")
-                    for i in issues
-                )
+        meant = _did_you_mean(text, kind, self.separator) if issues else ""
+        if meant:
+            # One problem for the cell, not one per piece a space cut the code into.
+            fix = f"did you mean {meant}? A space splits a code in two: " + (
+                "write the modifier after a hyphen." if kind == "cpt" else "remove the space."
+            )
+            return (
+                joined,
+                (_Issue(expected=issues[0].expected, found=_shown(text), fix=fix),),
+                (),
+                (),
+            )
         single: tuple[_Issue, ...] = ()
         if header in SINGLE_CODE and len(result.codes) > 1:
             single = (
@@ -354,7 +359,7 @@ class _Check:
         self.sample = sample_rows
         self.read_codes = read_codes
         self._codes: dict[str, UnitCodes] = {}
-        self.found: list[tuple[float, int, Problem]] = []  # (Excel row, slot, problem)
+        self.found: list[tuple[float, int, Problem, str]] = []  # (Excel row, slot, problem, kind)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -362,9 +367,16 @@ class _Check:
         letter = col_letter(self.index[header])
         return f"{self.ret.name}, {SHEET_SAMPLE}!{letter}{excel_row} (unit {unit})"
 
-    def add(self, excel_row: float, slot: int, where: str, issue: _Issue) -> None:
+    def add(self, excel_row: float, slot: int, where: str, issue: _Issue, kind: str) -> None:
+        """Record a problem at its place in the sheet; ``kind`` is what the summary counts.
+
+        A finding cell's problem sorts by its column (sheet order); ``slot`` orders the row's
+        own problems (unit id, originals) before them and a cell's problems among themselves.
+        """
+        if kind in self.index and kind in FINDING_HEADERS:
+            slot += 100 * (1 + self.index[kind])
         problem = Problem(where=where, expected=issue.expected, found=issue.found, fix=issue.fix)
-        self.found.append((excel_row, slot, problem))
+        self.found.append((excel_row, slot, problem, kind))
 
     def unit_codes(self, unit: str) -> UnitCodes:
         """A unit's original codes (only some rows need them: read on demand)."""
@@ -390,9 +402,8 @@ class _Check:
         if any(issues for _, issues in seen.values()):
             for k, v in zip(rows, values, strict=True):
                 for issue in seen[v][1]:
-                    self.add(
-                        self.rows[k], slot, self.where(header, self.rows[k], self.units[k]), issue
-                    )
+                    where = self.where(header, self.rows[k], self.units[k])
+                    self.add(self.rows[k], slot, where, issue, header)
         return [seen[v][0] for v in values]
 
     # -- the check ---------------------------------------------------------------------------------
@@ -402,7 +413,8 @@ class _Check:
         self._originals(rows)
         self._findings(rows)
         self.found.sort(key=lambda f: f[:2])  # stable: a cell's problems keep their order
-        return [problem for *_, problem in self.found]
+        self.ret.kinds = [kind for *_, kind in self.found]
+        return [problem for _, _, problem, _ in self.found]
 
     def _unit_rows(self) -> list[int]:
         """Which grid rows hold a unit: each issued unit once, none added, blank rows skipped."""
@@ -428,6 +440,7 @@ class _Check:
                         found=f"unit {_shown(unit)}" if unit.strip() else "a row without a unit id",
                         fix="delete the added row (or undo the change to the unit id).",
                     ),
+                    "rows added",
                 )
             elif unit in seen_at:
                 self.add(
@@ -439,6 +452,7 @@ class _Check:
                         found=f"unit {unit} again (first in row {seen_at[unit]})",
                         fix="delete the duplicated row, keeping the one with your findings.",
                     ),
+                    "rows duplicated",
                 )
             else:
                 seen_at[unit] = excel_row
@@ -455,6 +469,7 @@ class _Check:
                         fix="restore the row from the workbook you were given "
                         f"(workbook {layout.workbook_id}).",
                     ),
+                    "rows deleted",
                 )
         return kept
 
@@ -489,6 +504,7 @@ class _Check:
                             fix="undo the change: original columns are locked and must not be "
                             "edited.",
                         ),
+                        "original data changed",
                     )
             if not changed:
                 self.add(
@@ -501,6 +517,7 @@ class _Check:
                         fix="return the workbook audit-kit wrote, with only the finding columns "
                         "filled.",
                     ),
+                    "original data changed",
                 )
 
     def _findings(self, rows: Sequence[int]) -> None:
@@ -525,7 +542,7 @@ class _Check:
             if status in SCORED and not text.strip():
                 self.add(
                     self.rows[k], _AT_DATE, self.where("Review date", self.rows[k], unit),
-                    rules.review_date_missing(),
+                    rules.review_date_missing(), "Review date",
                 )  # fmt: skip
 
         reviewed = [k for k, s in zip(active, statuses, strict=True) if s == "reviewed"]
@@ -543,9 +560,9 @@ class _Check:
                 if failing:
                     where = self.where(header, self.rows[k], self.units[k])
                     for issue in issues:
-                        self.add(self.rows[k], _AT_CODES + 2 * order, where, issue)
+                        self.add(self.rows[k], _AT_CODES + 2 * order, where, issue, header)
                     for issue in single:
-                        self.add(self.rows[k], _AT_CODES + 2 * order + 1, where, issue)
+                        self.add(self.rows[k], _AT_CODES + 2 * order + 1, where, issue, header)
                 # Notes only about what the auditor changed: a code the tool pre-filled (as the
                 # billing system wrote it) is not the auditor's to be told about.
                 if noting and cell_notes and not self._as_prefilled(header, v, self.units[k]):
@@ -556,7 +573,7 @@ class _Check:
                 self.add(
                     self.rows[k], _AT_PRINCIPAL,
                     self.where("Audited principal dx", self.rows[k], self.units[k]),
-                    rules.principal_missing(),
+                    rules.principal_missing(), "Audited principal dx",
                 )  # fmt: skip
         entered = dict(
             zip(
@@ -575,7 +592,7 @@ class _Check:
                     self.add(
                             self.rows[k], _AT_AMOUNT,
                             self.where("Audited amount", self.rows[k], self.units[k]),
-                            rules.amount_missing(),
+                            rules.amount_missing(), "Audited amount",
                         )  # fmt: skip
 
         # -- the records, in sheet order ---------------------------------------------------------
@@ -623,7 +640,7 @@ class _Check:
                     self.add(
                         self.rows[k], _AT_STATUS,
                         self.where("Review status", self.rows[k], unit),
-                        self.rules.status_missing(header),
+                        self.rules.status_missing(header), "Review status",
                     )  # fmt: skip
                     break
 
