@@ -117,6 +117,18 @@ def _open_units(
     """The sample without the units whose findings are in; refused unless asked for."""
     open_sample = sample.filter(~pl.col(unit_col).is_in(sorted(done)))
     where = str(folder.path / "findings.csv")
+    if open_sample.height == 0:
+        raise AuditError(
+            "Every unit already has findings: there is nothing left to issue.",
+            [
+                Problem(
+                    where=where,
+                    expected="units without findings",
+                    found=f"findings for all {sample.height} unit(s)",
+                    fix=f"run `audit-kit score {folder.path}`.",
+                )
+            ],
+        )
     if not open_units_only:
         raise AuditError(
             f"{len(done)} unit(s) already have findings collected; issuing every unit again "
@@ -129,18 +141,6 @@ def _open_units(
                     fix=f"collect the workbooks still out (`audit-kit collect {folder.path} "
                     f"FILES`), or issue only the {open_sample.height} open unit(s): "
                     f"`audit-kit workbooks {folder.path} --open-units-only`.",
-                )
-            ],
-        )
-    if open_sample.height == 0:
-        raise AuditError(
-            "Every unit already has findings: there is nothing left to issue.",
-            [
-                Problem(
-                    where=where,
-                    expected="units without findings",
-                    found=f"findings for all {sample.height} unit(s)",
-                    fix=f"run `audit-kit score {folder.path}`.",
                 )
             ],
         )
