@@ -64,6 +64,46 @@ ROUNDING_NOTE = (
     "in results.json, attached to this PDF."
 )
 
+#: Plain labels and one line of "what this means" for each measure, on the pages a compliance
+#: officer reads (summary, per-coder feedback, attestation). Estimator names live in the
+#: methodology appendix.
+MEASURES = {
+    "record": (
+        "Record accuracy",
+        "Share of audited records with no error of any kind.",
+    ),
+    "code": (
+        "Code accuracy",
+        "Share of the codes reviewed that were coded correctly (each code counts once).",
+    ),
+    "drg": (
+        "DRG accuracy",
+        "Share of audited records whose DRG (and so the hospital payment) did not change.",
+    ),
+    "financial_accuracy": (
+        "Financial accuracy",
+        "Share of audited records whose payment did not change.",
+    ),
+    "dollar_accuracy": (
+        "Dollar accuracy",
+        "Share of the dollars examined that were paid correctly (overpaid and underpaid dollars "
+        "both count against it).",
+    ),
+}
+
+DEMAND_MEANING = {
+    "point_estimate": "The demand amount is the point estimate itself: the best single estimate of "
+    "the overpayment in the whole population.",
+    "cms_one_sided_90": "The demand amount is the lower confidence limit, not the point estimate "
+    "(the best single estimate): the true overpayment exceeds it with 90% confidence, so the "
+    "sample's uncertainty is resolved in the provider's favour and the demand is below the point "
+    "estimate whenever the sample shows an overpayment.",
+    "oig_two_sided_90": "The demand amount is the lower confidence limit, not the point estimate "
+    "(the best single estimate): the true overpayment exceeds it with 95% confidence, so the "
+    "sample's uncertainty is resolved in the provider's favour and the demand is below the point "
+    "estimate whenever the sample shows an overpayment.",
+}
+
 # -- formatting ----------------------------------------------------------------------------
 
 

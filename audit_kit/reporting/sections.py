@@ -7,7 +7,9 @@ from typing import Any
 
 from audit_kit.reporting import charts
 from audit_kit.reporting.formatting import (
+    DEMAND_MEANING,
     DEMAND_RULES,
+    MEASURES,
     NETTING,
     RATSTATS_STREAMS_NOTE,
     VERDICTS,
@@ -263,7 +265,13 @@ def _attribute_printout(att: Any) -> str | None:
         return None
     strata = [s for s in att.get("strata") or [] if isinstance(s, Mapping)]
     overall = _sub(att, "overall")
-    lines = ["ATTRIBUTE APPRAISAL (UNITS IN ERROR)" + (" (STRATIFIED)" if strata else ""), ""]
+    # Which errors: the units whose payment changed (a difference of a cent or more), not every
+    # coding error; record accuracy counts those.
+    lines = [
+        "ATTRIBUTE APPRAISAL (UNITS IN ERROR: PAYMENT CHANGED BY $0.01 OR MORE)"
+        + (" (STRATIFIED)" if strata else ""),
+        "",
+    ]
     if strata:
         lines.append(f"{'STRATUM':<14}{'UNIVERSE':>10}{'SAMPLE':>9}{'ERRORS':>9}{'PERCENT':>11}")
         for item in strata:
@@ -395,6 +403,8 @@ def _audit_view(results: Mapping[str, Any]) -> dict[str, str]:
 def _settings_view(settings: Mapping[str, Any]) -> dict[str, Any]:
     rule = text(settings.get("demand_rule"))
     return {
+        "measures": {k: {"label": v[0], "meaning": v[1]} for k, v in MEASURES.items()},
+        "demand_meaning": DEMAND_MEANING.get(rule, ""),
         "target": pct(settings.get("target_accuracy")),
         "target_raw": float(settings["target_accuracy"]),
         "confidence": conf(settings.get("confidence")),
