@@ -130,6 +130,21 @@ def test_report_is_preliminary_on_every_page(
         pages = PdfReader(pdf).pages
         for number, page in enumerate(pages, 1):
             assert "PRELIMINARY" in page.extract_text(), (pdf.name, number)
+    # plain words with their meaning on the summary page; estimator names in the appendix only
+    report = [" ".join(p.extract_text().split()) for p in PdfReader(audit / "report.pdf").pages]
+    (summary,) = [p for p in report if "1. Summary" in p]
+    assert "Share of audited records with no error of any kind." in summary
+    assert "Clopper-Pearson" not in summary
+    assert any("Estimators of the confidence limits" in p for p in report)
+    # results.xlsx: the status and the counts under the same words
+    sheet = openpyxl.load_workbook(audit / "results.xlsx").worksheets[0]
+    labels = {row[0]: row[1] for row in sheet.iter_rows(values_only=True) if row and row[0]}
+    assert labels["status"] == "preliminary"
+    assert (labels["units sampled"], labels["units scored"], labels["not returned yet"]) == (
+        8,
+        4,
+        4,
+    )
     attestation = PdfReader(audit / "attestation.pdf").pages[0].extract_text()
     assert "4 scored of 8 sampled" in " ".join(attestation.split())
     # the coder with the accented name: letters kept, accents dropped, in the file name
