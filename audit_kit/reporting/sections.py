@@ -394,7 +394,8 @@ def _audit_view(results: Mapping[str, Any]) -> dict[str, str]:
         outstanding = (
             f"{count(progress.get('units_outstanding'))} {COUNT_WORDS['units_outstanding']}"
         )
-        view["preliminary"] = f"PRELIMINARY: {scored}; {outstanding}"
+        # a comma, not a semicolon: the text also goes into a CSS string (page margin)
+        view["preliminary"] = f"PRELIMINARY: {scored}, {outstanding}"
     elif view["status"] == "preliminary":
         view["preliminary"] = "PRELIMINARY"
     return view
