@@ -90,8 +90,6 @@ def test_collect_shows_progress_and_score_is_preliminary(
     half_returned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     audit = copy_audit(half_returned, tmp_path)
-    code, out, err = run(["status", str(audit)], capsys)
-    assert code == 0, err
     code, out, err = run(["score", str(audit)], capsys)
     assert code == 0, err
     lines = out.splitlines()
@@ -105,6 +103,10 @@ def test_collect_shows_progress_and_score_is_preliminary(
     (error,) = results["errors"]
     assert [c for c in error["changes"] if "modifier" in str(c).lower()] == []
     assert results["overall"]["codes"]["added"] == 1 and results["overall"]["codes"]["deleted"] == 1
+    code, status, err = run(["status", str(audit)], capsys)
+    assert code == 0, err
+    assert "scored (PRELIMINARY)" in status
+    assert "4 units scored of 8 units sampled, 4 not returned yet" in status
     assert results["progress"] == {
         "units_sampled": 8,
         "units_returned": 4,
@@ -132,7 +134,7 @@ def test_report_is_preliminary_on_every_page(
             assert "PRELIMINARY" in page.extract_text(), (pdf.name, number)
     # plain words with their meaning on the summary page; estimator names in the appendix only
     report = [" ".join(p.extract_text().split()) for p in PdfReader(audit / "report.pdf").pages]
-    (summary,) = [p for p in report if "1. Summary" in p]
+    summary = next(p for p in report if "1. Summary" in p)  # the section starts there
     assert "Share of audited records with no error of any kind." in summary
     assert "Clopper-Pearson" not in summary
     assert any("Estimators of the confidence limits" in p for p in report)
