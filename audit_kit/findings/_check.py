@@ -15,6 +15,7 @@ so a file's problems read from top to bottom.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -97,7 +98,9 @@ class _Rules:
 
     # -- review status (first: it decides which other cells count) -----------------------------
 
-    def status(self, text: str) -> tuple[str, tuple[_Issue, ...]]:
+    @staticmethod
+    @functools.lru_cache(maxsize=4096)
+    def status(text: str) -> tuple[str, tuple[_Issue, ...]]:
         status = choice(text)
         if not status or status in STATUSES:
             return status, ()
@@ -133,6 +136,7 @@ class _Rules:
         )
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)
     def category(text: str) -> tuple[str, tuple[_Issue, ...]]:
         category = choice(text)
         if not category or category in ERROR_CATEGORIES:
@@ -146,6 +150,7 @@ class _Rules:
         )
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)
     def response(text: str) -> tuple[str, tuple[_Issue, ...]]:
         response = text.strip().lower()
         if not response or response in CODER_RESPONSES:
@@ -159,27 +164,7 @@ class _Rules:
         )
 
     def review_date(self, text: str) -> tuple[str, tuple[_Issue, ...]]:
-        text = text.strip()
-        if not text:
-            return "", ()
-        day, iso = review_day(text)
-        if day is None:
-            return "", (
-                _Issue(
-                    expected="a date (yyyy-mm-dd)",
-                    found=_shown(text),
-                    fix="enter the review date as yyyy-mm-dd.",
-                ),
-            )
-        if not OLDEST_DATE <= day <= self.latest:
-            return "", (
-                _Issue(
-                    expected=f"a date between {OLDEST_DATE} and today",
-                    found=day.isoformat(),
-                    fix="enter the day you reviewed the unit.",
-                ),
-            )
-        return iso, ()
+        return _date_rule(text, self.latest)
 
     @staticmethod
     def review_date_missing() -> _Issue:
@@ -195,34 +180,7 @@ class _Rules:
         self, header: str, kind: CodeKind, text: str
     ) -> tuple[str, tuple[_Issue, ...], tuple[_Issue, ...], tuple[str, ...]]:
         """A code cell: (joined codes, code issues, the "one code" issue, notes)."""
-        text = text.strip()
-        result, joined = code_cell(text, kind, self.separator)
-        issues = tuple(
-            _Issue(expected=i.expected, found=_shown(i.code), fix=i.fix) for i in result.problems
-        )
-        meant = _did_you_mean(text, kind, self.separator) if issues else ""
-        if meant:
-            # One problem for the cell, not one per piece a space cut the code into.
-            fix = f"did you mean {meant}? A space splits a code in two: " + (
-                "write the modifier after a hyphen." if kind == "cpt" else "remove the space."
-            )
-            return (
-                joined,
-                (_Issue(expected=issues[0].expected, found=_shown(text), fix=fix),),
-                (),
-                (),
-            )
-        single: tuple[_Issue, ...] = ()
-        if header in SINGLE_CODE and len(result.codes) > 1:
-            single = (
-                _Issue(
-                    expected="one code",
-                    found=f"{len(result.codes)} codes",
-                    fix="keep one code here"
-                    + (" and move the others to Audited other dx." if "dx" in header else "."),
-                ),
-            )
-        return joined, issues, single, result.notes
+        return _code_rule(header, kind, self.separator, text)
 
     @staticmethod
     def principal_missing() -> _Issue:
@@ -255,6 +213,67 @@ class _Rules:
             found="nothing",
             fix="enter the correct payment (the amount paid if the coding does not change it).",
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_rule(text: str, latest: dt.date) -> tuple[str, tuple[_Issue, ...]]:
+    """The rule of a Review date cell (cached per distinct text and day of the check)."""
+    text = text.strip()
+    if not text:
+        return "", ()
+    day, iso = review_day(text)
+    if day is None:
+        return "", (
+            _Issue(
+                expected="a date (yyyy-mm-dd)",
+                found=_shown(text),
+                fix="enter the review date as yyyy-mm-dd.",
+            ),
+        )
+    if not OLDEST_DATE <= day <= latest:
+        return "", (
+            _Issue(
+                expected=f"a date between {OLDEST_DATE} and today",
+                found=day.isoformat(),
+                fix="enter the day you reviewed the unit.",
+            ),
+        )
+    return iso, ()
+
+
+@functools.lru_cache(maxsize=65536)
+def _code_rule(
+    header: str, kind: CodeKind, separator: str, text: str
+) -> tuple[str, tuple[_Issue, ...], tuple[_Issue, ...], tuple[str, ...]]:
+    """The rule of a code cell (cached per distinct text: codes repeat across returns)."""
+    text = text.strip()
+    result, joined = code_cell(text, kind, separator)
+    issues = tuple(
+        _Issue(expected=i.expected, found=_shown(i.code), fix=i.fix) for i in result.problems
+    )
+    meant = _did_you_mean(text, kind, separator) if issues else ""
+    if meant:
+        # One problem for the cell, not one per piece a space cut the code into.
+        fix = f"did you mean {meant}? A space splits a code in two: " + (
+            "write the modifier after a hyphen." if kind == "cpt" else "remove the space."
+        )
+        return (
+            joined,
+            (_Issue(expected=issues[0].expected, found=_shown(text), fix=fix),),
+            (),
+            (),
+        )
+    single: tuple[_Issue, ...] = ()
+    if header in SINGLE_CODE and len(result.codes) > 1:
+        single = (
+            _Issue(
+                expected="one code",
+                found=f"{len(result.codes)} codes",
+                fix="keep one code here"
+                + (" and move the others to Audited other dx." if "dx" in header else "."),
+            ),
+        )
+    return joined, issues, single, result.notes
 
 
 _SPACED = re.compile(r"\s+")
@@ -385,9 +404,19 @@ class _Check:
             codes = self._codes[unit] = self.read_codes(self.sample.get(unit, {}))
         return codes
 
-    def column(self, header: str, rows: Sequence[int]) -> list[str]:
+    def raw(self, header: str, rows: Sequence[int]) -> Sequence[str | None]:
+        """A column's cells at the given grid rows, as read (None for an empty cell)."""
         values = self.grid[self.index[header]]
-        return [_text(values[k]) for k in rows]
+        if len(rows) == len(values):  # every row (rows are distinct and in order)
+            return values
+        return [values[k] for k in rows]
+
+    def column(self, header: str, rows: Sequence[int]) -> list[str]:
+        """A column's texts at the given grid rows (None read as '')."""
+        values = self.grid[self.index[header]]
+        if len(rows) == len(values):  # every row (rows are distinct and in order)
+            return ["" if v is None else v for v in values]
+        return ["" if (v := values[k]) is None else v for k in rows]
 
     def apply(
         self,
@@ -397,8 +426,8 @@ class _Check:
         slot: int,
     ) -> list[str]:
         """Run a column's rule once per distinct text of ``rows``; locate only the failures."""
-        values = self.column(header, rows)
-        seen = {v: rule(v) for v in set(values)}
+        values = self.raw(header, rows)
+        seen = {v: rule("" if v is None else v) for v in set(values)}
         if any(issues for _, issues in seen.values()):
             for k, v in zip(rows, values, strict=True):
                 for issue in seen[v][1]:
@@ -421,9 +450,11 @@ class _Check:
         ret = self.ret
         layout = ret.layout
         header = layout.columns[0].header
-        issued = {str(u["unit_id"]): u for u in layout.units}
-        self.units = units = [_text(u) for u in self.grid[0]]
-        self.rows = [k + 2 for k in range(len(units))]  # the Excel row of each grid row
+        self.issued = issued = {str(u["unit_id"]): u for u in layout.units}
+        self.units = units = ["" if u is None else u for u in self.grid[0]]
+        self.rows = list(range(2, len(units) + 2))  # the Excel row of each grid row
+        if len(units) == len(issued) and issued.keys() == set(units):
+            return list(range(len(units)))  # the usual case: every unit once, nothing else
         seen_at: dict[str, int] = {}
         kept: list[int] = []
         for k, unit in enumerate(units):
@@ -478,15 +509,24 @@ class _Check:
         ret = self.ret
         columns = []
         for original in ret.layout.columns:
-            values = self.column(original.header, rows)
+            values = self.raw(original.header, rows)
             kind = original.kind
             if kind == "text":  # compared as it is, except line endings (see canonical_value)
-                columns.append([v if "\r" not in v else canonical(v, kind) for v in values])
+                columns.append(
+                    [
+                        "" if v is None else v if "\r" not in v else canonical(v, kind)
+                        for v in values
+                    ]
+                )
             else:
                 columns.append([canonical(v or None, kind) for v in values])
-        for j, (k, digest) in enumerate(zip(rows, row_digests(columns), strict=True)):
+        found = row_digests(columns)
+        digests = ret.digests
+        if found == [digests[self.units[k]] for k in rows]:
+            return  # the usual case: no original changed
+        for j, (k, digest) in enumerate(zip(rows, found, strict=True)):
             unit = self.units[k]
-            if digest == ret.digests[unit]:
+            if digest == digests[unit]:
                 continue
             source = self.sample.get(unit, {})
             changed = False
@@ -524,21 +564,23 @@ class _Check:
         ret = self.ret
         rules = self.rules
         statuses = self.apply("Review status", rules.status, rows, _AT_STATUS)
-        empty = [k for k, s in zip(rows, statuses, strict=True) if not s]
-        self._untouched(empty)
-        active = [k for k, s in zip(rows, statuses, strict=True) if s in STATUSES]
-        if not active:
-            return
-        status_of = dict(zip(rows, statuses, strict=True))
-        statuses = [status_of[k] for k in active]
+        if set(statuses).issubset(STATUSES):  # the usual case: every row has a valid status
+            active = list(rows)
+        else:
+            self._untouched([k for k, s in zip(rows, statuses, strict=True) if not s])
+            active = [k for k, s in zip(rows, statuses, strict=True) if s in STATUSES]
+            if not active:
+                return
+            status_of = dict(zip(rows, statuses, strict=True))
+            statuses = [status_of[k] for k in active]
         units = [self.units[k] for k in active]
 
         auditors = self.apply("Auditor", rules.auditor, active, _AT_AUDITOR)
         categories = self.apply("Error category", rules.category, active, _AT_CATEGORY)
         responses = self.apply("Coder response", rules.response, active, _AT_RESPONSE)
         dates = self.apply("Review date", rules.review_date, active, _AT_DATE)
-        date_texts = self.column("Review date", active)
-        for k, unit, status, text in zip(active, units, statuses, date_texts, strict=True):
+        date_texts = self.column("Review date", active) if "" in dates else ()
+        for k, unit, status, text in zip(active, units, statuses, date_texts, strict=False):
             if status in SCORED and not text.strip():
                 self.add(
                     self.rows[k], _AT_DATE, self.where("Review date", self.rows[k], unit),
@@ -546,18 +588,26 @@ class _Check:
                 )  # fmt: skip
 
         reviewed = [k for k, s in zip(active, statuses, strict=True) if s == "reviewed"]
-        codes = {name: dict.fromkeys(active, "") for _, _, name in CODE_CELLS}
+        every = len(reviewed) == len(active)
+        at = {k: j for j, k in enumerate(active)}
+        codes: dict[str, list[str]] = {}  # findings column -> joined codes of each active row
         notes: list[tuple[int, int, str]] = []  # (Excel row, code column, note)
         for order, (header, kind, name) in enumerate(CODE_CELLS):
-            values = self.column(header, reviewed)
-            seen = {v: rules.codes(header, kind, v) for v in set(values)}
-            failing = any(issues or single for _, issues, single, _ in seen.values())
-            noting = any(cell_notes for *_, cell_notes in seen.values())
+            values = self.raw(header, reviewed)
+            seen = {v: rules.codes(header, kind, "" if v is None else v) for v in set(values)}
+            joined = [seen[v][0] for v in values]
+            if every:
+                codes[name] = joined
+            else:  # rows not reviewed have no codes
+                codes[name] = [""] * len(active)
+                for k, text in zip(reviewed, joined, strict=True):
+                    codes[name][at[k]] = text
+            if not any(r[1] or r[2] or r[3] for r in seen.values()):
+                continue  # the usual case: every distinct text is a valid, plain code list
             letter = col_letter(self.index[header])
             for k, v in zip(reviewed, values, strict=True):
-                joined, issues, single, cell_notes = seen[v]
-                codes[name][k] = joined
-                if failing:
+                _, issues, single, cell_notes = seen[v]
+                if issues or single:
                     where = self.where(header, self.rows[k], self.units[k])
                     for issue in issues:
                         self.add(self.rows[k], _AT_CODES + 2 * order, where, issue, header)
@@ -565,11 +615,12 @@ class _Check:
                         self.add(self.rows[k], _AT_CODES + 2 * order + 1, where, issue, header)
                 # Notes only about what the auditor changed: a code the tool pre-filled (as the
                 # billing system wrote it) is not the auditor's to be told about.
-                if noting and cell_notes and not self._as_prefilled(header, v, self.units[k]):
+                if cell_notes and not self._as_prefilled(header, v or "", self.units[k]):
                     ref = f"{SHEET_SAMPLE}!{letter}{self.rows[k]}"
                     notes.extend((self.rows[k], order, f"{ref}: {n}") for n in cell_notes)
-        for k in reviewed:
-            if not codes["audited_principal_dx"][k] and self.unit_codes(self.units[k]).dx:
+        principal = codes["audited_principal_dx"]
+        for k in reviewed if "" in principal else ():
+            if not principal[at[k]] and self.unit_codes(self.units[k]).dx:
                 self.add(
                     self.rows[k], _AT_PRINCIPAL,
                     self.where("Audited principal dx", self.rows[k], self.units[k]),
@@ -582,7 +633,7 @@ class _Check:
                 strict=True,
             )
         )
-        if rules.basis == "entered":
+        if rules.basis == "entered" and "" in entered.values():
             for k in reviewed:
                 if (
                     not entered[k]
@@ -597,35 +648,41 @@ class _Check:
 
         # -- the records, in sheet order ---------------------------------------------------------
         layout = ret.layout
-        issued = {str(u["unit_id"]): u for u in layout.units}
-        rationale = self.column("Rationale", active)
-        reference = self.column("Reference", active)
-        comment = self.column("Coder comment", active)
-        for j, k in enumerate(active):
-            unit, status = units[j], statuses[j]
-            amount = "0.0" if status == "record missing" else entered.get(k, "")
-            record = dict.fromkeys(FINDINGS_COLUMNS, "")
-            record.update(
-                unit_id=unit,
-                workbook_id=layout.workbook_id,
-                auditor=auditors[j],
-                review_status=status,
-                audited_amount=amount,  # a missing record puts the whole amount at stake
-                error_category=categories[j],
-                rationale=rationale[j],
-                reference=reference[j],
-                review_date=dates[j],
-                coder_response=responses[j],
-                coder_comment=comment[j],
-                source_sha256=ret.sha,
+        issued = self.issued
+        workbook_id, sha = layout.workbook_id, ret.sha
+        code_columns = [codes[n] for _, _, n in CODE_CELLS]
+        # a missing record puts the whole amount at stake
+        amounts = (
+            list(entered.values())
+            if every
+            else [
+                "0.0" if status == "record missing" else entered.get(k, "")
+                for k, status in zip(active, statuses, strict=True)
+            ]
+        )
+        for row in zip(
+            units,
+            auditors,
+            statuses,
+            *code_columns,
+            amounts,
+            categories,
+            self.column("Rationale", active),
+            self.column("Reference", active),
+            dates,
+            responses,
+            self.column("Coder comment", active),
+            strict=True,
+        ):
+            unit, auditor = row[0], row[1]
+            # the columns of FINDINGS_COLUMNS, in its order
+            ret.records[unit] = dict(
+                zip(FINDINGS_COLUMNS, (row[0], workbook_id, *row[1:], sha, ""), strict=True)
             )
-            for _, _, name in CODE_CELLS:
-                record[name] = codes[name][k]
-            ret.records[unit] = record
             ret.roles[unit] = str(issued[unit]["role"])
             # Identity for conflicts: the assigned auditor, or for a one-for-all workbook the
             # Auditor cell.
-            ret.identity[unit] = layout.auditor or auditors[j]
+            ret.identity[unit] = layout.auditor or auditor
         notes.sort(key=lambda note: note[:2])  # sheet order; stable: a cell's notes keep theirs
         ret.notes.extend(note for *_, note in notes)
 
