@@ -50,6 +50,7 @@ def _register() -> None:
     from audit_kit.cli import (  # noqa: F401
         audit_commands,
         demo_commands,
+        program_commands,
         report_commands,
         sampling_commands,
         scoring_commands,
