@@ -83,7 +83,8 @@ def test_scalar_and_column_forms_agree_on_any_text(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["1,23", "12abc", "nan", "inf", "$", "--5", "(-5)", "(5", "1.234,50", "5 5", "$$5"]
+    "text",
+    ["1,23", "12abc", "nan", "inf", "$", "--5", "(-5)", "(5", "1.234,50", "5 5", "$$5", "- -"],
 )
 def test_what_is_not_an_amount_is_an_error_not_a_number(text: str) -> None:
     with pytest.raises(NotMoney) as info:
@@ -183,3 +184,18 @@ def test_what_is_not_a_date_is_an_error(text: str) -> None:
     with pytest.raises(NotADate):
         parse_date(text)
     assert date_series(pl.Series("dos", [text]))[1].to_list() == [True]
+
+
+def test_minus_zero_is_zero() -> None:
+    assert repr(parse_money("-0")) == "0.0"
+    assert repr(parse_money("($0.00)")) == "0.0"
+    values, _ = money_series(pl.Series("paid", ["-0", "(0.00)", "x"]))
+    assert [repr(v) for v in values.to_list()[:2]] == ["0.0", "0.0"]
+
+
+def test_excel_accounting_zero_is_zero() -> None:
+    # Excel's Accounting format shows 0 as "$ -" (and saves it so in CSV).
+    for text in (" $ -   ", "$-", "-"):
+        assert parse_money(text) == 0.0
+    values, bad = money_series(pl.Series("paid", [" $ -   ", "$-", "-", "$1.00"]))
+    assert values.to_list() == [0.0, 0.0, 0.0, 1.0] and not bad.any()

@@ -86,11 +86,11 @@ class ColumnMap(_Strict):
     age: str | None = None
     sex: str | None = None
     discharge_status: str | None = None
-    #: Modifier columns of each CPT/HCPCS column, for exports that keep them apart
-    #: (``{"CPT 1": ["Mod 1", "Mod 2"]}``): read as one item, ``99214-25``.
-    modifiers: dict[str, list[str]] = Field(default_factory=dict)
     #: Separator inside a delimited code-list cell (``E11.9;I10``). Spaces and commas also split.
     code_separator: str = ";"
+    #: CPT/HCPCS column -> its modifier columns (``{CPT 1: [Mod 1, Mod 2]}``), for exports
+    #: that keep modifiers in columns of their own: they are attached (``99214-25``).
+    modifiers: dict[str, list[str]] = Field(default_factory=dict)
     #: Extra universe columns to keep in sample.csv as they are.
     keep: list[str] = Field(default_factory=list)
     #: Further columns holding protected health information (``patient`` always is).
@@ -115,28 +115,11 @@ class ColumnMap(_Strict):
         for cols in self.mapped().values():
             for col in cols:
                 seen.setdefault(col, None)
-        for mods in self.modifiers.values():
-            for col in mods:
-                seen.setdefault(col, None)
+                for mod in self.modifiers.get(col, []):
+                    seen.setdefault(mod, None)  # each modifier column beside its code column
         for col in self.keep:
             seen.setdefault(col, None)
         return list(seen)
-
-    @model_validator(mode="after")
-    def _modifiers_of_cpt_columns(self) -> ColumnMap:
-        cpt = [self.cpt] if isinstance(self.cpt, str) else list(self.cpt or [])
-        stray = [c for c in self.modifiers if c not in cpt]
-        if stray:
-            raise ValueError(
-                f"columns.modifiers names {', '.join(map(repr, stray))}, which is not a "
-                f"CPT/HCPCS column (columns.cpt: {', '.join(map(repr, cpt)) or 'none'}); key "
-                "each CPT/HCPCS column by its name, e.g. modifiers: {'CPT 1': ['Mod 1']}"
-            )
-        return self
-
-    def modifiers_of(self, column: str) -> list[str]:
-        """The modifier columns of a CPT/HCPCS column (none when the code carries them)."""
-        return list(self.modifiers.get(column, []))
 
     def phi_columns(self) -> list[str]:
         cols = list(self.phi)
@@ -194,6 +177,9 @@ class Frame(_Strict):
     filters: list[FrameFilter] = Field(default_factory=list)
     #: Amounts are written ``1.234,50`` (decimal comma, dot or space between thousands).
     decimal_comma: bool = False
+    #: The row (1-based) that names the columns, when title rows are above it; found when
+    #: absent.
+    header_row: int | None = Field(default=None, ge=1, le=30)
 
 
 class DollarBands(_Strict):

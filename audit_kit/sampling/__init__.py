@@ -28,7 +28,9 @@ The steps, in the order they are applied (SPEC 4):
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -46,10 +48,11 @@ from audit_kit.sampling._record import (
     sampling_record,
     sampling_statement,
 )
-from audit_kit.sampling._select import draw_units
+from audit_kit.sampling._select import Drawn, draw_units
 from audit_kit.sampling.pseudonym import key_fingerprint, load_key, pseudonymise
 from audit_kit.stats import rng as rng_mod
 from audit_kit.universe import Encoding, open_universe
+from audit_kit.values.compare import same_value
 
 __all__ = [
     "DESIGN_COLUMNS",
@@ -112,7 +115,13 @@ def draw_sample(
     seed_value = seed_entered if seed_entered is not None else rng_mod.new_seed()
     if seed_value != entered:
         text = with_seed(text, seed_value)
-    uni = open_universe(universe, encoding=encoding, sheet=sheet, progress=say)
+    uni = open_universe(
+        universe,
+        encoding=encoding,
+        sheet=sheet,
+        progress=say,
+        header_row=plan.frame.header_row,
+    )
     try:
         drawn = draw_units(
             plan, uni, seed_value, say=say, plan_dir=resolved.parent, plan_source=str(resolved)
@@ -265,17 +274,16 @@ def verify_audit(
         delimiter=options.get("delimiter"),
         sheet=options.get("sheet"),
         progress=say,
+        header_row=plan.frame.header_row,
     )
-    if uni.sha256 != record["universe"]["sha256"]:
-        problems.append(
-            Problem(
-                where=str(uni.path),
-                expected=f"the universe sampled: {record['universe']['file']}, SHA-256 "
-                f"{record['universe']['sha256']}",
-                found=f"SHA-256 {uni.sha256}",
-                fix="pass the universe file the sample was drawn from (archive it with the audit).",
-            )
-        )
+    other_file = uni.sha256 != record["universe"]["sha256"]
+    other_file_problem = Problem(
+        where=str(uni.path),
+        expected=f"the universe sampled: {record['universe']['file']}, SHA-256 "
+        f"{record['universe']['sha256']}",
+        found=f"SHA-256 {uni.sha256}",
+        fix="pass the universe file the sample was drawn from (archive it with the audit).",
+    )
     seed = plan.rng.seed if plan.rng.seed is not None else record["generator"]["seed"]
     probe = record.get("sample_size", {}).get("probe")
     try:
@@ -312,7 +320,38 @@ def verify_audit(
             "Pseudonymised columns (" + ", ".join(phi) + ") were not compared: pass --key-file "
             "to compare them too."
         )
-    if "sample.csv" not in changed:
+    same_data = False
+    if other_file:
+        # Another file (the XLSX of a CSV export, a re-export): the same data if it gives the
+        # same frame (size, exclusions, strata) and the same sample, values read alike.
+        frame_diff = same_frame(record, drawn)
+        recorded_sample = folder.read_csv("sample.csv", infer_schema=False)
+        sample_diff = same_sample_values(
+            recorded_sample, expected, skip=phi, exact=[plan.columns.unit_id]
+        )
+        same_data = frame_diff is None and sample_diff is None and "sample.csv" not in changed
+        if same_data:
+            notes.append(
+                f"Same data, other file: {uni.path.name} is not the file sampled "
+                f"({record['universe']['file']}, SHA-256 {record['universe']['sha256'][:12]}...) "
+                "but holds the same frame (units, exclusions, strata sizes) and gives the same "
+                "sample, values read alike (amounts as amounts, dates as dates)."
+            )
+        else:
+            found = f"SHA-256 {uni.sha256}" + (f", and {frame_diff}" if frame_diff else "")
+            problems.append(replace(other_file_problem, found=found))
+            if sample_diff is not None and "sample.csv" not in changed:
+                problems.append(
+                    Problem(
+                        where=str(folder.file("sample.csv")),
+                        expected=f"the sample re-drawn from plan.yaml, seed {seed} and "
+                        f"{uni.path.name} ({expected.height} rows)",
+                        found=sample_diff,
+                        fix="the sample was not drawn from this universe with this plan and "
+                        "seed; pass the universe it was drawn from.",
+                    )
+                )
+    if "sample.csv" not in changed and not same_data and not other_file:
         recorded = folder.read_bytes("sample.csv")
         mismatch = _compare_samples(recorded, csv_bytes(expected), plan.columns.unit_id, skip=phi)
         if mismatch is not None:
@@ -375,6 +414,46 @@ def _record_verification(
 def _integrity_summary(problems: list[Problem]) -> str:
     names = sorted({Path(p.where.split(":")[0]).name for p in problems})
     return f"The audit folder fails verification ({len(problems)} problem(s): {', '.join(names)})."
+
+
+def same_frame(record: dict[str, Any], drawn: Drawn) -> str | None:
+    """What differs between a recorded frame and a re-drawn one (size, exclusions, strata)."""
+    frame = record.get("frame", {})
+    if int(frame.get("size", -1)) != drawn.frame.size:
+        return f"a frame of {drawn.frame.size} units instead of {frame.get('size')}"
+    recorded = [int(e["rows"]) for e in frame.get("excluded", [])]
+    found = [int(e["rows"]) for e in drawn.frame.excluded]
+    if recorded != found:
+        return f"rows excluded by the filters: {found} instead of {recorded}"
+    sizes = {str(s["stratum"]): int(s["population"]) for s in record.get("strata", [])}
+    again = {str(s["stratum"]): int(s["population"]) for s in (x.to_record() for x in drawn.strata)}
+    if sizes != again:
+        changed = sorted(k for k in sizes.keys() | again.keys() if sizes.get(k) != again.get(k))
+        return "other stratum sizes: " + ", ".join(changed[:5])
+    return None
+
+
+def same_sample_values(
+    recorded: pl.DataFrame, drawn: pl.DataFrame, *, skip: list[str], exact: list[str]
+) -> str | None:
+    """What differs between two samples once each value is read as what it is (an amount, a
+    date, text): the same rows of a CSV and an XLSX are written differently."""
+    if recorded.columns != drawn.columns:
+        return "other columns: " + ", ".join(drawn.columns)
+    if recorded.height != drawn.height:
+        return f"{drawn.height} rows instead of {recorded.height}"
+    bad: list[str] = []
+    for col in recorded.columns:
+        if col in skip:
+            continue
+        a = recorded[col].cast(pl.String).to_list()
+        b = drawn[col].cast(pl.String).to_list()
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if not (x == y if col in exact else same_value(x, y)):
+                bad.append(f"row {i + 2}, column {col}")
+    if bad:
+        return f"{len(bad)} values differ, e.g. " + "; ".join(bad[:3])
+    return None
 
 
 def _compare_samples(

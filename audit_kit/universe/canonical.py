@@ -6,7 +6,7 @@ import polars as pl
 
 from audit_kit.errors import InputError, Problem
 from audit_kit.plan import CODE_FIELDS, SamplingPlan
-from audit_kit.values.codes import cell_codes
+from audit_kit.values.codes import row_cpt_codes, split_codes
 from audit_kit.values.dates import date_series
 from audit_kit.values.money import money_series
 
@@ -65,11 +65,16 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
     for name in CODE_FIELDS:
         mapped = [c for c in cols.columns_for(name) if c in sample.columns]
         lists: list[list[str]] = [[] for _ in range(height)]
-        for col in mapped:
-            mods = [sample[m].cast(pl.String).to_list() for m in cols.modifiers_of(col)
-                    if m in sample.columns]  # fmt: skip
-            for i, cell in enumerate(sample[col].cast(pl.String).to_list()):
-                lists[i].extend(cell_codes(cell, [m[i] for m in mods], cols.code_separator))
+        if name == "cpt" and cols.modifiers:
+            # Modifiers in columns of their own are attached to their code (never dropped).
+            used = [*mapped, *(m for c in mapped for m in cols.modifiers.get(c, []))]
+            present = [c for c in dict.fromkeys(used) if c in sample.columns]
+            for i, row in enumerate(sample.select(present).cast(pl.String).iter_rows(named=True)):
+                lists[i] = row_cpt_codes(row, mapped, cols.modifiers, cols.code_separator)
+        else:
+            for col in mapped:
+                for i, cell in enumerate(sample[col].cast(pl.String).to_list()):
+                    lists[i].extend(split_codes(cell, cols.code_separator))
         out[name] = pl.Series(name, lists, dtype=pl.List(pl.String))
     drg = column("drg")
     if drg is None:

@@ -103,16 +103,20 @@ def negative_problem(
     """The problem of negative amounts in ``values`` (aligned with ``frame``; only the rows
     ``within`` marks, if given), or None."""
     negative = (values < 0).fill_null(False)
+    if within is not None:
+        negative = negative & within
+    shown = ", ".join(f"{v:,.2f}" for v in values.filter(negative).head(_MAX_EXAMPLES).to_list())
+    # Amounts are not PHI: the values themselves help find the adjustments in the export.
     return row_problem(
         universe,
         frame,
-        negative if within is None else negative & within,
+        negative,
         column=column,
         role=role,
         expected="an amount >= 0",
-        found="a negative amount",
-        fix=f"exclude adjustments with a frame filter, e.g. {{column: {role}, op: '>=', "
-        "value: 0}.",
+        found=f"a negative amount ({shown})",
+        fix=f"exclude adjustments and refunds with a frame filter, e.g. {{column: {role}, "
+        "op: '>', value: 0}, or correct the export.",
     )
 
 

@@ -14,6 +14,7 @@ Accepted, with white space around any part:
 - with ``decimal_comma`` (the plan's ``frame.decimal_comma: true``) ``1.234,50`` and
   ``1 234,50``, and no longer ``1,234.50``: one convention per file, never guessed per cell.
 
+Excel's accounting format writes zero as a dash: ``$ -``, ``$-`` and ``-`` alone are 0.
 A blank cell is *missing* (null), never zero. Anything else (``12abc``, ``1,23``, ``nan``,
 ``$``, two signs) is not an amount: the vectorised form flags the cell, the scalar form raises
 :class:`NotMoney` with the text (amounts are not PHI, so messages may show them).
@@ -25,6 +26,7 @@ import functools
 import math
 import re
 
+import numpy as np
 import polars as pl
 
 __all__ = [
@@ -68,6 +70,9 @@ _SHAPE_RE = {k: re.compile(v) for k, v in _SHAPE.items()}
 _DROP = {False: r"[\s$()+,-]", True: r"[\s$()+.-]"}
 _DROP_RE = {k: re.compile(v) for k, v in _DROP.items()}
 _NEGATIVE = r"^\s*\$?\s*\(|-"
+#: Excel's accounting zero: a dash, with or without the dollar sign.
+_DASH = r"^\s*\$?\s*-\s*$"
+_DASH_RE = re.compile(_DASH)
 
 
 def _signs_ok(text: str) -> bool:
@@ -78,6 +83,8 @@ def _signs_ok(text: str) -> bool:
 def _parse_text(text: str, decimal_comma: bool) -> float | None:
     if not text.strip():
         return None
+    if _DASH_RE.match(text):
+        return 0.0
     if not _SHAPE_RE[decimal_comma].match(text) or not _signs_ok(_mantissa_signs(text)):
         raise NotMoney(text, decimal_comma=decimal_comma)
     digits = _DROP_RE[decimal_comma].sub("", _strip_exponent_sign(text))
@@ -88,7 +95,7 @@ def _parse_text(text: str, decimal_comma: bool) -> float | None:
         value = -value
     if not math.isfinite(value):
         raise NotMoney(text, decimal_comma=decimal_comma)
-    return value
+    return value + 0.0  # -0.0 (from "-0" or "(0.00)") is 0
 
 
 _EXP_RE = re.compile(r"[eE]([+-]?)(\d+)")
@@ -124,7 +131,7 @@ def parse_money(value: object, *, decimal_comma: bool = False) -> float | None:
         number = float(value)
         if not math.isfinite(number):
             raise NotMoney(str(value), decimal_comma=decimal_comma)
-        return number
+        return number + 0.0
     return _parse_text(str(value), decimal_comma)
 
 
@@ -136,6 +143,15 @@ def is_money_text(text: str, *, decimal_comma: bool = False) -> bool:
         return False
 
 
+def _no_minus_zero(values: pl.Series) -> pl.Series:
+    """The values with -0.0 (from ``-0.00``) as 0.0; no copy unless there is one (rare)."""
+    zeros = values.filter(values == 0).to_numpy()
+    if not np.signbit(zeros).any():
+        return values
+    frame = pl.DataFrame({"v": values})
+    return frame.select(pl.when(pl.col("v") == 0).then(0.0).otherwise(pl.col("v"))).to_series()
+
+
 def money_series(series: pl.Series, *, decimal_comma: bool = False) -> tuple[pl.Series, pl.Series]:
     """Read a column of amounts: (Float64 values, mask of cells that are not amounts).
 
@@ -145,7 +161,7 @@ def money_series(series: pl.Series, *, decimal_comma: bool = False) -> tuple[pl.
     """
     name = series.name
     if series.dtype.is_numeric():
-        values = series.cast(pl.Float64)
+        values = _no_minus_zero(series.cast(pl.Float64))
         bad = (values.is_nan() | values.is_infinite()).fill_null(False)
         return values.fill_nan(None).rename(name), bad
     if series.dtype != pl.String:
@@ -155,7 +171,7 @@ def money_series(series: pl.Series, *, decimal_comma: bool = False) -> tuple[pl.
             # Fast path: every cell a plain number (or empty). polars' strict cast accepts
             # exactly what float() does for these, surrounding white space excluded.
             plain = series.str.strip_chars().replace("", None)
-            values = plain.cast(pl.Float64, strict=True)
+            values = _no_minus_zero(plain.cast(pl.Float64, strict=True))
         except pl.exceptions.InvalidOperationError:
             pass
         else:
@@ -177,10 +193,13 @@ def money_series(series: pl.Series, *, decimal_comma: bool = False) -> tuple[pl.
         mantissa.str.count_matches(r"[-+]") <= 1
     )
     present = stripped.is_not_null() & (stripped != "")
+    dash = stripped.str.contains(_DASH).fill_null(False)
     out = frame.select(
-        value=pl.when(shaped & present)
-        .then(pl.when(negative).then(-magnitude).otherwise(magnitude))
+        value=pl.when(dash)
+        .then(0.0)
+        .when(shaped & present & magnitude.is_finite())
+        .then(pl.when(negative & (magnitude != 0)).then(-magnitude).otherwise(magnitude))
         .otherwise(None),
-        bad=present & ~(shaped & magnitude.is_finite()).fill_null(False),
+        bad=present & ~dash & ~(shaped & magnitude.is_finite()).fill_null(False),
     )
     return out["value"].rename(name), out["bad"].rename(name)

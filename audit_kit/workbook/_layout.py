@@ -20,7 +20,7 @@ import yaml
 from audit_kit._version import __version__
 from audit_kit.folder.manifest import AuditFolder
 from audit_kit.plan import SamplingPlan, parse_plan
-from audit_kit.values.codes import cell_codes
+from audit_kit.values.codes import row_cpt_codes, split_codes
 from audit_kit.values.dates import NotADate, parse_date
 from audit_kit.values.money import NotMoney, parse_money
 
@@ -210,24 +210,21 @@ def code_reader(plan: SamplingPlan) -> Callable[[Mapping[str, str | None]], Unit
     sep = plan.columns.code_separator
     mapped = plan.columns.mapped()
     dx_cols, px_cols, cpt_cols = (mapped.get(f, []) for f in ("dx", "px", "cpt"))
+    modifiers = plan.columns.modifiers  # modifier columns: attached to their code
     drg_col = mapped.get("drg", [None])[0]
     examined_col = mapped.get(plan.financial.examined, [None])[0]
-
-    modifiers = {col: plan.columns.modifiers_of(col) for col in cpt_cols}
 
     def codes(row: Mapping[str, str | None], cols: Sequence[str]) -> tuple[str, ...]:
         out: list[str] = []
         for col in cols:
-            # a CPT/HCPCS column's separate modifier columns make one item: 99214-25
-            mods = [row.get(m) for m in modifiers.get(col, ())]
-            out.extend(cell_codes(row.get(col), mods, sep))
+            out.extend(split_codes(row.get(col), sep))
         return tuple(out)
 
     def read(row: Mapping[str, str | None]) -> UnitCodes:
         return UnitCodes(
             dx=codes(row, dx_cols),
             px=codes(row, px_cols),
-            cpt=codes(row, cpt_cols),
+            cpt=tuple(row_cpt_codes(row, cpt_cols, modifiers, sep)),
             drg=(row.get(drg_col) or "").strip() if drg_col else "",
             examined=(row.get(examined_col) or "").strip() if examined_col else "",
         )
