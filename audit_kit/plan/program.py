@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from audit_kit.values.dates import NotADate, parse_date
+
 __all__ = [
     "DEFAULT_CADENCE",
     "CadenceKind",
@@ -84,9 +86,11 @@ def period_range(period: str | PlanPeriod) -> PlanPeriod | None:
     match = _RANGE_TEXT.match(period or "")
     if match is None:
         return None
-    try:
-        start, end = (dt.date.fromisoformat(g) for g in match.groups())
-    except ValueError:
+    try:  # the one date parser (audit_kit/values/dates.py)
+        start, end = (parse_date(g) for g in match.groups())
+    except NotADate:
+        return None
+    if start is None or end is None:
         return None
     return PlanPeriod(start=start, end=end) if end >= start else None
 
