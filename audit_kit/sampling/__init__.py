@@ -46,6 +46,7 @@ from audit_kit.sampling._record import (
     sampling_record,
     sampling_statement,
 )
+from audit_kit.sampling._double import double_review_record
 from audit_kit.sampling._select import draw_units
 from audit_kit.sampling.pseudonym import key_fingerprint, load_key, pseudonymise
 from audit_kit.stats import rng as rng_mod
@@ -139,6 +140,9 @@ def draw_sample(
         read_options=read_options,
         created_at=now_iso(),
     )
+    double = double_review_record(plan, drawn.sample, seed_value, source=str(resolved))
+    if double is not None:
+        record["double_review"] = double
     statement = sampling_statement(plan, record, drawn)
     details = {
         "population": record["frame"]["size"],

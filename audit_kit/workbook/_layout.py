@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import polars as pl
@@ -81,7 +81,10 @@ class WorkbookLayout:
     batch: int
     columns: tuple[OriginalColumn, ...]
     spare_header: str | None
-    units: tuple[dict[str, Any], ...]  # {unit_id, row_sha256, spare, role, stratum}
+    #: {unit_id, row_sha256, spare, role, stratum}; ``role`` (primary or second) is kept out of
+    #: ``workbooks/<id>.json`` (blind double review: nothing issued with a workbook tells
+    #: which units are doubled) and restored by :func:`load_layouts` from the workbooks event.
+    units: tuple[dict[str, Any], ...]
     encrypted: bool = False
 
     def to_dict(self, audit_id: str) -> dict[str, Any]:
@@ -95,7 +98,7 @@ class WorkbookLayout:
             "spare_header": self.spare_header,
             "finding_headers": list(FINDING_HEADERS),
             "encrypted": self.encrypted,
-            "units": list(self.units),
+            "units": [{k: v for k, v in u.items() if k != "role"} for u in self.units],
             "tool_version": __version__,
         }
 
@@ -110,7 +113,7 @@ class WorkbookLayout:
                 for c in data["columns"]
             ),
             spare_header=data.get("spare_header"),
-            units=tuple(data["units"]),
+            units=tuple({"role": "primary", **u} for u in data["units"]),
             encrypted=bool(data.get("encrypted", False)),
         )
 
@@ -129,6 +132,20 @@ def load_layouts(folder: AuditFolder) -> dict[str, WorkbookLayout]:
         if rel.startswith("workbooks/") and rel.endswith(".json"):
             layout = WorkbookLayout.from_dict(folder.read_json(rel))
             layouts[layout.workbook_id] = layout
+    for event in folder.events:
+        if event.get("command") != "workbooks":
+            continue
+        for wid, units in (event.get("details", {}).get("second_reviews") or {}).items():
+            layout = layouts.get(wid)
+            if layout is None:
+                continue
+            second = set(units)
+            layouts[wid] = replace(
+                layout,
+                units=tuple(
+                    {**u, "role": "second"} if u["unit_id"] in second else u for u in layout.units
+                ),
+            )
     return layouts
 
 
