@@ -46,10 +46,10 @@ from audit_kit.findings._merge import (
     DOUBLE_REVIEW,
     FINDINGS,
     _frame,
-    double_review_pending,
     _merge,
     _progress,
     _read_findings,
+    double_review_pending,
 )
 from audit_kit.findings._records import (
     FINDINGS_COLUMNS,

@@ -115,7 +115,10 @@ def double_review_pending(
 ) -> list[str]:
     """Double-review units returned by one of their two auditors only, in sample order."""
     doubled = {
-        str(u["unit_id"]) for layout in layouts.values() for u in layout.units if u["role"] == "second"
+        str(u["unit_id"])
+        for layout in layouts.values()
+        for u in layout.units
+        if u["role"] == "second"
     }
     rank = {u: i for i, u in enumerate(sample_order)}
     return sorted(

@@ -35,6 +35,7 @@ import polars as pl
 from audit_kit.errors import AuditError, IntegrityError, PlanError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso, sha256_bytes
 from audit_kit.plan import SamplingPlan, load_plan_text, parse_plan_text, with_seed
+from audit_kit.sampling._double import double_review_record
 from audit_kit.sampling._record import (
     DESIGN_COLUMNS,
     RATSTATS_CAVEAT,
@@ -46,7 +47,6 @@ from audit_kit.sampling._record import (
     sampling_record,
     sampling_statement,
 )
-from audit_kit.sampling._double import double_review_record
 from audit_kit.sampling._select import draw_units
 from audit_kit.sampling.pseudonym import key_fingerprint, load_key, pseudonymise
 from audit_kit.stats import rng as rng_mod

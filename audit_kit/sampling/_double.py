@@ -44,9 +44,7 @@ def double_review_record(
     unit_col = plan.columns.unit_id
     spare = sample["spare"].cast(pl.Boolean) if "spare" in sample.columns else None
     units = [
-        str(u)
-        for i, u in enumerate(sample[unit_col].to_list())
-        if spare is None or not spare[i]
+        str(u) for i, u in enumerate(sample[unit_col].to_list()) if spare is None or not spare[i]
     ]
     size = spec.size(len(units))
     if size > len(units):

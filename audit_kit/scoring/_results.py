@@ -14,6 +14,7 @@ from audit_kit._version import __version__
 from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.plan import SamplingPlan, parse_plan
+from audit_kit.scoring._agreement import agreement_section, planned_units, resolved_units
 from audit_kit.scoring._cia import _cia_discovery
 from audit_kit.scoring._extrapolation import _extrapolate
 from audit_kit.scoring._groups import _categories, _group, _groups, _overall_population
@@ -60,10 +61,16 @@ def score_audit(
     sampling = folder.read_json("sampling.json")
     sample = folder.read_csv("sample.csv", infer_schema=False)
     findings = folder.read_csv("findings.csv", infer_schema=False)
+    second = (
+        folder.read_csv("double_review.csv", infer_schema=False)
+        if folder.has("double_review.csv")
+        else None
+    )
     artifacts = folder.artifacts()
     inputs = {
         rel: str(artifacts[rel]["sha256"])
-        for rel in ("plan.yaml", "sampling.json", "sample.csv", "findings.csv")
+        for rel in ("plan.yaml", "sampling.json", "sample.csv", "findings.csv", "double_review.csv")
+        if rel in artifacts
     }
     audit = {
         "id": folder.audit_id,
@@ -79,7 +86,13 @@ def score_audit(
     }
     say(f"scoring {findings.height} finding(s) against {sample.height} sampled unit(s)")
     results = score_frames(
-        plan, sampling, canonical_units(sample, plan), findings, audit=audit, audit_dir=folder.path
+        plan,
+        sampling,
+        canonical_units(sample, plan),
+        findings,
+        audit=audit,
+        audit_dir=folder.path,
+        second=second,
     )
     for name, ref in results["settings"]["reference_files"].items():
         inputs[f"{name}:{ref['file']}"] = ref["sha256"]
@@ -108,6 +121,7 @@ def score_frames(
     *,
     audit: Mapping[str, Any],
     audit_dir: Path,
+    second: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Score canonical units (``universe.canonical_units``) against findings; return results.
 
@@ -128,6 +142,30 @@ def score_frames(
     references: dict[str, ReferenceFile] = {}
     returned = _with_amounts(returned, ctx, weights, audit_dir, references)
     returned = _with_weights(returned, ctx)
+    agreement: dict[str, Any] | None = None
+    if (second is not None and second.height) or planned_units(sampling):
+        seconds: list[ScoredUnit] = []
+        if second is not None and second.height:
+            seconds = _read_findings(units, second, strata, examined=plan.financial.examined)
+            seconds = _with_amounts(seconds, ctx, weights, audit_dir, references)
+            seconds = _with_weights(seconds, ctx)
+        reference = plan.double_review.reference if plan.double_review else None
+        primaries = returned
+        returned, replaced = resolved_units(primaries, seconds, reference)
+        agreement = agreement_section(
+            primaries,
+            seconds,
+            planned=planned_units(sampling),
+            reference=reference,
+            confidence=ctx.confidence,
+            auditor_target=float(plan.scoring.auditor_target),
+            replaced=replaced,
+        )
+        if replaced:
+            ctx.notes.append(
+                f"{len(replaced)} double-review unit(s) are scored on the reference reviewer's "
+                "finding, which differs from the primary auditor's."
+            )
     scored = [u for u in returned if u.scored]
     unscored = [name for name in strata if not any(u.stratum == name for u in scored)]
     if ctx.stratified and unscored:
@@ -167,6 +205,8 @@ def score_frames(
     results["units"] = [_unit_entry(u) for u in returned]
     results["cia_discovery"] = _cia_discovery(scored, ctx, sampling)
     results["sampling"] = dict(sampling)
+    if agreement is not None:
+        results["agreement"] = agreement
     results["notes"] = ctx.notes
     return results
 

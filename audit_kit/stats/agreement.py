@@ -25,6 +25,7 @@ audits: ``audit_kit.scoring`` turns findings into labels.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -113,7 +114,11 @@ def cohen_kappa_table(table: np.ndarray, confidence: float = 0.95) -> Coefficien
         # Both reviews used one and the same category for every item: kappa is 0/0.
         return Coefficient(None, None, None, None)
     value = (pa - pe) / (1.0 - pe)
-    result = _sm_cohens_kappa(t, return_results=True)
+    with warnings.catch_warnings():
+        # statsmodels also divides by the SE under "no agreement" for its z test, which is 0
+        # when one review used a single category; that test is not used here.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = _sm_cohens_kappa(t, return_results=True)
     se = float(result.std_kappa)
     if n < 2:
         return Coefficient(value, None, None, se)

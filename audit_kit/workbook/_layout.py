@@ -136,14 +136,14 @@ def load_layouts(folder: AuditFolder) -> dict[str, WorkbookLayout]:
         if event.get("command") != "workbooks":
             continue
         for wid, units in (event.get("details", {}).get("second_reviews") or {}).items():
-            layout = layouts.get(wid)
-            if layout is None:
+            issued = layouts.get(wid)
+            if issued is None:
                 continue
             second = set(units)
             layouts[wid] = replace(
-                layout,
+                issued,
                 units=tuple(
-                    {**u, "role": "second"} if u["unit_id"] in second else u for u in layout.units
+                    {**u, "role": "second"} if u["unit_id"] in second else u for u in issued.units
                 ),
             )
     return layouts
