@@ -192,6 +192,26 @@ def test_collect_keeps_both_findings_reports_pending_and_scores_agreement(
     assert wrong["accuracy"]["value"] == pytest.approx((wrong["units"] - 1) / wrong["units"])
     assert wrong["target"] == 0.95 and wrong["verdict"] in {"below", "inconclusive"}
 
+    # results.xlsx: the agreement sheets carry the same numbers
+    wb = openpyxl.load_workbook(audit / "results.xlsx")
+    rows = {r[0]: r for r in wb["Agreement"].iter_rows(min_row=2, values_only=True)}
+    assert rows["record"][3] == 5 and rows["record"][4] == pytest.approx(5 / 6)
+    assert [r[0] for r in wb["Disagreements"].iter_rows(min_row=2, values_only=True)] == [target]
+    assert {r[0] for r in wb["Auditor accuracy"].iter_rows(min_row=2, values_only=True)} == set(
+        by_auditor
+    )
+    # report.pdf: an agreement section with the table and the disagreeing unit, by kind
+    from pypdf import PdfReader
+
+    from audit_kit.reporting import render_reports
+
+    render_reports(audit)
+    pdf = "\n".join(p.extract_text() or "" for p in PdfReader(audit / "report.pdf").pages)
+    assert "Agreement between auditors" in pdf
+    assert "Gwet's AC1" in pdf and "83.3%" in pdf
+    assert target in pdf.split("Units on which the auditors disagreed")[1]
+    assert "Testpatient" not in pdf  # no patient identifiers
+
 
 def test_subsample_larger_than_the_sample_is_a_plan_error(tmp_path: Path) -> None:
     with pytest.raises(PlanError) as info:

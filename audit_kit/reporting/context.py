@@ -37,6 +37,7 @@ from audit_kit.reporting.formatting import (
 )
 from audit_kit.reporting.sections import (
     _accuracy_row,
+    _agreement,
     _audit_view,
     _categories,
     _doc,
@@ -148,6 +149,7 @@ def executive_context(
         "strata_extrapolation": strata_ex,
         "other_groups": _other_groups(results, default_conf),
         "findings": [_finding(e) for e in errors],
+        "agreement": _agreement(results),
         "sampling": _sampling_view(sampling, statement),
         "clt_note": CLT_NOTE,
         "rounding_note": ROUNDING_NOTE,

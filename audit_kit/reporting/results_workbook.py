@@ -317,6 +317,56 @@ def _extrapolation(ws: Worksheet, results: Mapping[str, Any]) -> None:
         ws.column_dimensions[get_column_letter(c)].width = w
 
 
+def _agreement_sheets(wb: Workbook, agreement: Mapping[str, Any]) -> None:
+    """Agreement per level, auditor accuracy against the reference, and the disagreements."""
+    levels = [{"level": k, **v} for k, v in (agreement.get("levels") or {}).items()]
+    _table(
+        wb.create_sheet("Agreement"),
+        [
+            ("Level", _get("level"), None, 10),
+            ("Units", _get("units"), COUNT, 8),
+            ("Items compared", _get("items"), COUNT, 10),
+            ("Agreed", _get("agreed"), COUNT, 8),
+            ("Percent agreement", _get("percent_agreement"), PERCENT, 11),
+            ("Cohen's kappa", _get("cohen_kappa", "value"), RATIO, 10),
+            ("Kappa lower", _get("cohen_kappa", "lower"), RATIO, 10),
+            ("Kappa upper", _get("cohen_kappa", "upper"), RATIO, 10),
+            ("Gwet's AC1", _get("gwet_ac1", "value"), RATIO, 10),
+            ("AC1 lower", _get("gwet_ac1", "lower"), RATIO, 10),
+            ("AC1 upper", _get("gwet_ac1", "upper"), RATIO, 10),
+            ("Fleiss' kappa", _get("fleiss_kappa"), RATIO, 10),
+            ("Krippendorff's alpha", _get("krippendorff_alpha"), RATIO, 12),
+            ("Confidence", _get("confidence"), PERCENT, 10),
+        ],
+        levels,
+    )
+    if agreement.get("auditor_accuracy"):
+        _table(
+            wb.create_sheet("Auditor accuracy"),
+            [
+                ("Auditor", _get("auditor"), None, 16),
+                ("Units", _get("units"), COUNT, 8),
+                ("Agreed with reference", _get("agreed"), COUNT, 12),
+                ("Accuracy", _get("accuracy", "value"), PERCENT, 10),
+                ("Lower", _get("accuracy", "lower"), PERCENT, 10),
+                ("Upper", _get("accuracy", "upper"), PERCENT, 10),
+                ("Target", _get("target"), PERCENT, 9),
+                ("Verdict", _get("verdict"), None, 13),
+            ],
+            agreement["auditor_accuracy"],
+        )
+    _table(
+        wb.create_sheet("Disagreements"),
+        [
+            ("Unit id", _get("unit_id"), None, 14),
+            ("Auditors", _joined("auditors"), None, 20),
+            ("Kinds", _joined("kinds"), None, 18),
+            ("Scored finding", _get("resolved_by"), None, 14),
+        ],
+        agreement.get("disagreements") or [],
+    )
+
+
 def results_workbook_bytes(results: Mapping[str, Any]) -> bytes:
     """Return results.xlsx for a results.json dict."""
     wb = Workbook()
@@ -347,6 +397,9 @@ def results_workbook_bytes(results: Mapping[str, Any]) -> bytes:
     )
     _findings(wb.create_sheet("Findings"), results)
     _extrapolation(wb.create_sheet("Extrapolation"), results)
+    agreement = results.get("agreement")
+    if isinstance(agreement, Mapping):
+        _agreement_sheets(wb, agreement)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
