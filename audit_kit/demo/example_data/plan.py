@@ -52,6 +52,8 @@ rng:
   seed: 20260415
 workbook:
   columns: [unit_id, coder, provider, setting, service_date, dx, px, cpt, units, drg, paid]
+double_review:                # 10 % of the units also go to a second auditor, blind
+  share: 0.10
 financial:
   basis: entered              # auditors enter the correct amount
   netting: net
