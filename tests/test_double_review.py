@@ -164,9 +164,13 @@ def test_collect_keeps_both_findings_reports_pending_and_scores_agreement(
     assert "pending" in first.next_step
     partial = score_audit(audit)
     assert sorted(partial["agreement"]["pending"]) == sorted(planned)
+    from audit_kit.status import audit_status
+
+    assert sorted(audit_status(audit).double_review_pending) == sorted(planned)
 
     final = collect(audit, [returns["W1-cat"]])
     assert final.double_review_pending == ()
+    assert audit_status(audit).double_review_pending == ()
     assert final.double_review == 6
     results = score_audit(audit)
     agreement = results["agreement"]
