@@ -74,6 +74,9 @@ def test_subsample_is_recorded_and_recreated_from_the_seed(
     again = _sample(tmp_path, "again", units=6, reference="cat")
     assert _planned(again) == record["units"]  # same seed, same subsample
     assert "Double review" in (audit / "sampling.txt").read_text()
+    from audit_kit.sampling import verify_audit
+
+    assert verify_audit(audit, audit.parent / "universe.csv").redrawn  # re-drawn, identical
 
 
 def test_double_units_are_in_exactly_two_workbooks_and_the_reference_has_one(

@@ -326,6 +326,18 @@ def verify_audit(
                     "restore the audit folder from its archive copy.",
                 )
             )
+    if plan.double_review is not None:
+        # the double-review subsample is a function of the seed and the sample: re-draw it too
+        again = double_review_record(plan, drawn.sample, seed, source="plan.yaml") or {}
+        if again.get("units") != (record.get("double_review") or {}).get("units"):
+            problems.append(
+                Problem(
+                    where=f"{folder.file('sampling.json')}: double_review.units",
+                    expected=f"the double-review units re-drawn from seed {seed}",
+                    found="other units",
+                    fix="restore the audit folder from its archive copy.",
+                )
+            )
     if problems:
         raise IntegrityError(_integrity_summary(problems), problems)
     notes += _record_verification(
