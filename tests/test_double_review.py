@@ -218,6 +218,10 @@ def test_collect_keeps_both_findings_reports_pending_and_scores_agreement(
     assert "Gwet's AC1" in pdf and "83.3%" in pdf
     assert target in pdf.split("Units on which the auditors disagreed")[1]
     assert "Testpatient" not in pdf  # no patient identifiers
+    attestation = "\n".join(
+        p.extract_text() or "" for p in PdfReader(audit / "attestation.pdf").pages
+    )
+    assert "Auditor accuracy" in attestation and "reference reviewer cat" in attestation
 
 
 def test_subsample_larger_than_the_sample_is_a_plan_error(tmp_path: Path) -> None:

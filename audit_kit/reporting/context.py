@@ -227,6 +227,10 @@ def attestation_context(
         "generator": text(generator.get("name")),
         "seed": describe(generator.get("seed")),
         "sample_drawn_at": text(samp.get("created_at")),
+        # auditor accuracy is stated only against a named reference reviewer
+        "auditor_accuracy": (ag or {}).get("auditors") if (ag := _agreement(results)) else None,
+        "auditor_reference": ag["reference"] if ag else None,
+        "auditor_target": ag["target"] if ag else None,
     }
 
 
