@@ -52,8 +52,6 @@ rng:
   seed: 20260415
 workbook:
   columns: [unit_id, coder, provider, setting, service_date, dx, px, cpt, units, drg, paid]
-double_review:                # 10 % of the units also go to a second auditor, blind
-  share: 0.10
 financial:
   basis: entered              # auditors enter the correct amount
   netting: net
@@ -61,4 +59,11 @@ financial:
 scoring:
   target_accuracy: 0.95
   confidence: 0.90
+"""
+
+#: Added to the demo's plan by ``audit-kit demo`` (not to examples/plan.yaml, whose quickstarts
+#: issue one workbook for all auditors): a blind second review of 10 % of the units.
+DEMO_DOUBLE_REVIEW_YAML = """\
+double_review:                # 10 % of the units also go to a second auditor, blind
+  share: 0.10
 """
