@@ -16,6 +16,7 @@ from wb_helpers import REVIEWED, fill
 from audit_kit.errors import PlanError
 from audit_kit.findings import collect
 from audit_kit.folder.manifest import AuditFolder
+from audit_kit.reporting.results_workbook import results_workbook_bytes
 from audit_kit.sampling import draw_sample
 from audit_kit.scoring import score_audit
 from audit_kit.workbook import load_layouts, write_workbooks
@@ -165,9 +166,9 @@ def test_collect_keeps_both_findings_reports_pending_and_scores_agreement(
     # every double unit has exactly one of its two reviews back (cat holds one copy of each)
     assert sorted(first.double_review_pending) == sorted(planned)
     assert "pending" in first.next_step
-    partial = score_audit(audit)
+    partial = score_audit(audit).to_json_dict()
     assert sorted(partial["agreement"]["pending"]) == sorted(planned)
-    from audit_kit.status import audit_status
+    from audit_kit.folder.status import audit_status
 
     assert sorted(audit_status(audit).double_review_pending) == sorted(planned)
 
@@ -175,7 +176,7 @@ def test_collect_keeps_both_findings_reports_pending_and_scores_agreement(
     assert final.double_review_pending == ()
     assert audit_status(audit).double_review_pending == ()
     assert final.double_review == 6
-    results = score_audit(audit)
+    results = score_audit(audit, results_workbook=results_workbook_bytes).to_json_dict()
     agreement = results["agreement"]
     assert agreement["pending"] == []
     assert agreement["compared_units"] == 6

@@ -33,7 +33,7 @@ from audit_kit.cli import main
 from audit_kit.demo.example_data import write_universe
 from audit_kit.sampling import draw_sample
 from audit_kit.workbook import write_workbooks
-from audit_kit.xlsx_safety import encrypt_xlsx
+from audit_kit.workbook.safety import encrypt_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "errors.md"
@@ -259,12 +259,67 @@ def _negative(rows: list[dict[str, str]], fields: list[str]) -> None:
     rows[7]["billed_amount"] = "-12.50"
 
 
+def _dup_excluded(rows: list[dict[str, str]], fields: list[str]) -> None:
+    # The copy's payment is 0: paid > 0 would exclude it, yet the id names two rows.
+    rows[6]["encounter_id"] = rows[3]["encounter_id"]
+    rows[6]["paid_amount"] = "0"
+
+
+def _title_only(base: Base, cwd: Path) -> list[str]:
+    (cwd / "export.csv").write_text("Q3 2026 charge report,,,\n,,,\n", "utf-8")
+    write_plan(cwd / "plan.yaml")
+    return SAMPLE
+
+
+def _text_date_filter(d: dict[str, Any]) -> None:
+    d["frame"]["filters"].append({"column": "service_date", "op": ">=", "value": "9/31/2026"})
+
+
+def _preset_as_is(base: Base, cwd: Path) -> list[str]:
+    rows = universe_rows(base.universe)
+    renamed = [
+        {("Acct #" if k == "encounter_id" else k.title()): v for k, v in r.items()} for r in rows
+    ]
+    write_rows(cwd / "export.csv", renamed, list(renamed[0]))
+    return [
+        "sample",
+        "--plan",
+        "quarterly-coder-review",
+        "--universe",
+        "export.csv",
+        "--out",
+        "q1-audit",
+    ]
+
+
 def _no_coder(rows: list[dict[str, str]], fields: list[str]) -> list[str]:
     return [f for f in fields if f != "coder_id"]
 
 
 def _latin1() -> bytes:
     return b"encounter_id,patient_name\nENC1,Testpatient J\xe9r\xf4me\n"
+
+
+DB_SAMPLE = [*SAMPLE[:4], "duckdb:///claims.duckdb", "--table", "claims", *SAMPLE[5:]]
+
+
+def duckdb_case(change: str | None = None, argv: list[str] | None = None) -> Any:
+    """The example universe as a DuckDB table ``claims`` in claims.duckdb, changed by SQL."""
+
+    def setup(base: Base, cwd: Path) -> list[str]:
+        import duckdb
+
+        con = duckdb.connect(str(cwd / "claims.duckdb"))
+        con.execute(
+            f"CREATE TABLE claims AS SELECT * FROM read_csv('{base.universe}', all_varchar=true)"
+        )
+        if change:
+            con.execute(change)
+        con.close()
+        write_plan(cwd / "plan.yaml")
+        return argv or DB_SAMPLE
+
+    return setup
 
 
 def _header_only(base: Base, cwd: Path) -> list[str]:
@@ -278,6 +333,10 @@ def _unknown_key(d: dict[str, Any]) -> None:
 
 def _wrong_value(d: dict[str, Any]) -> None:
     d["rng"]["generator"] = "mersenne"
+
+
+def _password_in_plan(d: dict[str, Any]) -> None:
+    d.setdefault("workbook", {})["protect_password"] = "sheet-secret"
 
 
 def _two_mistakes(d: dict[str, Any]) -> None:
@@ -420,17 +479,76 @@ CASES: dict[str, Case] = {
         universe_case(_not_number), ("export.csv", "paid_amount", "row 5")
     ),
     "Negative amount": Case(universe_case(_negative), ("export.csv", "billed_amount", "row 9")),
+    "Duplicate unit ids among excluded rows": Case(
+        universe_case(_dup_excluded), ("export.csv", "encounter_id", "rows 5, 8")
+    ),
+    "Header row not found": Case(_title_only, ("export.csv", "row 1")),
+    "A date in a filter is not a date": Case(
+        plan_case(_text_date_filter), ("frame.filters[1].value", "9/31/2026")
+    ),
+    "A shipped preset used with another export": Case(
+        _preset_as_is, ("quarterly-coder-review", "audit-kit init")
+    ),
     "Empty file": Case(raw_universe(b""), ("export.csv",)),
     "Header row only": Case(_header_only, ("export.csv",)),
     "Binary file": Case(raw_universe(bytes(range(256)) * 20), ("export.csv",)),
     "Wrong text encoding": Case(
         raw_universe(_latin1(), "--encoding", "utf-8"), ("export.csv", "line 2")
     ),
+    # databases
+    "Database table not found": Case(
+        duckdb_case(argv=[*DB_SAMPLE[:6], "claim", *DB_SAMPLE[7:]]), ("claims.duckdb", "claim")
+    ),
+    "Database file not found": Case(
+        duckdb_case(argv=[*DB_SAMPLE[:4], "duckdb:///claim.duckdb", *DB_SAMPLE[5:]]),
+        ("claim.duckdb",),
+    ),
+    "NULL unit ids in a database table": Case(
+        duckdb_case(
+            "UPDATE claims SET encounter_id = NULL WHERE encounter_id IN "
+            "(SELECT encounter_id FROM claims ORDER BY 1 LIMIT 2)"
+        ),
+        ("claims.duckdb", "encounter_id", "2 rows"),
+    ),
+    "Duplicate unit ids in a database table": Case(
+        duckdb_case(
+            "UPDATE claims SET encounter_id = (SELECT min(encounter_id) FROM claims) "
+            "WHERE encounter_id = (SELECT max(encounter_id) FROM claims)"
+        ),
+        ("claims.duckdb", "encounter_id", "2 rows"),
+    ),
+    "Password in the database URL": Case(
+        duckdb_case(
+            argv=[
+                *SAMPLE[:4],
+                "postgresql://auditor:hunter2@db.example.org/claims",
+                "--table",
+                "claims",
+                *SAMPLE[5:],
+            ]  # fmt: skip
+        ),
+        ("--universe", "not shown"),
+    ),
+    "Database server unreachable": Case(
+        duckdb_case(
+            argv=[
+                *SAMPLE[:4],
+                "postgresql://auditor@/claims?host=/nonexistent&port=5432",
+                "--table",
+                "claims",
+                *SAMPLE[5:],
+            ]  # fmt: skip
+        ),
+        ("--universe", "/nonexistent"),
+    ),
     # sampling plan
     "Unknown key in the plan": Case(plan_case(_unknown_key), ("plan.yaml", "size.per_stratun")),
     "Wrong value in the plan": Case(plan_case(_wrong_value), ("plan.yaml", "rng.generator")),
     "Two mistakes at once": Case(
         plan_case(_two_mistakes), ("plan.yaml", "spares", "rng.generator")
+    ),
+    "A password written in the plan": Case(
+        plan_case(_password_in_plan), ("plan.yaml", "workbook.protect_password")
     ),
     "Unknown preset": Case(plan_case(lambda d: None, plan="no-such-preset"), ("no-such-preset",)),
     "Negative band edges": Case(

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from audit_kit.errors import InputError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.reporting.context import (
     attestation_context,
-    check_results,
     coder_context,
     coder_groups,
     executive_context,
@@ -27,44 +26,39 @@ from audit_kit.reporting.context import (
 )
 from audit_kit.reporting.environment import template_roots
 from audit_kit.reporting.pdf import PDF_VARIANT, RenderJob, RenderResult, render_html, render_job
+from audit_kit.reporting.results_workbook import results_workbook_bytes
 
-__all__ = ["REPORT_FILES", "build_jobs", "render_reports"]
+__all__ = [
+    "REPORT_FILES",
+    "build_jobs",
+    "render_reports",
+    "report",
+    "results_workbook_bytes",
+]
 
 #: Where the reports go inside the audit folder.
 REPORT_FILES = {"executive": "report.pdf", "attestation": "attestation.pdf", "coders": "coders"}
 
 #: Below this many PDFs the start-up cost of worker processes outweighs the parallel gain.
 PARALLEL_MIN_JOBS = 12
-MAX_WORKERS = 2
+#: Each worker holds a WeasyPrint layout (about 150 MB for a long executive report).
+MAX_WORKERS = 8
 
 
 def _load(folder: AuditFolder) -> tuple[dict[str, Any], dict[str, Any], str | None, dict[str, str]]:
-    results = folder.read_json("results.json")
-    check_results(results)
+    # The typed reader refuses a results.json this version cannot render (one problem per
+    # key); the views below read the validated document.
+    results = folder.read_results()
     inputs = {"results.json": str(folder.artifacts()["results.json"]["sha256"])}
-    sampling: Any = None
+    sampling = results.sampling
     if folder.has("sampling.json"):
-        sampling = folder.read_json("sampling.json")
+        sampling = folder.read_sampling()
         inputs["sampling.json"] = str(folder.artifacts()["sampling.json"]["sha256"])
-    elif isinstance(results.get("sampling"), Mapping):
-        sampling = results["sampling"]
-    if not isinstance(sampling, Mapping):
-        raise InputError(
-            "The sampling record is missing; the methodology appendix cannot be written.",
-            [
-                Problem(
-                    where=str(folder.path / "sampling.json"),
-                    expected="the sampling record written by `audit-kit sample`",
-                    found="no sampling.json and no `sampling` in results.json",
-                    fix="render reports in the audit folder the sample was drawn into.",
-                )
-            ],
-        )
     statement = None
     if folder.has("sampling.txt"):
         statement = folder.read_bytes("sampling.txt").decode("utf-8", errors="replace")
         inputs["sampling.txt"] = str(folder.artifacts()["sampling.txt"]["sha256"])
-    return results, dict(sampling), statement, inputs
+    return results.to_json_dict(), sampling.to_json_dict(), statement, inputs
 
 
 def build_jobs(
@@ -76,8 +70,12 @@ def build_jobs(
     rendered_at: str,
     results_bytes: bytes,
 ) -> list[RenderJob]:
-    """Render the HTML of every PDF (executive, attestation, then one per coder)."""
+    """Render the HTML of every PDF (executive, attestation, then one per coder).
+
+    The jobs of one call form one batch: a worker loads the fonts once for all of them.
+    """
     root_strs = tuple(str(r) for r in roots)
+    batch = secrets.token_hex(8)
     taken: set[str] = set()
     coder_files = {
         str(c["coder"]): f"{REPORT_FILES['coders']}/{safe_file_stem(str(c['coder']), taken)}.pdf"
@@ -92,6 +90,8 @@ def build_jobs(
             output=REPORT_FILES["executive"],
             html=render_html("report.html", executive, root_strs),
             roots=root_strs,
+            batch=batch,
+            attachment_time=rendered_at,
             attachment=(
                 "results.json",
                 results_bytes,
@@ -102,6 +102,7 @@ def build_jobs(
             output=REPORT_FILES["attestation"],
             html=render_html("attestation.html", attestation, root_strs),
             roots=root_strs,
+            batch=batch,
         ),
     ]
     for coder in coder_groups(results):
@@ -111,18 +112,32 @@ def build_jobs(
                 output=coder_files[str(coder["coder"])],
                 html=render_html("coder.html", context, root_strs),
                 roots=root_strs,
+                batch=batch,
             )
         )
     return jobs
 
 
+def _cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def _run(
     jobs: Sequence[RenderJob], progress: Callable[[str], None] | None = None
 ) -> list[RenderResult]:
-    workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    """Lay out any list of PDFs, in parallel on the cores there are; results in job order.
+
+    Output does not depend on the number of workers: each PDF is laid out alone from its own
+    HTML. Put the longest job first (the executive report): it starts at once and the other
+    workers take the short ones as they come. An exception in a worker is raised here.
+    """
+    workers = min(MAX_WORKERS, _cores(), len(jobs))
     if len(jobs) < PARALLEL_MIN_JOBS or workers < 2:
         return _reported((render_job(job) for job in jobs), len(jobs), progress)
-    # The executive report is the longest job: it starts first, coders fill the other worker.
     # "fork" starts workers at once with the templates already rendered and never re-imports
     # the caller's __main__ (a script without a main guard keeps working); the workers only
     # run WeasyPrint. Where fork is unavailable, spawn.
@@ -185,3 +200,7 @@ def render_reports(
         for result in rendered:
             tx.write_bytes(result.output, result.pdf, kind="report")
     return [folder.path / r.output for r in rendered]
+
+
+# The library name of the command (`audit-kit report`).
+report = render_reports

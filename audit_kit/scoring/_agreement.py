@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from audit_kit.scoring._groups import _verdict
+from audit_kit.scoring._groups import accuracy_verdict
 from audit_kit.scoring._units import ScoredUnit
 from audit_kit.stats import clopper_pearson
 from audit_kit.stats.agreement import (
@@ -212,7 +212,7 @@ def agreement_section(
                     "agreed": agreed,
                     "accuracy": interval,
                     "target": auditor_target,
-                    "verdict": _verdict(interval, auditor_target),
+                    "verdict": accuracy_verdict(interval, auditor_target),
                 }
             )
     return {
