@@ -68,6 +68,7 @@ class Progress(Contract):
     units_reviewed: int
     units_record_missing: int
     units_not_reviewed: int
+    units_scored: int
     units_outstanding: int
 
 
@@ -265,6 +266,9 @@ class GroupScores(Contract):
     codes: CodeCounts
     financial: Money
     extrapolation: Extrapolation | None
+    #: overall, coders and providers: the sampled units of the group ("20 of 30"); auditors
+    #: null (their units are known from the workbooks, not the sample)
+    units_sampled: int | None = None
 
     @property
     def scored(self) -> bool:
@@ -513,6 +517,8 @@ class Results(Contract):
     """The whole of results.json."""
 
     audit: AuditInfo
+    #: "preliminary" while sampled units are outstanding, else "final"
+    status: Literal["preliminary", "final"]
     settings: Settings
     progress: Progress
     overall: GroupScores
