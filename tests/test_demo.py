@@ -180,3 +180,25 @@ def test_the_demo_audits_two_more_quarters_and_trends_the_three(demo: dict[str, 
         assert AuditFolder.open(Path(audit)).verify_hashes() == []
     assert (base / "demo-audit-program" / "trend" / "trend.pdf").read_bytes().startswith(b"%PDF")
     assert "program  trend of Q1-Q3 2026" in demo["stderr"]
+
+
+def test_the_demo_double_review_shows_the_second_auditors_known_misses(
+    demo: dict[str, Any],
+) -> None:
+    from audit_kit.demo.simulation.workbooks import misses_error
+
+    audit = demo["base"] / "demo-audit"
+    results = json.loads((audit / "results.json").read_text())
+    agreement = results["agreement"]
+    planned = json.loads((audit / "sampling.json").read_text())["double_review"]["units"]
+    assert len(planned) == 36  # 10 % of 360
+    assert agreement["pending"] == [] and agreement["compared_units"] == 36
+    # the pattern built into the simulation: the second auditor misses the error on the units
+    # misses_error() picks; everywhere else the two reviews are the same finding
+    with_error = {e["unit_id"] for e in results["errors"]}
+    expected = sorted(u for u in planned if u in with_error and misses_error(u))
+    assert expected  # the pattern is visible in this demo
+    assert sorted(d["unit_id"] for d in agreement["disagreements"]) == expected
+    record = agreement["levels"]["record"]
+    assert record["agreed"] == 36 - len(expected)
+    assert "fleiss_kappa" in record  # three simulated auditors shared the double units

@@ -350,6 +350,10 @@ def _n_too_big(d: dict[str, Any]) -> None:
     d["size"] = {"n": 500}
 
 
+def _double_review_too_big(d: dict[str, Any]) -> None:
+    d["double_review"] = {"units": 25}  # the sample has 24 units
+
+
 def _empty_stratum(d: dict[str, Any]) -> None:
     bands = {"column": "paid", "edges": [0, 1000, 100_000_000]}
     d["design"] = {"method": "stratified", "strata": {"dollar_bands": bands}}
@@ -578,6 +582,9 @@ CASES: dict[str, Case] = {
     ),
     # sampling design
     "Sample size larger than the frame": Case(plan_case(_n_too_big), ("size.n", "N = 294")),
+    "Double-review subsample larger than the sample": Case(
+        plan_case(_double_review_too_big), ("double_review.units", "24")
+    ),
     "Empty stratum": Case(plan_case(_empty_stratum), ("paid >= 100,000,000", "skip_empty")),
     "No units left after the frame filters": Case(
         plan_case(_filters_leave_nothing), ("export.csv", "frame.filters")

@@ -20,6 +20,7 @@ from audit_kit.plan import parse_plan
 from audit_kit.workbook import (
     FINDING_HEADERS,
     canonical_value,
+    load_layouts,
     row_digest,
     write_workbooks,
 )
@@ -324,9 +325,11 @@ def test_double_review_subsample_goes_to_a_second_auditor(tmp_path: Path) -> Non
     paths = write_workbooks(audit, auditors=["ann", "bob"])
     roles: dict[str, list[tuple[str, str]]] = {}
     for p in paths:
-        layout = json.loads(p.with_suffix(".json").read_text())
-        for u in layout["units"]:
-            roles.setdefault(u["unit_id"], []).append((layout["auditor"], u["role"]))
+        # blind: the workbook's .json does not say which copy is the second review
+        assert all("role" not in u for u in json.loads(p.with_suffix(".json").read_text())["units"])
+    for layout in load_layouts(AuditFolder.open(audit)).values():
+        for u in layout.units:
+            roles.setdefault(u["unit_id"], []).append((layout.auditor, u["role"]))
     doubles = {u: r for u, r in roles.items() if len(r) == 2}
     assert len(doubles) == 4
     for pairs in doubles.values():

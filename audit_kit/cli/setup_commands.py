@@ -200,6 +200,11 @@ def _print_status(status: AuditStatus) -> None:
             if a.not_reviewed:
                 parts.append(f"{a.not_reviewed} not reviewed")
             echo(f"    {a.auditor}: " + ", ".join(parts))
+    if status.double_review_pending:
+        echo(
+            f"  double review pending: {len(status.double_review_pending)} unit(s) back from one "
+            "of their two auditors only"
+        )
     for problem in status.integrity:
         echo(f"  ! {problem}")
     echo(f"Next: {status.next_step}")

@@ -211,4 +211,9 @@ def collect_command(
         click.echo(f"  {p.auditor}: {p.done} of {p.assigned} reviewed{extra}")
     if summary.double_review:
         click.echo(f"Double-review findings: {summary.double_review} unit(s).")
+    if summary.double_review_pending:
+        click.echo(
+            f"Double review pending: {len(summary.double_review_pending)} unit(s) back from one "
+            "of their two auditors only: " + ", ".join(summary.double_review_pending)
+        )
     click.echo(f"Next: {summary.next_step}")

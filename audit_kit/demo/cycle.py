@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audit_kit.demo.example_data import DEFAULT_ROWS, DEMO_PLAN_YAML, EXAMPLE_SEED
+from audit_kit.demo.example_data import (
+    DEFAULT_ROWS,
+    DEMO_DOUBLE_REVIEW_YAML,
+    DEMO_PLAN_YAML,
+    EXAMPLE_SEED,
+)
 from audit_kit.demo.program import ProgramDemo, check_program_target, run_program_demo
 from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import MANIFEST, atomic_write_bytes
@@ -177,7 +182,7 @@ def run_demo(
     _fresh_inputs(inputs)
     universe = inputs / "universe.csv"
     plan = inputs / "plan.yaml"
-    atomic_write_bytes(plan, DEMO_PLAN_YAML.encode("utf-8"))
+    atomic_write_bytes(plan, (DEMO_PLAN_YAML + DEMO_DOUBLE_REVIEW_YAML).encode("utf-8"))
     frame = write_universe(universe, rows=rows, seed=EXAMPLE_SEED)
     step(
         "universe",

@@ -49,6 +49,7 @@ from audit_kit.findings._merge import (
     _merge,
     _progress,
     _read_findings,
+    double_review_pending,
 )
 from audit_kit.findings._records import (
     FINDINGS_COLUMNS,
@@ -333,6 +334,9 @@ def _collect(
     sampled = sum(p.assigned for p in per_auditor)
     done = sum(p.done for p in per_auditor)
     open_units = sum(p.pending for p in per_auditor)
+    pending_double = double_review_pending(
+        layouts, existing, existing_double, sample_order=list(sample_rows)
+    )
     if open_units:
         next_step = (
             f"{open_units} unit(s) still to review: collect again as workbooks come back "
@@ -341,12 +345,18 @@ def _collect(
         )
     else:
         next_step = f"every unit has a status: run `audit-kit score {audit_dir}`."
+    if pending_double:
+        next_step += (
+            f" {len(pending_double)} double-review unit(s) are back from one of their two "
+            "auditors only: their agreement is pending until the other returns them."
+        )
     return CollectSummary(
         audit_dir=Path(audit_dir),
         files=tuple(results),
         progress=tuple(per_auditor),
         findings=len(existing),
         double_review=len(existing_double),
+        double_review_pending=tuple(pending_double),
         superseded=tuple(superseded),
         changed=bool(returns),
         next_step=next_step,

@@ -107,6 +107,26 @@ def _frame(state: Mapping[str, Mapping[str, str]], *, sample_order: Sequence[str
     )
 
 
+def double_review_pending(
+    layouts: Mapping[str, WorkbookLayout],
+    findings: Mapping[str, Mapping[str, str]],
+    second: Mapping[str, Mapping[str, str]],
+    sample_order: Sequence[str],
+) -> list[str]:
+    """Double-review units returned by one of their two auditors only, in sample order."""
+    doubled = {
+        str(u["unit_id"])
+        for layout in layouts.values()
+        for u in layout.units
+        if u["role"] == "second"
+    }
+    rank = {u: i for i, u in enumerate(sample_order)}
+    return sorted(
+        (u for u in doubled if (u in findings) != (u in second)),
+        key=lambda u: (rank.get(u, len(rank)), u),
+    )
+
+
 def _progress(
     layouts: Mapping[str, WorkbookLayout],
     findings: Mapping[str, Mapping[str, str]],

@@ -97,6 +97,8 @@ class CollectSummary:
     progress: tuple[AuditorProgress, ...]
     findings: int
     double_review: int
+    #: double-review units returned by only one of their two auditors (agreement pending)
+    double_review_pending: tuple[str, ...]
     superseded: tuple[dict[str, str], ...]
     changed: bool
     next_step: str
@@ -113,6 +115,7 @@ class CollectSummary:
             "units_reviewed": self.units_done,
             "findings": self.findings,
             "double_review": self.double_review,
+            "double_review_pending": list(self.double_review_pending),
             "superseded": list(self.superseded),
             "next_step": self.next_step,
         }

@@ -20,7 +20,7 @@ import os
 import secrets
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -465,6 +465,22 @@ class AuditFolder:
             if rel.startswith("workbooks/") and rel.endswith(".json"):
                 layout = WorkbookLayout.from_dict(self.read_json(rel))
                 layouts[layout.workbook_id] = layout
+        # which copy is a second review is recorded only in the workbooks event (blind review)
+        for event in self.events:
+            if event.get("command") != "workbooks":
+                continue
+            for wid, units in (event.get("details", {}).get("second_reviews") or {}).items():
+                issued = layouts.get(wid)
+                if issued is None:
+                    continue
+                second = set(units)
+                layouts[wid] = replace(
+                    issued,
+                    units=tuple(
+                        {**u, "role": "second"} if u["unit_id"] in second else u
+                        for u in issued.units
+                    ),
+                )
         return layouts
 
     def read_findings(self, rel: str = "findings.csv") -> pl.DataFrame:

@@ -479,6 +479,79 @@ class CiaDiscovery(Contract):
     full_sample: CiaFullSample | None
 
 
+class AgreementCoefficient(Contract):
+    """Cohen's kappa or Gwet's AC1 with its interval (None where undefined)."""
+
+    value: Number | None
+    lower: Number | None
+    upper: Number | None
+    se: Number | None
+
+
+class AgreementLevel(Contract):
+    """Agreement of the two reviews at one level (record, codes, drg)."""
+
+    units: int
+    agreed: int
+    percent_agreement: Number
+    cohen_kappa: AgreementCoefficient
+    gwet_ac1: AgreementCoefficient
+    confidence: Number
+    categories: list[str]
+    #: table[i][j]: items the first review put in category i and the second in j
+    table: list[list[int]]
+    items: int
+    #: with three auditors or more
+    fleiss_kappa: Number | None = None
+    krippendorff_alpha: Number | None = None
+
+
+class AuditorAccuracyInterval(Contract):
+    """An auditor's accuracy against the reference reviewer, with its exact interval."""
+
+    value: Number
+    lower: Number
+    upper: Number
+    confidence: Number
+    method: str
+
+
+class AuditorAccuracy(Contract):
+    """One auditor against the named reference reviewer."""
+
+    auditor: str
+    units: int
+    agreed: int
+    accuracy: AuditorAccuracyInterval
+    target: Number
+    verdict: Verdict
+
+
+class Disagreement(Contract):
+    """A double-review unit whose two reviews differ, and whose finding is scored."""
+
+    unit_id: str
+    auditors: list[str | None]
+    kinds: list[str]
+    resolved_by: Literal["reference", "primary"]
+
+
+class Agreement(Contract):
+    """The blind double review: inter-rater agreement and auditor accuracy."""
+
+    planned_units: int
+    compared_units: int
+    pending: list[str]
+    reference: str | None
+    auditors: list[str]
+    confidence: Number
+    levels: dict[str, AgreementLevel]
+    auditor_accuracy: list[AuditorAccuracy]
+    auditor_target: Number
+    disagreements: list[Disagreement]
+    resolution: str
+
+
 class Results(Contract):
     """The whole of results.json."""
 
@@ -498,6 +571,7 @@ class Results(Contract):
     units: list[UnitEntry]
     cia_discovery: CiaDiscovery | None
     sampling: SamplingRecord
+    agreement: Agreement | None = None
     notes: list[str]
 
     def group_lists(self) -> dict[str, list[Any]]:

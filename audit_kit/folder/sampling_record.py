@@ -147,6 +147,20 @@ class RecordRobustBound(Contract):
     frame_paid: dict[str, RecordPaidSteps] | None = None
 
 
+class RecordDoubleReview(Contract):
+    """The blind double-review subsample (plan ``double_review:``), drawn with the sample."""
+
+    #: the plan's rule: ``{"units": k}`` or ``{"share": f}``
+    rule: dict[str, Number]
+    size: int
+    reference: str | None
+    seed: int
+    derivation: str
+    #: 1-based positions in sample order (spares excluded), in the order drawn
+    positions: list[int]
+    units: list[str]
+
+
 class SamplingRecord(Contract):
     """The whole of sampling.json."""
 
@@ -167,3 +181,4 @@ class SamplingRecord(Contract):
     created_at: str
     #: only when the plan asks for the minimum-sum bound
     robust_bound: RecordRobustBound | None = None
+    double_review: RecordDoubleReview | None = None

@@ -99,6 +99,8 @@ class AuditStatus:
     next_command: str | None
     integrity: tuple[Problem, ...] = field(default_factory=tuple)
     universe_file: str | None = None
+    #: double-review units back from one of their two auditors only (agreement pending)
+    double_review_pending: tuple[str, ...] = ()
 
     @property
     def intact(self) -> bool:
@@ -120,6 +122,7 @@ class AuditStatus:
             "integrity_problems": [p.to_dict() for p in self.integrity],
             "next_step": self.next_step,
             "next_command": self.next_command,
+            "double_review_pending": list(self.double_review_pending),
         }
 
 
@@ -252,7 +255,29 @@ def audit_status(audit_dir: Path) -> AuditStatus:
         next_command=command,
         integrity=integrity,
         universe_file=universe_file,
+        double_review_pending=_double_pending(folder, readable),
     )
+
+
+def _double_pending(folder: AuditFolder, readable: Callable[[str], bool]) -> tuple[str, ...]:
+    """Double-review units one of whose two reviews is back and the other is not."""
+    doubled = {
+        str(u["unit_id"])
+        for layout in folder.read_layouts().values()
+        for u in layout.units
+        if u.get("role") == "second"
+    }
+    if not doubled:
+        return ()
+
+    def returned(rel: str) -> set[str]:
+        if not readable(rel):
+            return set()
+        frame = folder.read_csv(rel, infer_schema=False)
+        return {str(u) for u in frame["unit_id"].to_list()}
+
+    first, second = returned("findings.csv"), returned("double_review.csv")
+    return tuple(sorted(u for u in doubled if (u in first) != (u in second)))
 
 
 def _verified_step(

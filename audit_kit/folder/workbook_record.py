@@ -38,7 +38,11 @@ class WorkbookLayout:
     batch: int
     columns: tuple[OriginalColumn, ...]
     spare_header: str | None
-    units: tuple[dict[str, Any], ...]  # {unit_id, row_sha256, spare, role, stratum}
+    #: {unit_id, row_sha256, spare, role, stratum}; ``role`` (primary or second) is kept out of
+    #: ``workbooks/<id>.json`` (blind double review: nothing issued with a workbook tells
+    #: which units are doubled) and restored by ``AuditFolder.read_layouts`` from the
+    #: workbooks event.
+    units: tuple[dict[str, Any], ...]
     encrypted: bool = False
 
     def to_dict(self, audit_id: str, *, finding_headers: Sequence[str]) -> dict[str, Any]:
@@ -52,7 +56,7 @@ class WorkbookLayout:
             "spare_header": self.spare_header,
             "finding_headers": list(finding_headers),
             "encrypted": self.encrypted,
-            "units": list(self.units),
+            "units": [{k: v for k, v in u.items() if k != "role"} for u in self.units],
             "tool_version": __version__,
         }
 
@@ -67,6 +71,6 @@ class WorkbookLayout:
                 for c in data["columns"]
             ),
             spare_header=data.get("spare_header"),
-            units=tuple(data["units"]),
+            units=tuple({"role": "primary", **u} for u in data["units"]),
             encrypted=bool(data.get("encrypted", False)),
         )

@@ -353,6 +353,31 @@ class WorkbookOptions(_Strict):
     double_review: float = Field(default=0.0, ge=0, le=1)  # share of units reviewed twice
 
 
+class DoubleReview(_Strict):
+    """A blind double-review subsample: ``units: N`` or ``share: p``, optionally a reference.
+
+    The units are drawn at ``sample`` time from the audit's seed (recorded in sampling.json);
+    ``workbooks`` gives each to a second auditor, the ``reference`` reviewer when one is named.
+    """
+
+    units: PositiveInt | None = None
+    share: float | None = Field(default=None, gt=0, le=1)
+    reference: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> DoubleReview:
+        if (self.units is None) == (self.share is None):
+            raise ValueError("exactly one of units, share")
+        return self
+
+    def size(self, sample: int) -> int:
+        """Units to double-review out of ``sample`` sampled units (share: rounded up, >= 1)."""
+        if self.units is not None:
+            return self.units
+        assert self.share is not None
+        return min(sample, max(1, math.ceil(self.share * sample - 1e-9)))
+
+
 class FinancialOptions(_Strict):
     basis: Literal["entered", "fee_schedule", "drg"] = "entered"
     netting: Literal["net", "gross", "overpayments_only"] = "net"
@@ -378,6 +403,8 @@ class ScoringOptions(_Strict):
     observe_only: list[Literal["dx", "px", "cpt", "modifiers", "drg"]] = Field(default_factory=list)
     weights: dict[str, float] = Field(default_factory=lambda: {"principal_dx": 2.0})
     error_threshold: float | None = Field(default=None, gt=0, lt=1)  # e.g. CIA 5 % net error rate
+    #: accuracy each auditor must reach against the reference reviewer (double review)
+    auditor_target: float = Field(default=0.95, gt=0, le=1)
 
 
 class SamplingPlan(_Strict):
@@ -399,6 +426,8 @@ class SamplingPlan(_Strict):
     pseudonymise: bool = False
     rng: Rng = Field(default_factory=Rng)
     workbook: WorkbookOptions = Field(default_factory=WorkbookOptions)
+    #: Blind double review (``double_review: {units: 20}`` or ``{share: 0.1}``, ``reference:``).
+    double_review: DoubleReview | None = None
     financial: FinancialOptions = Field(default_factory=FinancialOptions)
     scoring: ScoringOptions = Field(default_factory=ScoringOptions)
     created: dt.date | None = None

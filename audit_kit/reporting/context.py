@@ -36,6 +36,7 @@ from audit_kit.reporting.formatting import (
 )
 from audit_kit.reporting.sections import (
     accuracy_row,
+    agreement_view,
     audit_view,
     categories_view,
     doc_view,
@@ -146,6 +147,7 @@ def executive_context(
         "strata_extrapolation": strata_ex,
         "other_groups": other_groups_view(results, default_conf),
         "findings": [finding_view(e) for e in errors],
+        "agreement": agreement_view(results),
         "sampling": sampling_view(sampling, statement),
         "clt_note": CLT_NOTE,
         "rounding_note": ROUNDING_NOTE,
@@ -223,6 +225,10 @@ def attestation_context(
         "generator": text(generator.get("name")),
         "seed": describe(generator.get("seed")),
         "sample_drawn_at": text(samp.get("created_at")),
+        # auditor accuracy is stated only against a named reference reviewer
+        "auditor_accuracy": (ag or {}).get("auditors") if (ag := agreement_view(results)) else None,
+        "auditor_reference": ag["reference"] if ag else None,
+        "auditor_target": ag["target"] if ag else None,
     }
 
 

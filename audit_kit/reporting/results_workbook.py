@@ -338,6 +338,56 @@ def _extrapolation(ws: Worksheet, results: Mapping[str, Any]) -> None:
         ws.column_dimensions[get_column_letter(c)].width = w
 
 
+def _agreement_sheets(wb: Workbook, agreement: Mapping[str, Any]) -> None:
+    """Agreement per level, auditor accuracy against the reference, and the disagreements."""
+    levels = [{"level": k, **v} for k, v in (agreement.get("levels") or {}).items()]
+    write_table(
+        wb.create_sheet("Agreement"),
+        [
+            ("Level", getter("level"), None, 10),
+            ("Units", getter("units"), COUNT, 8),
+            ("Items compared", getter("items"), COUNT, 10),
+            ("Agreed", getter("agreed"), COUNT, 8),
+            ("Percent agreement", getter("percent_agreement"), PERCENT, 11),
+            ("Cohen's kappa", getter("cohen_kappa", "value"), RATIO, 10),
+            ("Kappa lower", getter("cohen_kappa", "lower"), RATIO, 10),
+            ("Kappa upper", getter("cohen_kappa", "upper"), RATIO, 10),
+            ("Gwet's AC1", getter("gwet_ac1", "value"), RATIO, 10),
+            ("AC1 lower", getter("gwet_ac1", "lower"), RATIO, 10),
+            ("AC1 upper", getter("gwet_ac1", "upper"), RATIO, 10),
+            ("Fleiss' kappa", getter("fleiss_kappa"), RATIO, 10),
+            ("Krippendorff's alpha", getter("krippendorff_alpha"), RATIO, 12),
+            ("Confidence", getter("confidence"), PERCENT, 10),
+        ],
+        levels,
+    )
+    if agreement.get("auditor_accuracy"):
+        write_table(
+            wb.create_sheet("Auditor accuracy"),
+            [
+                ("Auditor", getter("auditor"), None, 16),
+                ("Units", getter("units"), COUNT, 8),
+                ("Agreed with reference", getter("agreed"), COUNT, 12),
+                ("Accuracy", getter("accuracy", "value"), PERCENT, 10),
+                ("Lower", getter("accuracy", "lower"), PERCENT, 10),
+                ("Upper", getter("accuracy", "upper"), PERCENT, 10),
+                ("Target", getter("target"), PERCENT, 9),
+                ("Verdict", getter("verdict"), None, 13),
+            ],
+            agreement["auditor_accuracy"],
+        )
+    write_table(
+        wb.create_sheet("Disagreements"),
+        [
+            ("Unit id", getter("unit_id"), None, 14),
+            ("Auditors", _joined("auditors"), None, 20),
+            ("Kinds", _joined("kinds"), None, 18),
+            ("Scored finding", getter("resolved_by"), None, 14),
+        ],
+        agreement.get("disagreements") or [],
+    )
+
+
 def results_workbook_bytes(scored: Results) -> bytes:
     """Return results.xlsx for the results (renders; computes nothing)."""
     results = scored.to_json_dict()
@@ -371,6 +421,9 @@ def results_workbook_bytes(scored: Results) -> bytes:
     )
     _findings(wb.create_sheet("Findings"), results)
     _extrapolation(wb.create_sheet("Extrapolation"), results)
+    agreement = results.get("agreement")
+    if isinstance(agreement, Mapping):
+        _agreement_sheets(wb, agreement)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

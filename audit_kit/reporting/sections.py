@@ -619,3 +619,87 @@ def doc_view(title: str, results: Mapping[str, Any], rendered_at: str) -> dict[s
         "subject": text(audit.get("id")),
         "rendered_at": rendered_at,
     }
+
+
+AGREEMENT_LEVELS = {
+    "record": "Record (error yes/no)",
+    "codes": "Codes (each code kept/changed)",
+    "drg": "DRG",
+}
+DISAGREEMENT_KINDS = {"record": "error yes/no", "codes": "codes", "drg": "DRG"}
+
+
+def _coefficient(obj: Any) -> str:
+    c = obj if isinstance(obj, Mapping) else {}
+    value = finite_number(c.get("value"))
+    if value is None:
+        return "not defined"
+    lower, upper = finite_number(c.get("lower")), finite_number(c.get("upper"))
+
+    def show(x: float) -> str:
+        return f"{round(x, 3) + 0.0:.3f}"  # + 0.0: no "-0.000"
+
+    if lower is None or upper is None:
+        return show(value)
+    return f"{show(value)} ({show(lower)} to {show(upper)})"
+
+
+def agreement_view(results: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The agreement section: statistics per level, auditor accuracy, disagreements by kind."""
+    ag = results.get("agreement")
+    if not isinstance(ag, Mapping):
+        return None
+    levels = []
+    for key, label in AGREEMENT_LEVELS.items():
+        lv = (ag.get("levels") or {}).get(key)
+        if not isinstance(lv, Mapping):
+            continue
+        levels.append(
+            {
+                "level": label,
+                "units": count(lv.get("units")),
+                "compared": count(lv.get("items")),
+                "percent": pct(lv.get("percent_agreement")),
+                "kappa": _coefficient(lv.get("cohen_kappa")),
+                "ac1": _coefficient(lv.get("gwet_ac1")),
+                "fleiss": _coefficient({"value": lv.get("fleiss_kappa")})
+                if "fleiss_kappa" in lv
+                else None,
+                "alpha": _coefficient({"value": lv.get("krippendorff_alpha")})
+                if "krippendorff_alpha" in lv
+                else None,
+            }
+        )
+    auditors = [
+        {
+            "auditor": text(a.get("auditor")),
+            "units": count(a.get("units")),
+            "agreed": count(a.get("agreed")),
+            "accuracy": pct(sub_mapping(a, "accuracy").get("value")),
+            "lower": pct_lower(sub_mapping(a, "accuracy").get("lower")),
+            "upper": pct_upper(sub_mapping(a, "accuracy").get("upper")),
+            "verdict": VERDICTS.get(str(a.get("verdict")), text(a.get("verdict"))),
+        }
+        for a in ag.get("auditor_accuracy") or []
+        if isinstance(a, Mapping)
+    ]
+    by_kind: dict[str, list[str]] = {}
+    for d in ag.get("disagreements") or []:
+        if isinstance(d, Mapping):
+            for kind in d.get("kinds") or []:
+                by_kind.setdefault(DISAGREEMENT_KINDS.get(str(kind), str(kind)), []).append(
+                    text(d.get("unit_id"))
+                )
+    return {
+        "planned": count(ag.get("planned_units")),
+        "compared": count(ag.get("compared_units")),
+        "pending": [text(u) for u in ag.get("pending") or []],
+        "reference": text(ag.get("reference")) if ag.get("reference") else None,
+        "confidence": conf(ag.get("confidence")),
+        "target": pct(ag.get("auditor_target")),
+        "levels": levels,
+        "has_multi": any(lv["fleiss"] is not None for lv in levels),
+        "auditors": auditors,
+        "disagreements": [{"kind": k, "units": ", ".join(v)} for k, v in by_kind.items()],
+        "resolution": text(ag.get("resolution")),
+    }

@@ -37,6 +37,7 @@ import polars as pl
 from audit_kit.errors import AuditError, IntegrityError, PlanError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso, sha256_bytes
 from audit_kit.plan import SamplingPlan, load_plan_text, parse_plan_text, with_seed
+from audit_kit.sampling._double import double_review_record
 from audit_kit.sampling._engine import draw_engine_units, file_fingerprint
 from audit_kit.sampling._record import (
     DESIGN_COLUMNS,
@@ -176,6 +177,9 @@ def draw_sample(
         read_options=read_options,
         created_at=now_iso(),
     )
+    double = double_review_record(plan, drawn.sample, seed_value, source=str(resolved))
+    if double is not None:
+        record["double_review"] = double
     statement = sampling_statement(plan, record, drawn)
     details = {
         "population": record["frame"]["size"],
@@ -460,6 +464,18 @@ def verify_audit(
                     found=mismatch,
                     fix="the sample was not drawn from this universe with this plan and seed; "
                     "restore the audit folder from its archive copy.",
+                )
+            )
+    if plan.double_review is not None:
+        # the double-review subsample is a function of the seed and the sample: re-draw it too
+        again = double_review_record(plan, drawn.sample, seed, source="plan.yaml") or {}
+        if again.get("units") != (record.get("double_review") or {}).get("units"):
+            problems.append(
+                Problem(
+                    where=f"{folder.file('sampling.json')}: double_review.units",
+                    expected=f"the double-review units re-drawn from seed {seed}",
+                    found="other units",
+                    fix="restore the audit folder from its archive copy.",
                 )
             )
     if problems:

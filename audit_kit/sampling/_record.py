@@ -320,6 +320,17 @@ def sampling_statement(plan: SamplingPlan, record: dict[str, Any], drawn: Drawn)
             + ") were replaced in sample.csv by keyed HMAC-SHA256 tokens; key fingerprint "
             f"{record['pseudonymisation']['key_fingerprint']}.",
         ]
+    double = record.get("double_review")
+    if double:
+        lines += [
+            "",
+            "Double review",
+            f"  {double['size']} sampled unit(s) go to a second auditor, blind"
+            + (f" (reference reviewer: {double['reference']})" if double["reference"] else "")
+            + ". "
+            + str(double["derivation"])
+            + f" Subsample seed {double['seed']}.",
+        ]
     lines += [
         "",
         "Re-creating the sample",

@@ -215,7 +215,7 @@ def _code_accuracy(
     return None if est is None else _from_estimate(est)
 
 
-def _verdict(interval: Mapping[str, Any] | None, target: float) -> str:
+def accuracy_verdict(interval: Mapping[str, Any] | None, target: float) -> str:
     """Meets: at C confidence (one-sided) accuracy is at least the target; below: at most."""
     if interval is None:
         return "inconclusive"
@@ -312,8 +312,8 @@ def score_group(
         "drg_accuracy": drg,
         "financial_accuracy": financial,
         "dollar_accuracy": dollar,
-        "verdict": _verdict(code if code is not None else record, ctx.target),
-        "record_verdict": _verdict(record, ctx.target),
+        "verdict": accuracy_verdict(code if code is not None else record, ctx.target),
+        "record_verdict": accuracy_verdict(record, ctx.target),
         "codes": _code_counts(scored),
         "financial": money,
         "extrapolation": extrapolation,

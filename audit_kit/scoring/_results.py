@@ -16,6 +16,7 @@ from audit_kit.folder.results import Results
 from audit_kit.folder.sampling_record import SamplingRecord
 from audit_kit.plan import SamplingPlan
 from audit_kit.plan.canonical import canonical_units
+from audit_kit.scoring._agreement import agreement_section, planned_units, resolved_units
 from audit_kit.scoring._cia import discover_cia
 from audit_kit.scoring._extrapolation import extrapolate_scored
 from audit_kit.scoring._groups import category_table, overall_population, score_group, score_groups
@@ -61,10 +62,16 @@ def score_audit(
     sampling = folder.read_sampling()
     sample = folder.read_csv("sample.csv", infer_schema=False)
     findings = folder.read_csv("findings.csv", infer_schema=False)
+    second = (
+        folder.read_csv("double_review.csv", infer_schema=False)
+        if folder.has("double_review.csv")
+        else None
+    )
     artifacts = folder.artifacts()
     inputs = {
         rel: str(artifacts[rel]["sha256"])
-        for rel in ("plan.yaml", "sampling.json", "sample.csv", "findings.csv")
+        for rel in ("plan.yaml", "sampling.json", "sample.csv", "findings.csv", "double_review.csv")
+        if rel in artifacts
     }
     audit = {
         "id": folder.audit_id,
@@ -86,6 +93,7 @@ def score_audit(
         findings,
         audit=audit,
         audit_dir=folder.path,
+        second=second,
     )
     for name, ref in results.settings.reference_files.items():
         inputs[f"{name}:{ref.file}"] = ref.sha256
@@ -115,6 +123,7 @@ def score_frames(
     *,
     audit: Mapping[str, Any],
     audit_dir: Path,
+    second: pl.DataFrame | None = None,
 ) -> Results:
     """Score canonical units (``plan.canonical.canonical_units``) against findings; return results.
 
@@ -136,6 +145,30 @@ def score_frames(
     references: dict[str, ReferenceFile] = {}
     returned = with_amounts(returned, ctx, weights, audit_dir, references)
     returned = with_weights(returned, ctx)
+    agreement: dict[str, Any] | None = None
+    if (second is not None and second.height) or planned_units(sampling):
+        seconds: list[ScoredUnit] = []
+        if second is not None and second.height:
+            seconds = read_returned(units, second, strata, examined=plan.financial.examined)
+            seconds = with_amounts(seconds, ctx, weights, audit_dir, references)
+            seconds = with_weights(seconds, ctx)
+        reference = plan.double_review.reference if plan.double_review else None
+        primaries = returned
+        returned, replaced = resolved_units(primaries, seconds, reference)
+        agreement = agreement_section(
+            primaries,
+            seconds,
+            planned=planned_units(sampling),
+            reference=reference,
+            confidence=ctx.confidence,
+            auditor_target=float(plan.scoring.auditor_target),
+            replaced=replaced,
+        )
+        if replaced:
+            ctx.notes.append(
+                f"{len(replaced)} double-review unit(s) are scored on the reference reviewer's "
+                "finding, which differs from the primary auditor's."
+            )
     scored = [u for u in returned if u.scored]
     unscored = [name for name in strata if not any(u.stratum == name for u in scored)]
     if ctx.stratified and unscored:
@@ -184,6 +217,8 @@ def score_frames(
     results["units"] = [_unit_entry(u) for u in returned]
     results["cia_discovery"] = discover_cia(scored, ctx, sampling)
     results["sampling"] = SamplingRecord.model_validate(_sampling_summary(sampling)).to_json_dict()
+    if agreement is not None:
+        results["agreement"] = agreement
     results["notes"] = ctx.notes
     return Results.model_validate(results)
 

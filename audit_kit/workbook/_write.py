@@ -27,7 +27,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from audit_kit._version import __version__
-from audit_kit.errors import AuditError, Problem
+from audit_kit.errors import AuditError, InputError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.folder.workbook_record import (
     WORKBOOK_FORMAT,
@@ -219,9 +219,8 @@ def write_workbooks(
     # re-issuing the open units keeps the same ones double.
     every = full_sample.to_dicts()
     sampled = [r[unit_col] for r in every if not truthy(r.get("spare"))]
-    double = set(
-        pick_double_review(folder.audit_id, sampled, plan.workbook.double_review, len(names))
-    ).intersection(r[unit_col] for r in records)
+    double, reference = _planned_double_review(folder, plan, sampled, names)
+    double &= {r[unit_col] for r in records}
     read_codes = code_reader(plan)
     for record in records:
         unit = record[unit_col]
@@ -241,7 +240,11 @@ def write_workbooks(
         )
         books[mapping[unit]].rows.append(row)
         if unit in double:
-            second = names[(names.index(mapping[unit]) + 1) % len(names)]
+            primary = mapping[unit]
+            if reference is not None and reference != primary:
+                second = reference
+            else:
+                second = _next_auditor(names, primary, skip=reference)
             books[second].rows.append(
                 _Row(
                     unit_id=unit,
@@ -266,6 +269,13 @@ def write_workbooks(
             "by": "assignment" if assignment is not None else by if auditors else "one",
             "encrypted": encrypt,
             "double_review_units": sorted(double),
+            # which copy is the second review, per workbook: kept here, in the audit folder's
+            # log, and never in a workbook or its .json (the review is blind)
+            "second_reviews": {
+                books[name].workbook_id: [r.unit_id for r in books[name].rows if r.role == "second"]
+                for name in names
+                if any(r.role == "second" for r in books[name].rows)
+            },
             "workbooks": summary,
         },
     ) as tx:
@@ -316,6 +326,65 @@ def write_workbooks(
                 }
             )
     return outputs
+
+
+def _next_auditor(names: Sequence[str], primary: str, *, skip: str | None) -> str:
+    """The auditor after ``primary`` in the list, passing over ``skip`` (the reference)."""
+    at = names.index(primary)
+    for step in range(1, len(names)):
+        candidate = names[(at + step) % len(names)]
+        if candidate != skip or len(names) == 2:
+            return candidate
+    return names[(at + 1) % len(names)]
+
+
+def _planned_double_review(
+    folder: AuditFolder, plan: SamplingPlan, sampled: Sequence[str], names: Sequence[str]
+) -> tuple[set[str], str | None]:
+    """The double-review units and the reference reviewer (None: none named).
+
+    ``double_review:`` units were drawn by ``sample`` and are read from sampling.json; the
+    older ``workbook.double_review`` share is picked here from the audit id.
+    """
+    spec = plan.double_review
+    if spec is None:
+        return set(
+            pick_double_review(folder.audit_id, sampled, plan.workbook.double_review, len(names))
+        ), None
+    record = folder.read_json("sampling.json").get("double_review") or {}
+    units = {str(u) for u in record.get("units", [])} & set(sampled)
+    problems: list[Problem] = []
+    if len(names) < 2:
+        problems.append(
+            Problem(
+                where="plan.yaml: double_review",
+                expected="at least two auditors (--auditors a,b or an assignment file)",
+                found=f"{len(names)} auditor(s)",
+                fix="name a second auditor, or remove double_review from the plan.",
+            )
+        )
+    if spec.reference is not None and spec.reference not in names:
+        problems.append(
+            Problem(
+                where="plan.yaml: double_review.reference",
+                expected="one of the auditors: " + ", ".join(n for n in names if n),
+                found=repr(spec.reference),
+                fix="add the reference reviewer to --auditors, or correct the name in the plan.",
+            )
+        )
+    if not record:
+        problems.append(
+            Problem(
+                where=str(folder.file("sampling.json")),
+                expected="the double-review subsample drawn by `audit-kit sample`",
+                found="no double_review record (the plan gained double_review after sampling)",
+                fix="draw the sample again with this plan (`audit-kit sample`), or remove "
+                "double_review from plan.yaml.",
+            )
+        )
+    if problems:
+        raise InputError("The plan's double review cannot be given out.", problems)
+    return units, spec.reference
 
 
 def _spare_header(columns: Sequence[OriginalColumn]) -> str:

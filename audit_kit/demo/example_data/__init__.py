@@ -50,7 +50,7 @@ from audit_kit.demo.example_data.fees import (
 from audit_kit.demo.example_data.fees import (
     base_code as base_code,
 )
-from audit_kit.demo.example_data.plan import DEMO_PLAN_YAML
+from audit_kit.demo.example_data.plan import DEMO_DOUBLE_REVIEW_YAML, DEMO_PLAN_YAML
 from audit_kit.demo.example_data.universe import (
     CODERS,
     DEFAULT_ROWS,
@@ -73,6 +73,7 @@ __all__ = [
     "BASE_RATE",
     "CODERS",
     "DEFAULT_ROWS",
+    "DEMO_DOUBLE_REVIEW_YAML",
     "DEMO_PLAN_YAML",
     "DRG_WEIGHTS",
     "EXAMPLE_SEED",

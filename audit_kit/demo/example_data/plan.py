@@ -61,3 +61,10 @@ scoring:
   target_accuracy: 0.95
   confidence: 0.90
 """
+
+#: Added to the demo's plan by ``audit-kit demo`` (not to examples/plan.yaml, whose quickstarts
+#: issue one workbook for all auditors): a blind second review of 10 % of the units.
+DEMO_DOUBLE_REVIEW_YAML = """\
+double_review:                # 10 % of the units also go to a second auditor, blind
+  share: 0.10
+"""

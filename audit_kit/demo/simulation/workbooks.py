@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,29 @@ def fill_workbooks(
         auditor = layout.auditor or f"sim-auditor-{number}"
         unit_header = layout.columns[0].header if layout.columns else plan.columns.unit_id
         target = out_dir / f"{wid}.xlsx"
+        second = {str(u["unit_id"]) for u in layout.units if u.get("role") == "second"}
         _fill_one(
-            folder.file(f"workbooks/{wid}.xlsx"), target, unit_header, findings, auditor, seed
+            folder.file(f"workbooks/{wid}.xlsx"),
+            target,
+            unit_header,
+            {u: _second_review(f) if u in second else f for u, f in findings.items()},
+            auditor,
+            seed,
         )
         written.append(target)
     return written
+
+
+def misses_error(unit_id: str) -> bool:
+    """The demo's known disagreement: a second reviewer misses the error on 1 unit in 3."""
+    return zlib.crc32(f"second-review:{unit_id}".encode()) % 3 == 0
+
+
+def _second_review(finding: SimulatedFinding) -> SimulatedFinding:
+    """A second auditor's review: the same finding, except that it misses some errors."""
+    if finding.status != "reviewed" or not misses_error(finding.unit_id):
+        return finding
+    return replace(finding, kind=None, category="", rationale="", reference="")
 
 
 def _fill_one(
