@@ -30,6 +30,7 @@ The audit cycle:
   audit-kit workbooks AUDIT --auditors ann,bob
   audit-kit collect AUDIT returned/*.xlsx
   audit-kit score AUDIT
+  audit-kit rebuttals AUDIT        (coders respond; then decisions, close)
   audit-kit report AUDIT
   audit-kit verify AUDIT --universe export.csv
 
@@ -50,6 +51,7 @@ def _register() -> None:
     from audit_kit.cli import (  # noqa: F401
         audit_commands,
         demo_commands,
+        rebuttal_commands,
         report_commands,
         sampling_commands,
         scoring_commands,

@@ -210,4 +210,11 @@ def collect_command(
         click.echo(f"  {p.auditor}: {p.done} of {p.assigned} reviewed{extra}")
     if summary.double_review:
         click.echo(f"Double-review findings: {summary.double_review} unit(s).")
+    if summary.rebuttal:
+        r = summary.rebuttal
+        click.echo(
+            f"Rebuttal round ({r['state']}, due {r['due']}): {r['responses']} of "
+            f"{r['findings_with_error']} finding(s) answered, {r['disputed']} disputed, "
+            f"{r['decided']} decided."
+        )
     click.echo(f"Next: {summary.next_step}")

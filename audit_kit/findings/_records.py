@@ -102,6 +102,8 @@ class CollectSummary:
     next_step: str
     units_sampled: int
     units_done: int
+    #: where the rebuttal round stands (None when no round was opened)
+    rebuttal: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +116,7 @@ class CollectSummary:
             "findings": self.findings,
             "double_review": self.double_review,
             "superseded": list(self.superseded),
+            "rebuttal": self.rebuttal,
             "next_step": self.next_step,
         }
 

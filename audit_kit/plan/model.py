@@ -309,6 +309,15 @@ class ScoringOptions(_Strict):
     error_threshold: float | None = Field(default=None, gt=0, lt=1)  # e.g. CIA 5 % net error rate
 
 
+class RebuttalOptions(_Strict):
+    """The rebuttal round: coders answer the findings, the audit lead decides the disputes."""
+
+    #: true: results stay preliminary until a rebuttal round has been opened and closed.
+    required: bool = False
+    #: days the coders have to respond; the default due date of `audit-kit rebuttals`.
+    days: StrictInt = Field(default=14, ge=1, le=365)
+
+
 class SamplingPlan(_Strict):
     name: str = Field(min_length=1)
     objective: str = ""
@@ -329,6 +338,7 @@ class SamplingPlan(_Strict):
     workbook: WorkbookOptions = Field(default_factory=WorkbookOptions)
     financial: FinancialOptions = Field(default_factory=FinancialOptions)
     scoring: ScoringOptions = Field(default_factory=ScoringOptions)
+    rebuttal: RebuttalOptions = Field(default_factory=RebuttalOptions)
     demand_rule: Literal["point_estimate", "cms_one_sided_90", "oig_two_sided_90"] | None = None
     created: dt.date | None = None
 

@@ -37,7 +37,7 @@ What is scored (SPEC section 7):
 from __future__ import annotations
 
 from audit_kit.scoring._extrapolation import Extrapolation, extrapolate, netted
-from audit_kit.scoring._results import score_audit, score_frames
+from audit_kit.scoring._results import score_audit, score_audit_frames, score_frames
 from audit_kit.scoring._units import STATUSES, ScoredUnit
 
 __all__ = [
@@ -47,5 +47,6 @@ __all__ = [
     "extrapolate",
     "netted",
     "score_audit",
+    "score_audit_frames",
     "score_frames",
 ]

@@ -13,10 +13,24 @@ import yaml
 from audit_kit._version import __version__
 from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso
+from audit_kit.folder.rebuttal_round import (
+    DECISIONS,
+    RESPONSES,
+    ROUND,
+    read_decisions,
+    read_responses,
+    read_round,
+)
 from audit_kit.plan import SamplingPlan, parse_plan
 from audit_kit.scoring._cia import _cia_discovery
 from audit_kit.scoring._extrapolation import _extrapolate
 from audit_kit.scoring._groups import _categories, _group, _groups, _overall_population
+from audit_kit.scoring._rebuttal import (
+    apply_decisions,
+    auditor_rebuttals,
+    rebuttal_block,
+    results_status,
+)
 from audit_kit.scoring._units import (
     GROUPINGS,
     ScoredUnit,
@@ -35,12 +49,40 @@ def score_audit(
 ) -> dict[str, Any]:
     """Score the audit in ``audit_dir``; write results.json and results.xlsx; return results.
 
+    With a rebuttal round (``rebuttals/round.json``), the lead's decisions collected so far are
+    applied (:mod:`audit_kit.scoring._rebuttal`) and results.json gains the ``rebuttal`` block;
+    ``status`` is ``preliminary`` while units are outstanding or a round is open (or the plan
+    requires one not yet held), else ``final``.
     ``progress`` is called with one line as reading, scoring and writing begin.
     """
     from audit_kit.reporting.results_workbook import results_workbook_bytes
 
     say = progress or _noop
     folder = AuditFolder.open(Path(audit_dir))
+    results, inputs = _score_folder(folder, say, with_round=True)
+    overall = results["overall"]
+    details = {
+        "units_scored": overall["units_reviewed"],
+        "units_with_error": overall["units_with_error"],
+        "verdict": overall["verdict"],
+        "status": results["status"],
+    }
+    say("writing results.json and results.xlsx")
+    with folder.transaction("score", inputs=inputs, details=details) as tx:
+        tx.write_json("results.json", results)
+        tx.write_bytes("results.xlsx", results_workbook_bytes(results))
+    return results
+
+
+def score_audit_frames(folder: AuditFolder) -> dict[str, Any]:
+    """Score the folder's findings as returned (no decision applied); write nothing."""
+    results, _ = _score_folder(folder, _noop, with_round=False)
+    return results
+
+
+def _score_folder(
+    folder: AuditFolder, say: Callable[[str], None], *, with_round: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
     if not folder.has("findings.csv"):
         raise AuditError(
             "There are no findings to score yet.",
@@ -77,23 +119,51 @@ def score_audit(
         "scored_at": now_iso(),
         "findings_sha256": inputs["findings.csv"],
     }
+    units = canonical_units(sample, plan)
+    found = read_round(folder) if with_round else None
+    responses = read_responses(folder) if found is not None else {}
+    decisions = read_decisions(folder) if found is not None else {}
+    for rel in (ROUND, RESPONSES, DECISIONS):
+        if found is not None and rel in artifacts:
+            inputs[rel] = str(artifacts[rel]["sha256"])
     say(f"scoring {findings.height} finding(s) against {sample.height} sampled unit(s)")
-    results = score_frames(
-        plan, sampling, canonical_units(sample, plan), findings, audit=audit, audit_dir=folder.path
-    )
+    applied = apply_decisions(findings, units, decisions, plan=plan)
+    results = score_frames(plan, sampling, units, applied, audit=audit, audit_dir=folder.path)
     for name, ref in results["settings"]["reference_files"].items():
         inputs[f"{name}:{ref['file']}"] = ref["sha256"]
-    overall = results["overall"]
-    details = {
-        "units_scored": overall["units_reviewed"],
-        "units_with_error": overall["units_with_error"],
-        "verdict": overall["verdict"],
-    }
-    say("writing results.json and results.xlsx")
-    with folder.transaction("score", inputs=inputs, details=details) as tx:
-        tx.write_json("results.json", results)
-        tx.write_bytes("results.xlsx", results_workbook_bytes(results))
-    return results
+    if found is not None:
+        before = (
+            results
+            if applied is findings
+            else score_frames(plan, sampling, units, findings, audit=audit, audit_dir=folder.path)
+        )
+        results["rebuttal"] = rebuttal_block(
+            found, responses, decisions, preliminary=before["overall"]
+        )
+        for group in results["auditors"]:
+            group["rebuttal"] = auditor_rebuttals(
+                found, responses, decisions, str(group.get("auditor") or "")
+            )
+        by_unit = {(d["kind"], d["unit_id"]): d for d in results["rebuttal"]["disputes"]}
+        for entry in results["errors"]:
+            unit = str(entry["unit_id"])
+            if unit in found.findings:
+                response = responses.get(unit, {})
+                dispute = by_unit.get(("rebuttal", unit)) or {}
+                entry["rebuttal"] = {
+                    "response": response.get("response") or None,
+                    "comment": response.get("comment") or None,
+                    "decision": dispute.get("decision"),
+                    "decision_rationale": dispute.get("decision_rationale"),
+                }
+    else:
+        results["rebuttal"] = None
+    status, reasons = results_status(
+        outstanding=int(results["progress"]["units_outstanding"]), found=found, plan=plan
+    )
+    results["status"] = status
+    results["status_reasons"] = reasons
+    return results, inputs
 
 
 def _noop(_: str) -> None:
