@@ -35,6 +35,7 @@ from audit_kit.reporting.formatting import (
     safe_file_stem,
     text,
 )
+from audit_kit.reporting.rebuttal_view import rebuttal_view
 from audit_kit.reporting.sections import (
     _accuracy_row,
     _audit_view,
@@ -149,6 +150,7 @@ def executive_context(
         "other_groups": _other_groups(results, default_conf),
         "findings": [_finding(e) for e in errors],
         "sampling": _sampling_view(sampling, statement),
+        "rebuttal": rebuttal_view(results, default_conf),
         "clt_note": CLT_NOTE,
         "rounding_note": ROUNDING_NOTE,
     }
@@ -189,6 +191,7 @@ def coder_context(
         "team": _group(overall, default_conf),
         "chart": chart,
         "findings": [_finding(e) for e in mine],
+        "rebuttal": rebuttal_view(results, default_conf, coder=name),
         "rounding_note": ROUNDING_NOTE,
     }
 

@@ -535,10 +535,13 @@ def _categories(results: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     return rows or None
 
 
-def _doc(title: str, results: Mapping[str, Any], rendered_at: str) -> dict[str, str]:
+def _doc(title: str, results: Mapping[str, Any], rendered_at: str) -> dict[str, Any]:
     audit = results["audit"]
+    preliminary = text(results.get("status")) == "preliminary"
     return {
-        "title": title,
+        "preliminary": preliminary,
+        "status_reasons": [text(r) for r in results.get("status_reasons") or [] if text(r)],
+        "title": ("PRELIMINARY: " if preliminary else "") + title,
         "author": text(audit.get("organisation")) or "audit-kit",
         "subject": text(audit.get("id")),
         "rendered_at": rendered_at,
