@@ -56,7 +56,8 @@ def rebuttal_view(
     if not isinstance(block, Mapping):
         return None
     overall = results.get("overall") or {}
-    before = block.get("preliminary") if isinstance(block.get("preliminary"), Mapping) else {}
+    found = block.get("preliminary")
+    before: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     disputes = [
         _dispute(d)
         for d in block.get("disputes") or []
