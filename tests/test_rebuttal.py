@@ -516,9 +516,16 @@ def test_the_whole_round_final_numbers_equal_a_recomputation(
     commands = [e["command"] for e in _events(audit)]
     tail = commands[commands.index("rebuttals") :]
     assert tail[:1] == ["rebuttals"]
-    assert [
-        c for c in tail[1:]
-    ] == ["collect", "score", "decisions", "collect", "close", "score", "report", "verify"]
+    assert [c for c in tail[1:]] == [
+        "collect",
+        "score",
+        "decisions",
+        "collect",
+        "close",
+        "score",
+        "report",
+        "verify",
+    ]
     collects = [e for e in _events(audit) if e["command"] == "collect"][-2:]
     assert len(collects[0]["details"]["responses"]) == n
     assert sorted(d["decision"] for d in collects[1]["details"]["decisions"]) == [

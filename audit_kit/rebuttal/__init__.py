@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from audit_kit.rebuttal._round import (
     DECISIONS_FILE,
+    NoDisputes,
     RoundSummary,
     close_round,
     open_round,
@@ -25,6 +26,7 @@ from audit_kit.rebuttal._round import (
 
 __all__ = [
     "DECISIONS_FILE",
+    "NoDisputes",
     "RoundSummary",
     "close_round",
     "open_round",

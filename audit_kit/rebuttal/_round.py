@@ -29,6 +29,10 @@ from audit_kit.xlsx_safety import encrypt_xlsx
 DECISIONS_FILE = "decisions/decisions.xlsx"
 
 
+class NoDisputes(AuditError):
+    """No coder disagreed with a finding: there is no decisions workbook to write."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RoundSummary:
     """What one round command did, and the state it left."""
@@ -162,9 +166,11 @@ def open_round(
         )
     plan = _plan(folder)
     due_day = parse_due(due, days=plan.rebuttal.days)
-    if progress is not None:
-        progress("scoring the findings to find the ones with an error")
-    results = score_audit_frames(folder)
+    results = _current_results(folder)
+    if results is None:
+        if progress is not None:
+            progress("scoring the findings to find the ones with an error")
+        results = score_audit_frames(folder)
     outstanding = int(results["progress"].get("units_outstanding", 0))
     if outstanding:
         raise AuditError(
@@ -299,6 +305,17 @@ def open_round(
     )
 
 
+def _current_results(folder: AuditFolder) -> dict[str, Any] | None:
+    """results.json when it scores today's findings.csv (no need to score them again)."""
+    if not folder.has("results.json") or not folder.has("findings.csv"):
+        return None
+    results: dict[str, Any] = folder.read_json("results.json")
+    current = str(folder.artifacts()["findings.csv"]["sha256"])
+    if results.get("audit", {}).get("findings_sha256") != current or results.get("rebuttal"):
+        return None
+    return results
+
+
 def _issued(book: ReviewBook, file: str, coder: str, password: str | None) -> IssuedBook:
     return IssuedBook(
         workbook_id=book.workbook_id,
@@ -341,7 +358,7 @@ def write_decisions(
     units = disputes(found, responses)
     if not units:
         answered = sum(1 for u in found.findings if responses.get(u, {}).get("response"))
-        raise AuditError(
+        raise NoDisputes(
             "No finding is disputed: there is nothing for the lead to decide.",
             [
                 Problem(

@@ -5,7 +5,7 @@ so that ``audit-kit demo`` can show the whole round. Every comment and rationale
 ``[simulated]``. The pattern: about a quarter of the findings are disputed (a coder who
 disagrees always comments); the lead upholds about half of the disputes, overturns a third and
 modifies the rest (a modified finding keeps the original codes but the audited principal
-diagnosis; its amount is then the audited one). Never use this module on a real audit.
+diagnosis, or half the payment effect). Never use this module on a real audit.
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ def decide_disputes(audit_dir: Path, out_dir: Path, *, seed: int = 7) -> Path | 
         ws.cell(row=r, column=at["Decision rationale"]).value = {
             "upheld": "[simulated] the auditor's coding follows the guideline cited.",
             "overturned": "[simulated] the coder's documentation supports the original code.",
-            "modified": "[simulated] partly supported: the principal diagnosis stands as "
-            "audited, the other codes as submitted.",
+            "modified": "[simulated] partly supported: the finding stands in part, as in the "
+            "Final columns.",
         }[decision]
         ws.cell(row=r, column=at["Decided by"]).value = SIM_LEAD
         cell = ws.cell(row=r, column=at["Decision date"])
@@ -107,9 +107,22 @@ def decide_disputes(audit_dir: Path, out_dir: Path, *, seed: int = 7) -> Path | 
 
 
 def _modify(ws: object, r: int, at: dict[str, int]) -> bool:
-    """Final codes: the audited principal dx, the original other codes; False if that is
-    the audited or the original coding (then the decision is not a modification)."""
+    """Final: the audited codes with half the payment effect (the error stands, its amount is
+    partly supported), or the audited principal dx with the original other codes; False when
+    neither makes a modification."""
     cell = ws.cell  # type: ignore[attr-defined]
+    if cell(row=r, column=at["Review status"]).value != "reviewed":
+        return False
+    if "Final amount" in at:
+        original = cell(row=r, column=at["Original amount"]).value
+        audited = cell(row=r, column=at["Audited amount"]).value
+        if (
+            isinstance(original, int | float)
+            and isinstance(audited, int | float)
+            and round(original, 2) != round(audited, 2)
+        ):
+            cell(row=r, column=at["Final amount"]).value = round((original + audited) / 2, 2)
+            return True
     pairs = [
         (f"Final {suffix}", f"Original {suffix}", f"Audited {suffix}")
         for suffix in ("other dx", "procedures", "CPT/HCPCS")
