@@ -179,7 +179,7 @@ def test_a_disagreement_without_comment_is_refused_naming_the_cell(
     result = run_captured(["collect", audit, path])
     assert result.code == 1
     cell = f"Findings!{get_column_letter(cols['Coder comment'])}{rows[unit]}"
-    assert f"{path}, {cell} (unit {unit}): expected a comment saying why" in result.stderr
+    assert f"{path}, {cell} (unit {unit}): expected a Coder comment saying why" in result.stderr
     assert "Traceback" not in result.text
     assert (audit / "audit.json").read_bytes() == before
     assert not (audit / "responses.csv").exists()

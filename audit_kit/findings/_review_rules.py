@@ -175,7 +175,7 @@ def _comment_for_disagree(values: Mapping[str, str], ctx: RowContext) -> Sequenc
         return [
             Issue(
                 header="Coder comment",
-                expected="a comment saying why the coding was right (required for disagree)",
+                expected="a Coder comment saying why the coding was right (required for disagree)",
                 found="nothing",
                 fix="write your reason and the documentation or guideline behind it.",
             )
