@@ -476,9 +476,7 @@ def _second_round(base: Base, cwd: Path) -> list[str]:
 def _round_outstanding(base: Base, cwd: Path) -> list[str]:
     audit = copy_audit(base, cwd)
     out = fill_book(audit / "workbooks" / "W1-ann.xlsx", cwd / "returned" / "W1-ann.xlsx", errors=2)
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        with contextlib.suppress(SystemExit):
-            main(["collect", str(audit), str(out)])
+    _collected(["collect", "q1-audit", f"returned/{out.name}"], cwd)
     return ["rebuttals", "q1-audit"]
 
 
