@@ -493,6 +493,13 @@ def test_the_whole_round_final_numbers_equal_a_recomputation(
     assert group["rebuttal"]["overturned"] == 1
     assert group["rebuttal"]["overturn_rate"] == pytest.approx(1 / len(mine))
 
+    # results.xlsx carries the round too
+    sheet = openpyxl.load_workbook(audit / "results.xlsx")["Rebuttal"]
+    cells = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+    decided = {row[0]: row[10] for row in cells if row[0] in (overturned, upheld, modified)}
+    assert decided == {upheld: "upheld", overturned: "overturned", modified: "modified"}
+    assert ["findings with error", n] == list(cells[5][:2])
+
     # reports: a rebuttal section; the coder sees the decision; no PRELIMINARY any more
     assert run_captured(["report", audit]).code == 0
     report = _pdf_pages(audit / "report.pdf")

@@ -136,6 +136,10 @@ def render_review(
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.column_dimensions[get_column_letter(i)].width = column.width
     for r, row in enumerate(book.rows, start=2):
+        # Neither Excel nor LibreOffice grows a row to fit text wrapped by openpyxl: set it.
+        ws.row_dimensions[r].height = max(
+            _wrapped_height(str(row.values.get(c.header) or ""), c.width) for c in book.columns
+        )
         for i, column in enumerate(book.columns, start=1):
             cell = ws.cell(row=r, column=i)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
