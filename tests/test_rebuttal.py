@@ -600,3 +600,32 @@ def test_file_stems_keep_their_letters() -> None:
     assert file_stem("jose nunez", taken) == "jose_nunez-2"  # one file system may ignore case
     assert file_stem("CON", set()) == "coder_CON"
     assert file_stem("李", set()) == "coder"
+
+
+def test_a_decision_lapses_when_the_coder_later_agrees(audit: Path, tmp_path: Path) -> None:
+    disputed = _disputed(audit)[:1]
+    unit = disputed[0]["unit_id"]
+    answers = {unit: ("disagree", "Supported.")}
+    first = _answer_all(audit, tmp_path / "first", answers)
+    assert run_captured(["collect", audit, *first]).code == 0
+    assert run_captured(["decisions", audit]).code == 0
+    decided = {
+        unit: {
+            "Decision": "overturned",
+            "Decision rationale": "Supported.",
+            "Decided by": "Lead",
+            "Decision date": today(),
+        }
+    }
+    path = fill(audit / "decisions" / "decisions.xlsx", tmp_path / "d.xlsx", "Disputes", decided)
+    assert run_captured(["collect", audit, path]).code == 0
+    # the coder's newer return agrees after all: the finding stands, the decision lapses
+    book = next(p for p in first if unit in units_of(p, "Findings"))
+    later = fill(
+        book, tmp_path / "later" / book.name, "Findings", {unit: {"Coder response": "agree"}}
+    )
+    assert run_captured(["collect", audit, later]).code == 0
+    assert run_captured(["score", audit]).code == 0
+    results = json.loads((audit / "results.json").read_text("utf-8"))
+    assert results["rebuttal"]["disputed"] == 0 and results["rebuttal"]["overturned"] == 0
+    assert unit in {e["unit_id"] for e in results["errors"]}

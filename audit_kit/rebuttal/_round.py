@@ -186,7 +186,7 @@ def open_round(
                 )
             ],
         )
-    errors = [e for e in results["errors"]]
+    errors = list(results["errors"])
     no_coder = [str(e["unit_id"]) for e in errors if not e.get("coder")]
     if no_coder:
         raise AuditError(

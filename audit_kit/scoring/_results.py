@@ -123,6 +123,12 @@ def _score_folder(
     found = read_round(folder) if with_round else None
     responses = read_responses(folder) if found is not None else {}
     decisions = read_decisions(folder) if found is not None else {}
+    # A decision stands only while its dispute does: a coder who later agreed ends the dispute.
+    decisions = {
+        key: d
+        for key, d in decisions.items()
+        if key[0] != "rebuttal" or responses.get(key[1], {}).get("response") == "disagree"
+    }
     for rel in (ROUND, RESPONSES, DECISIONS):
         if found is not None and rel in artifacts:
             inputs[rel] = str(artifacts[rel]["sha256"])

@@ -2,10 +2,11 @@
 
 Nobody read a record: the responses and decisions are chosen by a seeded hash of the unit id
 so that ``audit-kit demo`` can show the whole round. Every comment and rationale starts with
-``[simulated]``. The pattern: about a quarter of the findings are disputed (a coder who
-disagrees always comments); the lead upholds about half of the disputes, overturns a third and
-modifies the rest (a modified finding keeps the original codes but the audited principal
-diagnosis, or half the payment effect). Never use this module on a real audit.
+``[simulated]``. The pattern: about a fifth of the findings are disputed (a coder who
+disagrees always comments); the lead upholds about half of the disputes, overturns a fifth and
+modifies the rest where a modification can be made (half the payment effect, or the audited
+principal diagnosis with the original other codes), else upholds them. The demo's known
+pattern of coder verdicts (tests/test_demo.py) holds after the round. Never use this module on a real audit.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _headers(ws: object) -> dict[str, int]:
 
 
 def respond_rebuttals(
-    audit_dir: Path, out_dir: Path, *, seed: int = 7, dispute_share: float = 0.25
+    audit_dir: Path, out_dir: Path, *, seed: int = 7, dispute_share: float = 0.2
 ) -> list[Path]:
     """Answer every rebuttal workbook of the audit as simulated coders; return the copies."""
     folder = AuditFolder.open(Path(audit_dir))
@@ -88,7 +89,7 @@ def decide_disputes(audit_dir: Path, out_dir: Path, *, seed: int = 7) -> Path | 
         if not unit:
             continue
         draw = _draw(seed, "decision", unit)
-        decision = "upheld" if draw < 0.5 else "overturned" if draw < 0.83 else "modified"
+        decision = "upheld" if draw < 0.55 else "overturned" if draw < 0.75 else "modified"
         if decision == "modified" and not _modify(ws, r, at):
             decision = "upheld"
         ws.cell(row=r, column=at["Decision"]).value = decision
