@@ -6,7 +6,8 @@ so that ``audit-kit demo`` can show the whole round. Every comment and rationale
 disagrees always comments); the lead upholds about half of the disputes, overturns a fifth and
 modifies the rest where a modification can be made (half the payment effect, or the audited
 principal diagnosis with the original other codes), else upholds them. The demo's known
-pattern of coder verdicts (tests/test_demo.py) holds after the round. Never use this module on a real audit.
+pattern of coder verdicts (tests/test_demo.py) holds after the round. Never use this module
+on a real audit.
 """
 
 from __future__ import annotations
