@@ -490,6 +490,11 @@ def _due_past(base: Base, cwd: Path) -> list[str]:
     return ["rebuttals", "q1-audit", "--due", "2020-01-31"]
 
 
+def _due_not_a_date(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd, "scored-audit").rename(cwd / "q1-audit")
+    return ["rebuttals", "q1-audit", "--due", "15/05/2026"]
+
+
 def _decisions_no_round(base: Base, cwd: Path) -> list[str]:
     copy_audit(base, cwd, "scored-audit").rename(cwd / "q1-audit")
     return ["decisions", "q1-audit"]
@@ -648,6 +653,7 @@ CASES: dict[str, Case] = {
     "Rebuttal round while units are outstanding": Case(_round_outstanding, ("findings.csv",)),
     "No finding with an error": Case(_round_no_errors, ("findings.csv",)),
     "Due date in the past": Case(_due_past, ("--due",)),
+    "Due date not a date": Case(_due_not_a_date, ("--due",)),
     "A second rebuttal round": Case(_second_round, ("rebuttals/round.json",)),
     "Disagreement without a comment": Case(
         _disagree_without_comment, ("returned/", "Findings!", "Coder comment")
