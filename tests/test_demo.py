@@ -156,3 +156,29 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "SIMULATED auditors" in out
     assert "--force" in out
+
+
+def test_the_demo_audits_two_more_quarters_and_trends_the_three(demo: dict[str, Any]) -> None:
+    base, payload = demo["base"], demo["payload"]
+    program = payload["program"]
+    assert program["folder"] == str(base / "demo-audit-program")
+    assert [Path(p).name for p in program["audits"]] == ["demo-audit", "2026-Q2", "2026-Q3"]
+    trend = json.loads((base / "demo-audit-program" / "trend" / "trend.json").read_text("utf-8"))
+    assert [p["period"] for p in trend["periods"]] == [
+        "2026-01-01 to 2026-03-31",
+        "2026-04-01 to 2026-06-30",
+        "2026-07-01 to 2026-09-30",
+    ]
+    coders = {c["coder"]: c for c in trend["coders"]}
+    assert coders["C12"]["absent"] == ["2026-04-01 to 2026-06-30"]  # on leave in Q2
+    assert all(not c["absent"] for name, c in coders.items() if name != "C12")
+    # the simulated coders improve: fewer units with an error in each quarter
+    rates = [p["p"] for p in trend["p_chart"]["periods"]]
+    assert rates == sorted(rates, reverse=True)
+    # Q2 and Q3 draw fewer units per coder: the trend says the designs differ
+    assert [d["setting"] for d in trend["comparability"]["differences"]] == ["sample size rule"]
+    # each quarter is a real audit that verifies
+    for audit in program["audits"][1:]:
+        assert AuditFolder.open(Path(audit)).verify_hashes() == []
+    assert (base / "demo-audit-program" / "trend" / "trend.pdf").read_bytes().startswith(b"%PDF")
+    assert "program  trend of Q1-Q3 2026" in demo["stderr"]

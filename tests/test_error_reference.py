@@ -392,6 +392,36 @@ def _outside(templates: Path) -> None:
     (templates / "report.html").write_text('{% include "/etc/passwd" %}\n', "utf-8")
 
 
+def _trend_unscored(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd)
+    return ["trend", "q1-audit", "--out", "trend"]
+
+
+def _trend_edited(base: Base, cwd: Path) -> list[str]:
+    audit = copy_audit(base, cwd)
+    with (audit / "sample.csv").open("a", encoding="utf-8") as f:
+        f.write("\n")
+    return ["trend", "q1-audit", "--out", "trend"]
+
+
+def _trend_out_not_empty(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd)
+    (cwd / "notes").mkdir()
+    (cwd / "notes" / "todo.txt").write_text("keep me\n", "utf-8")
+    return ["trend", "q1-audit", "--out", "notes"]
+
+
+def _trend_rules(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd)
+    (cwd / "rules.yaml").write_text(
+        "rules:\n"
+        "  - {name: good, lower_at_least: 0.9, next_in_months: 12, kind: routine}\n"
+        "  - {name: rest, lower_at_least: 0.8, next_in_months: 0, kind: weekly}\n",
+        "utf-8",
+    )
+    return ["trend", "q1-audit", "--out", "trend", "--rules", "rules.yaml"]
+
+
 def stats(*argv: str) -> Any:
     def setup(base: Base, cwd: Path) -> list[str]:
         return list(argv)
@@ -622,6 +652,13 @@ CASES: dict[str, Case] = {
     "Scoring before collecting": Case(_score_first, ("q1-audit/findings.csv",)),
     # integrity
     "Verify after a file was edited": Case(_verify_edited, ("q1-audit", "sample.csv")),
+    # audit programs
+    "Trend of an unscored audit": Case(_trend_unscored, ("q1-audit/results.json",)),
+    "Trend of an audit that fails verification": Case(_trend_edited, ("q1-audit", "sample.csv")),
+    "Trend output folder not empty": Case(_trend_out_not_empty, ("notes",)),
+    "Cadence rules with mistakes": Case(
+        _trend_rules, ("rules.yaml", "rules[1].next_in_months", "rules[1].kind")
+    ),
     # statistics commands
     "More errors than sampled items": Case(
         stats("appraise", "attribute", "--population", "1000", "--sample", "50", "--errors", "60"),

@@ -51,6 +51,7 @@ def _register() -> None:
     from audit_kit.cli import (  # noqa: F401
         audit_commands,
         demo_commands,
+        program_commands,
         rebuttal_commands,
         report_commands,
         sampling_commands,

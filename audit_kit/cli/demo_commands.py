@@ -23,7 +23,9 @@ workbooks, lets simulated auditors fill them with a known pattern of
 findings (every rationale says [simulated]), collects, scores, renders the
 PDF reports and verifies the folder by re-drawing the sample. The audit
 folder is --out; the universe, the plan and the filled workbooks go to
-<out>-inputs beside it. An existing demo audit is replaced only with --force.
+<out>-inputs beside it. Then two later quarters (simulated coders
+improving) are audited into <out>-program/ and `audit-kit trend` compares
+the three. An existing demo audit is replaced only with --force.
 
 \b
 Example:
@@ -87,6 +89,9 @@ def _print_result(result: DemoResult) -> None:
         f"Per-coder reports: {result.audit_dir / 'coders'}/, attestation: "
         f"{result.audit_dir / 'attestation.pdf'}"
     )
+    if result.program is not None:
+        echo(f"Audit program: Q2 and Q3 2026 in {result.program.folder}/, trend report:")
+        echo(f"  {result.program.trend_dir / 'trend.pdf'}")
     echo("Next:")
     echo(f"  audit-kit status {result.audit_dir}")
     echo(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from audit_kit.cli import cli
-from audit_kit.cli._common import audit_dir_argument, echo_json, json_option
+from audit_kit.cli._common import echo_json, json_option
 
 if TYPE_CHECKING:
     from audit_kit.plan.mapping import InitSummary
@@ -138,23 +138,49 @@ reported, verified; a step run again makes the later ones out of date.
 Changes nothing.
 
 \b
+With several audit folders: the program summary of `audit-kit trend` (each
+audit verified, ordered by period; next audit per coder), without writing
+anything.
+
+\b
 Example:
   audit-kit status audits/q3
   audit-kit status audits/q3 --json
+  audit-kit status audits/q1 audits/q2 audits/q3
 """
 
 
 @cli.command("status", help=STATUS_HELP)
-@audit_dir_argument
+@click.argument(
+    "audit_dirs",
+    metavar="AUDIT_DIR...",
+    nargs=-1,
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
 @json_option
-def status_command(audit_dir: Path, as_json: bool) -> None:
+def status_command(audit_dirs: tuple[Path, ...], as_json: bool) -> None:
+    if len(audit_dirs) > 1:
+        _program_status(audit_dirs, as_json=as_json)
+        return
     from audit_kit.status import audit_status
 
-    status = audit_status(audit_dir)
+    status = audit_status(audit_dirs[0])
     if as_json:
         echo_json(status)
         return
     _print_status(status)
+
+
+def _program_status(audit_dirs: tuple[Path, ...], *, as_json: bool) -> None:
+    from audit_kit.cli.program_commands import print_trend
+    from audit_kit.program import program_status, summary_dict
+
+    trend = program_status(list(audit_dirs))
+    if as_json:
+        echo_json(summary_dict(trend))
+        return
+    print_trend(trend)
 
 
 def _print_status(status: AuditStatus) -> None:

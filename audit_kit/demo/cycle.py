@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from audit_kit.demo.example_data import DEFAULT_ROWS, DEMO_PLAN_YAML, EXAMPLE_SEED
+from audit_kit.demo.program import ProgramDemo, check_program_target, run_program_demo
 from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import MANIFEST, atomic_write_bytes
 
@@ -61,6 +62,7 @@ class DemoResult:
     reports: tuple[Path, ...]
     steps: tuple[DemoStep, ...]
     summary: dict[str, Any] = field(default_factory=dict)
+    program: ProgramDemo | None = None  # the later quarters and their trend (demo_program)
 
     @property
     def report(self) -> Path:
@@ -85,6 +87,7 @@ class DemoResult:
             "steps": [s.to_dict() for s in self.steps],
             "seconds": round(self.seconds, 2),
             "summary": self.summary,
+            "program": None if self.program is None else self.program.to_dict(),
         }
 
 
@@ -151,6 +154,7 @@ def run_demo(
     force: bool = False,
     rows: int = DEFAULT_ROWS,
     progress: Progress | None = None,
+    program: bool = True,
 ) -> DemoResult:
     """Run the whole audit cycle on the synthetic example into ``out``; see the module doc."""
     from audit_kit import findings, sampling, scoring, workbook
@@ -161,6 +165,8 @@ def run_demo(
     out = Path(out).expanduser().resolve()
     inputs = inputs_dir_for(out)
     _check_targets(out, inputs, force)
+    if program:
+        check_program_target(out)
     steps: list[DemoStep] = []
 
     def step(name: str, started: float, detail: str) -> None:
@@ -238,6 +244,7 @@ def run_demo(
         reports=tuple(reports),
         steps=tuple(steps),
         summary=_summary(results),
+        program=run_program_demo(out, universe, progress=say) if program else None,
     )
 
 

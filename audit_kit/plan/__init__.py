@@ -21,7 +21,15 @@ Modules: :mod:`~audit_kit.plan.model` (the pydantic model and field lists),
 from __future__ import annotations
 
 from audit_kit.plan.checks import plan_problems
-from audit_kit.plan.loading import load_plan, load_plan_text, parse_plan, parse_plan_text, with_seed
+from audit_kit.plan.loading import (
+    load_cadence_rules,
+    load_plan,
+    load_plan_text,
+    parse_cadence,
+    parse_plan,
+    parse_plan_text,
+    with_seed,
+)
 from audit_kit.plan.model import (
     AMOUNT_FIELDS,
     CODE_FIELDS,
@@ -76,8 +84,10 @@ __all__ = [
     "TargetSize",
     "TotalSize",
     "WorkbookOptions",
+    "load_cadence_rules",
     "load_plan",
     "load_plan_text",
+    "parse_cadence",
     "parse_plan",
     "parse_plan_text",
     "plan_problems",

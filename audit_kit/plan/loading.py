@@ -14,10 +14,13 @@ from pydantic import (
 from audit_kit.errors import PlanError, Problem
 from audit_kit.plan.checks import plan_problems
 from audit_kit.plan.model import SamplingPlan
+from audit_kit.plan.program import CadenceRules
 
 # -- reading and reporting ---------------------------------------------------------------------
 
-_UNION_TAG = re.compile(r"^(constrained-)?(str|int|float|bool|date|list|dict)$|\[|^function-")
+_UNION_TAG = re.compile(
+    r"^(constrained-)?(str|int|float|bool|date|list|dict)$|\[|^function-|^period-(text|range)$"
+)
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
@@ -210,3 +213,64 @@ def _insert_seed(text: str, value: str) -> str | None:
         return "".join(lines)
     suffix = "" if text.endswith("\n") or not text else "\n"
     return f"{text}{suffix}rng:\n  seed: {value}{comment}\n"
+
+
+# -- cadence rules (`audit-kit trend --rules FILE`) ----------------------------------------------
+
+
+def parse_cadence(data: Any, *, source: str) -> CadenceRules:
+    """Validate a cadence rule table; raise one PlanError listing every problem by key path."""
+    if not isinstance(data, dict):
+        raise PlanError(
+            "The cadence rules are not a mapping of keys.",
+            [
+                Problem(
+                    where=source,
+                    expected="a YAML mapping (measure:, rules:, new_coders:)",
+                    found=type(data).__name__,
+                    fix="start from the example in docs/plans.md (section cadence).",
+                )
+            ],
+        )
+    try:
+        return CadenceRules.model_validate(data)
+    except ValidationError as exc:
+        problems = _validation_problems(exc, source)
+    raise PlanError(f"The cadence rules have {len(problems)} problem(s).", problems)
+
+
+def load_cadence_rules(path: Path) -> CadenceRules:
+    """Read a cadence rules YAML file (the keys of a plan's ``cadence:`` section)."""
+    try:
+        text = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(
+            "Cannot read the cadence rules.",
+            [
+                Problem(
+                    where=str(path),
+                    expected="a readable UTF-8 YAML file",
+                    found=type(exc).__name__,
+                    fix="check the path given to --rules.",
+                )
+            ],
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise PlanError(
+            "The cadence rules are not valid YAML.",
+            [
+                Problem(
+                    where=where,
+                    expected="valid YAML",
+                    found=str(getattr(exc, "problem", "a syntax error")),
+                    fix="check indentation and quoting at that line.",
+                )
+            ],
+        ) from None
+    if isinstance(data, dict) and set(data) == {"cadence"}:
+        data = data["cadence"]  # a plan-like file with only its cadence section
+    return parse_cadence(data, source=str(path))

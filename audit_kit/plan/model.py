@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from audit_kit.plan.program import CadenceRules, PeriodValue, PlanPeriod
+
 #: audit-kit fields a plan can map (SPEC section 2). Code fields may map to several columns.
 FIELDS = (
     "unit_id",
@@ -322,7 +324,8 @@ class SamplingPlan(_Strict):
     name: str = Field(min_length=1)
     objective: str = ""
     organisation: str = ""
-    period: str = ""
+    #: Free text, or ``{start, end}`` dates (audit programs order audits by it).
+    period: PeriodValue = ""
     preset: str | None = None
     sampling_unit: str = "encounter"
     columns: ColumnMap
@@ -341,6 +344,13 @@ class SamplingPlan(_Strict):
     rebuttal: RebuttalOptions = Field(default_factory=RebuttalOptions)
     demand_rule: Literal["point_estimate", "cms_one_sided_90", "oig_two_sided_90"] | None = None
     created: dt.date | None = None
+    #: When each coder is audited next (``audit-kit trend``); None: the documented defaults.
+    cadence: CadenceRules | None = None
+
+    @property
+    def period_label(self) -> str:
+        """The period as text (``2026-07-01 to 2026-09-30``), as reports and records print it."""
+        return self.period.label if isinstance(self.period, PlanPeriod) else self.period
 
     @property
     def effective_demand_rule(self) -> str:

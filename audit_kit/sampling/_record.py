@@ -191,7 +191,7 @@ def sampling_record(
             "name": plan.name,
             "objective": plan.objective,
             "organisation": plan.organisation,
-            "period": plan.period,
+            "period": plan.period_label,
             "preset": plan.preset,
             "plan_sha256": plan_sha,
         },

@@ -112,7 +112,7 @@ def _score_folder(
         "name": plan.name,
         "objective": plan.objective,
         "organisation": plan.organisation,
-        "period": plan.period,
+        "period": plan.period_label,
         "sampling_unit": plan.sampling_unit,
         "preset": plan.preset,
         "tool_version": __version__,

@@ -181,7 +181,11 @@ def _audited_amount(unit: Unit, change: Change, drg: str) -> float | None:
 
 
 def simulate_findings(
-    sample: pl.DataFrame, plan: Any, *, seed: int = 7
+    sample: pl.DataFrame,
+    plan: Any,
+    *,
+    seed: int = 7,
+    profiles: Mapping[str, CoderProfile] | None = None,
 ) -> dict[str, SimulatedFinding]:
     """Return the simulated finding for every sampled (non-spare) unit, by unit id.
 
@@ -194,8 +198,10 @@ def simulate_findings(
     next unit, in the shuffled order, where an error of that direction exists (if none has one,
     to the next unit with whatever error applies). The findings' directions therefore follow
     the weights, whatever the case mix. Upcoding is targeted: an inpatient overpayment goes to
-    the next unit where it lowers the MS-DRG, if there is one.
+    the next unit where it lowers the MS-DRG, if there is one. ``profiles`` replaces
+    :data:`PROFILES` (the demo's later quarters simulate coders improving).
     """
+    known = PROFILES if profiles is None else profiles
     units = _units(sample, plan)
     by_coder: dict[str, list[Unit]] = {}
     for unit in units:
@@ -210,7 +216,7 @@ def simulate_findings(
 
         for coder in sorted(by_coder):
             group = by_coder[coder]
-            profile = PROFILES.get(coder, DEFAULT_PROFILE)
+            profile = known.get(coder, DEFAULT_PROFILE)
             rng = _coder_rng(seed, coder)
             order = [group[int(i)] for i in rng.permutation(len(group))]
             n_not = min(profile.not_reviewed, len(order))

@@ -11,6 +11,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from audit_kit.demo.simulation.findings import SimulatedFinding, simulate_findings
+from audit_kit.demo.simulation.profiles import CoderProfile
 from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import AuditFolder
 from audit_kit.workbook import load_audit, load_layouts
@@ -24,7 +25,13 @@ def _review_date(unit_id: str, seed: int) -> dt.date:
     return _REVIEW_START + dt.timedelta(days=offset)
 
 
-def fill_workbooks(audit_dir: Path, out_dir: Path, *, seed: int = 7) -> list[Path]:
+def fill_workbooks(
+    audit_dir: Path,
+    out_dir: Path,
+    *,
+    seed: int = 7,
+    profiles: Mapping[str, CoderProfile] | None = None,
+) -> list[Path]:
     """Fill every issued workbook of an audit as simulated auditors would; return the copies.
 
     Reads ``workbooks/<id>.xlsx`` of ``audit_dir`` (never changes the audit folder), writes the
@@ -46,7 +53,7 @@ def fill_workbooks(audit_dir: Path, out_dir: Path, *, seed: int = 7) -> list[Pat
                 )
             ],
         )
-    findings = simulate_findings(sample, plan, seed=seed)
+    findings = simulate_findings(sample, plan, seed=seed, profiles=profiles)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
