@@ -291,6 +291,28 @@ def _latin1() -> bytes:
     return b"encounter_id,patient_name\nENC1,Testpatient J\xe9r\xf4me\n"
 
 
+DB_SAMPLE = [*SAMPLE[:4], "duckdb:///claims.duckdb", "--table", "claims", *SAMPLE[5:]]
+
+
+def duckdb_case(change: str | None = None, argv: list[str] | None = None) -> Any:
+    """The example universe as a DuckDB table ``claims`` in claims.duckdb, changed by SQL."""
+
+    def setup(base: Base, cwd: Path) -> list[str]:
+        import duckdb
+
+        con = duckdb.connect(str(cwd / "claims.duckdb"))
+        con.execute(
+            f"CREATE TABLE claims AS SELECT * FROM read_csv('{base.universe}', all_varchar=true)"
+        )
+        if change:
+            con.execute(change)
+        con.close()
+        write_plan(cwd / "plan.yaml")
+        return argv or DB_SAMPLE
+
+    return setup
+
+
 def _header_only(base: Base, cwd: Path) -> list[str]:
     header = base.universe.read_bytes().split(b"\n", 1)[0]
     return raw_universe(header + b"\n")(base, cwd)
@@ -607,6 +629,52 @@ CASES: dict[str, Case] = {
     "Binary file": Case(raw_universe(bytes(range(256)) * 20), ("export.csv",)),
     "Wrong text encoding": Case(
         raw_universe(_latin1(), "--encoding", "utf-8"), ("export.csv", "line 2")
+    ),
+    # databases
+    "Database table not found": Case(
+        duckdb_case(argv=[*DB_SAMPLE[:6], "claim", *DB_SAMPLE[7:]]), ("claims.duckdb", "claim")
+    ),
+    "Database file not found": Case(
+        duckdb_case(argv=[*DB_SAMPLE[:4], "duckdb:///claim.duckdb", *DB_SAMPLE[5:]]),
+        ("claim.duckdb",),
+    ),
+    "NULL unit ids in a database table": Case(
+        duckdb_case(
+            "UPDATE claims SET encounter_id = NULL WHERE encounter_id IN "
+            "(SELECT encounter_id FROM claims ORDER BY 1 LIMIT 2)"
+        ),
+        ("claims.duckdb", "encounter_id", "2 rows"),
+    ),
+    "Duplicate unit ids in a database table": Case(
+        duckdb_case(
+            "UPDATE claims SET encounter_id = (SELECT min(encounter_id) FROM claims) "
+            "WHERE encounter_id = (SELECT max(encounter_id) FROM claims)"
+        ),
+        ("claims.duckdb", "encounter_id", "2 rows"),
+    ),
+    "Password in the database URL": Case(
+        duckdb_case(
+            argv=[
+                *SAMPLE[:4],
+                "postgresql://auditor:hunter2@db.example.org/claims",
+                "--table",
+                "claims",
+                *SAMPLE[5:],
+            ]  # fmt: skip
+        ),
+        ("--universe", "not shown"),
+    ),
+    "Database server unreachable": Case(
+        duckdb_case(
+            argv=[
+                *SAMPLE[:4],
+                "postgresql://auditor@/claims?host=/nonexistent&port=5432",
+                "--table",
+                "claims",
+                *SAMPLE[5:],
+            ]  # fmt: skip
+        ),
+        ("--universe", "/nonexistent"),
     ),
     # sampling plan
     "Unknown key in the plan": Case(plan_case(_unknown_key), ("plan.yaml", "size.per_stratun")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -35,7 +36,8 @@ REPORT_FILES = {"executive": "report.pdf", "attestation": "attestation.pdf", "co
 
 #: Below this many PDFs the start-up cost of worker processes outweighs the parallel gain.
 PARALLEL_MIN_JOBS = 12
-MAX_WORKERS = 2
+#: Each worker holds a WeasyPrint layout (about 150 MB for a long executive report).
+MAX_WORKERS = 8
 
 
 def _load(folder: AuditFolder) -> tuple[dict[str, Any], dict[str, Any], str | None, dict[str, str]]:
@@ -76,8 +78,12 @@ def build_jobs(
     rendered_at: str,
     results_bytes: bytes,
 ) -> list[RenderJob]:
-    """Render the HTML of every PDF (executive, attestation, then one per coder)."""
+    """Render the HTML of every PDF (executive, attestation, then one per coder).
+
+    The jobs of one call form one batch: a worker loads the fonts once for all of them.
+    """
     root_strs = tuple(str(r) for r in roots)
+    batch = secrets.token_hex(8)
     taken: set[str] = set()
     coder_files = {
         str(c["coder"]): f"{REPORT_FILES['coders']}/{safe_file_stem(str(c['coder']), taken)}.pdf"
@@ -92,6 +98,8 @@ def build_jobs(
             output=REPORT_FILES["executive"],
             html=render_html("report.html", executive, root_strs),
             roots=root_strs,
+            batch=batch,
+            attachment_time=rendered_at,
             attachment=(
                 "results.json",
                 results_bytes,
@@ -102,6 +110,7 @@ def build_jobs(
             output=REPORT_FILES["attestation"],
             html=render_html("attestation.html", attestation, root_strs),
             roots=root_strs,
+            batch=batch,
         ),
     ]
     for coder in coder_groups(results):
@@ -111,18 +120,32 @@ def build_jobs(
                 output=coder_files[str(coder["coder"])],
                 html=render_html("coder.html", context, root_strs),
                 roots=root_strs,
+                batch=batch,
             )
         )
     return jobs
 
 
+def _cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def _run(
     jobs: Sequence[RenderJob], progress: Callable[[str], None] | None = None
 ) -> list[RenderResult]:
-    workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    """Lay out any list of PDFs, in parallel on the cores there are; results in job order.
+
+    Output does not depend on the number of workers: each PDF is laid out alone from its own
+    HTML. Put the longest job first (the executive report): it starts at once and the other
+    workers take the short ones as they come. An exception in a worker is raised here.
+    """
+    workers = min(MAX_WORKERS, _cores(), len(jobs))
     if len(jobs) < PARALLEL_MIN_JOBS or workers < 2:
         return _reported((render_job(job) for job in jobs), len(jobs), progress)
-    # The executive report is the longest job: it starts first, coders fill the other worker.
     # "fork" starts workers at once with the templates already rendered and never re-imports
     # the caller's __main__ (a script without a main guard keeps working); the workers only
     # run WeasyPrint. Where fork is unavailable, spawn.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from audit_kit.reporting.charts import (
     DARK,
+    FONT,
     GRID,
     INK,
     LIGHT,
@@ -270,6 +271,6 @@ def small_multiple(
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="multiple" role="img" '
         f'viewBox="0 0 {_num(width)} {_num(height)}" width="{_num(width)}" '
-        f'height="{_num(height)}" font-family="DejaVu Sans, sans-serif" font-size="8">'
+        f'height="{_num(height)}" font-family="{FONT}" font-size="8">'
         f"<title>{_x(title)}</title>" + "".join(body) + "</svg>"
     )

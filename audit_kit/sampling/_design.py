@@ -198,12 +198,15 @@ class Sizes:
 def sample_sizes(
     plan: SamplingPlan,
     strata: Strata,
-    frame: Frame,
+    frame: Frame | None,
     *,
     plan_dir: Path | None,
     probe: dict[str, Any] | None,
     source: str = "plan",
+    sds: dict[str, float] | None = None,
 ) -> Sizes:
+    """Each stratum's sample size, and how it was chosen. ``sds`` (Neyman's per-stratum SDs)
+    are given when the frame is counted in an engine; else they come from ``frame``."""
     size = plan.size
     defs = strata.defs
     pops = {d.label: d.population for d in defs}
@@ -300,15 +303,26 @@ def sample_sizes(
                 )
             )
         elif regular:
-            sds: dict[str, float] | None = None
-            if total.allocation.value == "neyman":
+            if total.allocation.value == "neyman" and sds is not None:
+                sds = {d.label: sds[d.label] for d in regular}
+                record["variable"] = plan.allocation_variable()
+                record["sd"] = sds
+            elif total.allocation.value == "neyman":
+                assert frame is not None
                 values = frame.variables[plan.column_for(plan.allocation_variable() or "paid")]
                 # In unit-id order, so that the sums (and the allocation) never depend on the
                 # order of the export.
                 positions = strata.positions()
-                sds = {d.label: _sd(values[frame.in_id_order(positions[d.index])]) for d in regular}
+                # Rounded to 1e-6 dollars: an engine's SD (from exact sums of cents) and this one
+                # differ in the last bits; the rounded values, and so the allocations, agree.
+                sds = {
+                    d.label: round(_sd(values[frame.in_id_order(positions[d.index])]), 6)
+                    for d in regular
+                }
                 record["variable"] = plan.allocation_variable()
                 record["sd"] = sds
+            else:
+                sds = None
             try:
                 from audit_kit.stats import allocate
 
