@@ -25,7 +25,6 @@ from audit_kit.findings import _SampleRows
 from audit_kit.findings._check import _header_index, _RowCheck, _validate, _validate_rows
 from audit_kit.findings._fast import _validate_clean
 from audit_kit.findings._records import FINDINGS_COLUMNS, _Return
-from audit_kit.findings._values import parse_amount
 from audit_kit.folder.manifest import AuditFolder
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook import (
@@ -282,21 +281,3 @@ def test_row_digests_are_row_digest_of_each_row(rows: list[list[str]]) -> None:
     columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], []]
     assert row_digests(columns) == [row_digest(r) for r in rows]
     assert row_digest(["E1", "12.5"]) == hashlib.sha256(b"2:E14:12.5").hexdigest()
-
-
-@given(
-    st.one_of(
-        st.text(alphabet="0123456789.,$ _-+eEinfa\t\u3000\u0661", max_size=12),
-        st.floats().map(str),
-    )
-)
-def test_parse_amount_reads_what_the_cleaned_text_reads(text: str) -> None:
-    """The plain-number shortcut in parse_amount changes no result."""
-    cleaned = text.strip().replace(",", "").replace("$", "").replace(" ", "")
-    try:
-        value: float | None = float(cleaned)
-    except ValueError:
-        value = None
-    if value is not None and value in (float("inf"), float("-inf")) or value != value:
-        value = None
-    assert repr(parse_amount(text)) == repr(value)

@@ -13,14 +13,14 @@ import pytest
 
 from audit_kit.errors import InputError
 from audit_kit.plan import FilterOp, FrameFilter
-from audit_kit.universe.engines.dialects import (
+from audit_kit.sampling.engines.dialects import (
     DuckDBDialect,
     PostgresDialect,
     SparkDialect,
     TrinoDialect,
 )
-from audit_kit.universe.engines.frame_sql import FrameQueries, FrameSpec
-from audit_kit.universe.engines.url import is_engine_url, parse_engine_url
+from audit_kit.sampling.engines.frame_sql import FrameQueries, FrameSpec
+from audit_kit.sampling.engines.url import is_engine_url, parse_engine_url
 
 
 def test_byte_order_keys_per_engine() -> None:

@@ -34,7 +34,7 @@ from audit_kit.cli import main
 from audit_kit.demo.example_data import write_universe
 from audit_kit.sampling import draw_sample
 from audit_kit.workbook import write_workbooks
-from audit_kit.xlsx_safety import encrypt_xlsx
+from audit_kit.workbook.safety import encrypt_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "errors.md"
@@ -283,6 +283,39 @@ def _negative(rows: list[dict[str, str]], fields: list[str]) -> None:
     rows[7]["billed_amount"] = "-12.50"
 
 
+def _dup_excluded(rows: list[dict[str, str]], fields: list[str]) -> None:
+    # The copy's payment is 0: paid > 0 would exclude it, yet the id names two rows.
+    rows[6]["encounter_id"] = rows[3]["encounter_id"]
+    rows[6]["paid_amount"] = "0"
+
+
+def _title_only(base: Base, cwd: Path) -> list[str]:
+    (cwd / "export.csv").write_text("Q3 2026 charge report,,,\n,,,\n", "utf-8")
+    write_plan(cwd / "plan.yaml")
+    return SAMPLE
+
+
+def _text_date_filter(d: dict[str, Any]) -> None:
+    d["frame"]["filters"].append({"column": "service_date", "op": ">=", "value": "9/31/2026"})
+
+
+def _preset_as_is(base: Base, cwd: Path) -> list[str]:
+    rows = universe_rows(base.universe)
+    renamed = [
+        {("Acct #" if k == "encounter_id" else k.title()): v for k, v in r.items()} for r in rows
+    ]
+    write_rows(cwd / "export.csv", renamed, list(renamed[0]))
+    return [
+        "sample",
+        "--plan",
+        "quarterly-coder-review",
+        "--universe",
+        "export.csv",
+        "--out",
+        "q1-audit",
+    ]
+
+
 def _no_coder(rows: list[dict[str, str]], fields: list[str]) -> list[str]:
     return [f for f in fields if f != "coder_id"]
 
@@ -324,6 +357,10 @@ def _unknown_key(d: dict[str, Any]) -> None:
 
 def _wrong_value(d: dict[str, Any]) -> None:
     d["rng"]["generator"] = "mersenne"
+
+
+def _password_in_plan(d: dict[str, Any]) -> None:
+    d.setdefault("workbook", {})["protect_password"] = "sheet-secret"
 
 
 def _two_mistakes(d: dict[str, Any]) -> None:
@@ -624,6 +661,16 @@ CASES: dict[str, Case] = {
         universe_case(_not_number), ("export.csv", "paid_amount", "row 5")
     ),
     "Negative amount": Case(universe_case(_negative), ("export.csv", "billed_amount", "row 9")),
+    "Duplicate unit ids among excluded rows": Case(
+        universe_case(_dup_excluded), ("export.csv", "encounter_id", "rows 5, 8")
+    ),
+    "Header row not found": Case(_title_only, ("export.csv", "row 1")),
+    "A date in a filter is not a date": Case(
+        plan_case(_text_date_filter), ("frame.filters[1].value", "9/31/2026")
+    ),
+    "A shipped preset used with another export": Case(
+        _preset_as_is, ("quarterly-coder-review", "audit-kit init")
+    ),
     "Empty file": Case(raw_universe(b""), ("export.csv",)),
     "Header row only": Case(_header_only, ("export.csv",)),
     "Binary file": Case(raw_universe(bytes(range(256)) * 20), ("export.csv",)),
@@ -681,6 +728,9 @@ CASES: dict[str, Case] = {
     "Wrong value in the plan": Case(plan_case(_wrong_value), ("plan.yaml", "rng.generator")),
     "Two mistakes at once": Case(
         plan_case(_two_mistakes), ("plan.yaml", "spares", "rng.generator")
+    ),
+    "A password written in the plan": Case(
+        plan_case(_password_in_plan), ("plan.yaml", "workbook.protect_password")
     ),
     "Unknown preset": Case(plan_case(lambda d: None, plan="no-such-preset"), ("no-such-preset",)),
     "Negative band edges": Case(

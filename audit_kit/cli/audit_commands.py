@@ -65,12 +65,12 @@ def verify_command(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    from audit_kit.sampling import verify_audit
+    from audit_kit import sampling
 
     def progress(message: str) -> None:
         click.echo(f"... {message}", err=True)
 
-    report = verify_audit(
+    report = sampling.verify(
         audit_dir,
         universe_source(universe),
         key_file=key_file,

@@ -20,9 +20,9 @@ from audit_kit.cli._common import (
     quiet_option,
 )
 from audit_kit.cli.workbook_commands import (
-    _plan_wants_password,
-    _read_password,
     password_file_option,
+    plan_wants_password,
+    read_password,
 )
 
 __all__ = ["close_command", "decisions_command", "rebuttals_command"]
@@ -58,8 +58,8 @@ def rebuttals_command(
     """
     from audit_kit.rebuttal import open_round
 
-    prompt = password_file is None and _plan_wants_password(audit_dir)
-    password = _read_password(password_file, prompt=prompt, confirm=True)
+    prompt = password_file is None and plan_wants_password(audit_dir)
+    password = read_password(password_file, prompt=prompt, confirm=True)
     summary = open_round(
         audit_dir, due=due, password=password, progress=progress_printer(quiet=quiet or as_json)
     )
@@ -100,8 +100,8 @@ def decisions_command(
     """
     from audit_kit.rebuttal import write_decisions
 
-    prompt = password_file is None and _plan_wants_password(audit_dir)
-    password = _read_password(password_file, prompt=prompt, confirm=True)
+    prompt = password_file is None and plan_wants_password(audit_dir)
+    password = read_password(password_file, prompt=prompt, confirm=True)
     summary = write_decisions(
         audit_dir, password=password, progress=progress_printer(quiet=quiet or as_json)
     )

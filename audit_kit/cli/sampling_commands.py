@@ -15,7 +15,7 @@ from audit_kit.cli._common import (
     quiet_option,
     universe_source,
 )
-from audit_kit.errors import PlanError, Problem
+from audit_kit.errors import PlanError
 
 if TYPE_CHECKING:
     from audit_kit.sampling import SampleSummary
@@ -133,14 +133,14 @@ def sample_command(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    from audit_kit.sampling import draw_sample
+    from audit_kit import sampling
 
     def progress(message: str) -> None:
         click.echo(f"... {message}", err=True)
 
     source = universe_source(universe)
     assert source is not None
-    summary = draw_sample(
+    summary = sampling.sample(
         plan,
         source,
         out,
@@ -210,16 +210,12 @@ def plans_command(show: str | None, as_json: bool) -> None:
     presets = list_presets()
     if show is not None:
         if show not in presets:
-            raise PlanError(
+            raise PlanError.one(
                 "No such preset.",
-                [
-                    Problem(
-                        where=show,
-                        expected="one of: " + ", ".join(presets),
-                        found="no such preset",
-                        fix="run `audit-kit plans` for the list.",
-                    )
-                ],
+                where=show,
+                expected="one of: " + ", ".join(presets),
+                found="no such preset",
+                fix="run `audit-kit plans` for the list.",
             )
         text = presets[show].read_text("utf-8")
         if as_json:

@@ -8,12 +8,15 @@ decisions applied. The filled rebuttal and decisions workbooks go to the demo's 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audit_kit.folder.results import Results
 
 __all__ = ["run_rebuttal_round"]
 
 
-def run_rebuttal_round(out: Path, inputs: Path) -> tuple[str, dict[str, Any]]:
+def run_rebuttal_round(out: Path, inputs: Path) -> tuple[str, Results]:
     """Run the round on the demo audit ``out``; return a one-line summary and the new results."""
     from audit_kit import findings, rebuttal, scoring
     from audit_kit.demo.simulation.rebuttals import decide_disputes, respond_rebuttals
@@ -30,12 +33,19 @@ def run_rebuttal_round(out: Path, inputs: Path) -> tuple[str, dict[str, Any]]:
     if decided is not None:
         findings.collect(out, [decided])
     rebuttal.close_round(out, early=True)
-    results = scoring.score_audit(out)
-    block = results.get("rebuttal") or {}
+    from audit_kit.reporting.results_workbook import results_workbook_bytes
+
+    results = scoring.score_audit(out, results_workbook=results_workbook_bytes)
+    block = results.rebuttal
+    disputed, upheld, overturned, modified = (
+        (0, 0, 0, 0)
+        if block is None
+        else (block.disputed, block.upheld, block.overturned, block.modified)
+    )
     detail = (
         f"SIMULATED coders answered {opened.findings} findings in {len(answered)} workbooks "
-        f"({block.get('disputed', 0)} disputed); SIMULATED lead: {block.get('upheld', 0)} upheld, "
-        f"{block.get('overturned', 0)} overturned, {block.get('modified', 0)} modified; "
+        f"({disputed} disputed); SIMULATED lead: {upheld} upheld, "
+        f"{overturned} overturned, {modified} modified; "
         "round closed, scored again"
     )
     return detail, results

@@ -12,7 +12,6 @@ the same problems either way (tests/test_collect_fast.py holds the two paths to 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -279,16 +278,7 @@ def _amounts(values: Sequence[str | None]) -> list[str]:
         if value is None:
             out.append("")
             continue
-        try:
-            # A plain number, as most are: float() takes it as parse_amount would (surrounding
-            # white space and all), and refuses what parse_amount would first clean up.
-            amount = float(value)
-        except ValueError:
-            out.append(_amount(value))
-            continue
-        if not 0 <= amount < math.inf:  # also refuses nan
-            raise _Unclean
-        out.append(repr(amount))
+        out.append(_amount(value))
     return out
 
 

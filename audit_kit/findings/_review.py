@@ -39,6 +39,7 @@ from audit_kit.folder.rebuttal_round import (
     IssuedBook,
     RebuttalRound,
 )
+from audit_kit.values.dates import parse_timestamp
 from audit_kit.workbook import (
     DECISIONS_FORMAT,
     REBUTTAL_FORMAT,
@@ -157,7 +158,8 @@ def _validate(
     units = {str(u["unit_id"]): u for u in book.units}
     present = frozenset(book.inputs)
     rules = [r for r in column_rules if r.header in present]
-    opened = dt.date.fromisoformat(found.opened_at[:10])
+    stamp = parse_timestamp(found.opened_at)
+    opened = stamp.date() if stamp is not None else dt.date.min
     latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
     seen_at: dict[str, int] = {}
     unit_header = locked[0]

@@ -22,9 +22,10 @@ from audit_kit.folder.rebuttal_round import (
 )
 from audit_kit.plan import SamplingPlan, parse_plan
 from audit_kit.rebuttal._books import decisions_book, rebuttal_book
+from audit_kit.values.dates import NotADate, parse_date
 from audit_kit.values.names import file_stem
 from audit_kit.workbook import ReviewBook, render_review, review_digest
-from audit_kit.xlsx_safety import encrypt_xlsx
+from audit_kit.workbook.safety import encrypt_xlsx
 
 DECISIONS_FILE = "decisions/decisions.xlsx"
 
@@ -98,8 +99,8 @@ def parse_due(text: str | None, *, days: int) -> str:
     if text is None:
         return (_today() + dt.timedelta(days=days)).isoformat()
     try:
-        day = dt.date.fromisoformat(text.strip())
-    except ValueError:
+        day = parse_date(text.strip())
+    except NotADate:
         day = None
     if day is None or len(text.strip()) != 10:
         raise InputError(
@@ -285,9 +286,9 @@ def open_round(
                 book,
                 audit_id=folder.audit_id,
                 created=created,
-                protect_password=plan.workbook.protect_password,
+                protect_password=_protection(plan, password),
             )
-            if password:
+            if password and _encrypts(plan, password):
                 data = encrypt_xlsx(data, password)
             tx.write_bytes(issued.file, data, kind="rebuttal-workbook")
             paths.append(folder.file(issued.file))
@@ -405,9 +406,9 @@ def write_decisions(
             book,
             audit_id=folder.audit_id,
             created=created,
-            protect_password=plan.workbook.protect_password,
+            protect_password=_protection(plan, password),
         )
-        if password:
+        if password and _encrypts(plan, password):
             data = encrypt_xlsx(data, password)
         tx.write_bytes(DECISIONS_FILE, data, kind="decisions-workbook")
         tx.write_json(ROUND, record.to_dict(), kind="rebuttal-round")
@@ -456,7 +457,8 @@ def close_round(audit_dir: Path, *, early: bool = False) -> RoundSummary:
         for unit, finding in found.findings.items():
             if not responses.get(unit, {}).get("response"):
                 silent.setdefault(str(finding.get("coder")), []).append(unit)
-        past_due = _today() > dt.date.fromisoformat(found.due)
+        due_day = parse_date(found.due)
+        past_due = due_day is not None and _today() > due_day
         if silent and not past_due and not early:
             raise AuditError(
                 f"The round is due {found.due} and {len(silent)} coder(s) have not responded "
@@ -533,3 +535,13 @@ def _counts(
             if decision in ("upheld", "overturned", "modified"):
                 counts[decision] += 1
     return counts
+
+
+def _protection(plan: SamplingPlan, password: str | None) -> str | None:
+    """The sheet-protection password: the one given, when the plan asks for protected sheets."""
+    return password if plan.workbook.protect_password else None
+
+
+def _encrypts(plan: SamplingPlan, password: str | None) -> bool:
+    """Whether to encrypt, as `workbooks` does: a password given only for protection does not."""
+    return bool(password) and (plan.workbook.password or not plan.workbook.protect_password)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from audit_kit.reporting.formatting import money, text
-from audit_kit.reporting.sections import _codes, _interval
+from audit_kit.reporting.sections import codes_view, interval_view
 
 DECISION_WORDS = {
     "upheld": "upheld (the finding stands)",
@@ -28,9 +28,9 @@ def _dispute(d: Mapping[str, Any]) -> dict[str, Any]:
         "coder": text(d.get("coder")),
         "auditor": text(d.get("auditor")),
         "category": text(d.get("category")),
-        "original": _codes(d.get("original")),
-        "audited": _codes(d.get("audited")),
-        "final": _codes(final) if final else [],
+        "original": codes_view(d.get("original")),
+        "audited": codes_view(d.get("audited")),
+        "final": codes_view(final) if final else [],
         "final_amount": money(final.get("amount"))
         if final and final.get("amount") is not None
         else "",
@@ -85,13 +85,13 @@ def rebuttal_view(
         "no_response_counted_as_agreed": bool(block.get("no_response_counted_as_agreed")),
         "counts": counts,
         "before": {
-            "record": _interval(before.get("record_accuracy"), default_conf),
-            "code": _interval(before.get("code_accuracy"), default_conf),
+            "record": interval_view(before.get("record_accuracy"), default_conf),
+            "code": interval_view(before.get("code_accuracy"), default_conf),
             "units_with_error": text(before.get("units_with_error")),
         },
         "after": {
-            "record": _interval(overall.get("record_accuracy"), default_conf),
-            "code": _interval(overall.get("code_accuracy"), default_conf),
+            "record": interval_view(overall.get("record_accuracy"), default_conf),
+            "code": interval_view(overall.get("code_accuracy"), default_conf),
             "units_with_error": text(overall.get("units_with_error")),
         },
         "disputes": disputes,

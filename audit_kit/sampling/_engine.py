@@ -5,7 +5,7 @@ strata, their order and labels, the sizes and the random streams are those of
 :mod:`audit_kit.sampling._design` and :mod:`audit_kit.sampling._select`; only where the
 counts come from and how the drawn frame numbers are found differ. The engine returns
 per-group counts (and, for Neyman, the variable's sums in cents), then the sampled rows by
-numbered frame (:mod:`audit_kit.universe.engines.frame_sql`).
+numbered frame (:mod:`audit_kit.sampling.engines.frame_sql`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import polars as pl
 
 from audit_kit.errors import InputError, Problem, SamplingError
 from audit_kit.plan import SamplingPlan
-from audit_kit.sampling._design import Strata, StratumDef, _band_label, sample_sizes
+from audit_kit.sampling._design import Strata, StratumDef, band_label, sample_sizes
 from audit_kit.sampling._frame import Frame, money
 from audit_kit.sampling._record import (
     DESIGN_COLUMNS,
@@ -31,10 +31,11 @@ from audit_kit.sampling._record import (
     Progress,
 )
 from audit_kit.sampling._select import Drawn, draw_strata, generator_record, seed_used
-from audit_kit.universe import Universe, parse_amounts
-from audit_kit.universe.engines import EngineUniverse
-from audit_kit.universe.engines.fingerprint import fingerprint_record, frame_fingerprint
-from audit_kit.universe.engines.frame_sql import FrameQueries, spec_from_plan
+from audit_kit.sampling.engines import EngineUniverse
+from audit_kit.sampling.engines.fingerprint import fingerprint_record, frame_fingerprint
+from audit_kit.sampling.engines.frame_sql import FrameQueries, spec_from_plan
+from audit_kit.universe import Universe
+from audit_kit.values.money import money_series
 
 _EXAMPLES = 5
 
@@ -244,7 +245,7 @@ def _strata(
                 definition["by"] = dict(zip(design.by, by_value, strict=True))
             if bands is not None:
                 cap = cert.at_least if cert is not None else None
-                parts.append(_band_label(bands.column, bands.edges, b, cap))
+                parts.append(band_label(bands.column, bands.edges, b, cap))
                 definition["band"] = {
                     "column": bands.column,
                     "from": bands.edges[b],
@@ -487,7 +488,7 @@ def file_fingerprint(plan: SamplingPlan, universe: Universe, drawn: Drawn) -> di
     if spec.fingerprint_numbers:
         raw = universe.read(spec.fingerprint_numbers)
         for col in spec.fingerprint_numbers:
-            amounts, _ = parse_amounts(raw[col])
+            amounts, _ = money_series(raw[col], decimal_comma=plan.frame.decimal_comma)
             money.append(amounts.to_numpy()[frame.rows])
     return frame_fingerprint(
         spec,

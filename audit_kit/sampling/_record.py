@@ -227,7 +227,7 @@ def sampling_record(
             "method": "HMAC-SHA256, key outside the audit folder" if plan.pseudonymise else None,
             "key_fingerprint": fingerprint,
         },
-        "notes": drawn.notes + drawn.universe.notes,
+        "notes": [*plan.migration_notes, *drawn.notes, *drawn.universe.notes],
         "tool_version": __version__,
         "created_at": created_at,
     }

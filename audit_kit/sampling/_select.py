@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from audit_kit.errors import PlanError, Problem
+from audit_kit.errors import PlanError
 from audit_kit.plan import SamplingPlan
 from audit_kit.sampling._design import Sizes, StratumDef, assign_strata, sample_sizes
 from audit_kit.sampling._frame import Frame, build_frame
@@ -26,7 +26,7 @@ from audit_kit.universe import ROW, Universe
 
 if TYPE_CHECKING:
     from audit_kit.sampling._engine import EngineFrame
-    from audit_kit.universe.engines import EngineUniverse
+    from audit_kit.sampling.engines import EngineUniverse
 
 # -- the draw --------------------------------------------------------------------------------
 
@@ -53,16 +53,12 @@ def seed_used(generator: str, seed: int | float) -> int | float:
     if generator == "ratstats":
         return rng_mod.ratstats_seed(float(seed))
     if isinstance(seed, float) and not seed.is_integer():
-        raise PlanError(
+        raise PlanError.one(
             "The seed does not suit the generator.",
-            [
-                Problem(
-                    where="seed",
-                    expected="a whole number for generator pcg64",
-                    found=repr(seed),
-                    fix="use a whole number, or rng.generator: ratstats for decimal seeds.",
-                )
-            ],
+            where="seed",
+            expected="a whole number for generator pcg64",
+            found=repr(seed),
+            fix="use a whole number, or rng.generator: ratstats for decimal seeds.",
         )
     return int(seed)
 

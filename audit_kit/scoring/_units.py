@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from audit_kit.scoring.financial import (
     resolve_reference,
 )
 from audit_kit.values.codes import CptItem, normalize_code, parse_cpt, split_codes
+from audit_kit.values.money import NotMoney, parse_money
 
 STATUSES = ("reviewed", "record missing", "not reviewed")
 GROUPINGS = (("coders", "coder"), ("providers", "provider"), ("auditors", "auditor"))
@@ -112,17 +112,14 @@ def _audited_codes(row: Mapping[str, Any], original: CodeSet) -> CodeSet:
 
 
 def _float(value: Any) -> float | None:
-    if value is None:
-        return None
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        return parse_money(value)
+    except NotMoney:
         return None
-    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Context:
+class ScoringContext:
     plan: SamplingPlan
     confidence: float
     target: float
@@ -131,11 +128,11 @@ class _Context:
     notes: list[str]
 
 
-def _confidence_key(level: float) -> str:
+def confidence_key(level: float) -> str:
     return str(round(level * 100))
 
 
-def _read_findings(
+def read_returned(
     units: pl.DataFrame, findings: pl.DataFrame, strata: Mapping[str, Any], *, examined: str
 ) -> list[ScoredUnit]:
     by_id = {str(r["unit_id"]): r for r in units.iter_rows(named=True)}
@@ -237,7 +234,7 @@ def _read_findings(
     return out
 
 
-def _compare(u: ScoredUnit, ctx: _Context, weights: Mapping[str, float]) -> UnitComparison:
+def _compare(u: ScoredUnit, ctx: ScoringContext, weights: Mapping[str, float]) -> UnitComparison:
     return compare_unit(
         u.original,
         u.audited,
@@ -247,9 +244,9 @@ def _compare(u: ScoredUnit, ctx: _Context, weights: Mapping[str, float]) -> Unit
     )
 
 
-def _with_amounts(
+def with_amounts(
     returned: list[ScoredUnit],
-    ctx: _Context,
+    ctx: ScoringContext,
     weights: Mapping[str, float],
     audit_dir: Path,
     references: dict[str, ReferenceFile],
@@ -323,7 +320,7 @@ def _with_amounts(
     return out
 
 
-def _with_weights(returned: list[ScoredUnit], ctx: _Context) -> list[ScoredUnit]:
+def with_weights(returned: list[ScoredUnit], ctx: ScoringContext) -> list[ScoredUnit]:
     """Attach the design weight N_h / n_h (n_h = units scored in the stratum)."""
     scored = Counter(u.stratum for u in returned if u.scored)
     out = []

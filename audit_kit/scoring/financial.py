@@ -1,4 +1,6 @@
-"""Examined and audited amounts per unit, by the plan's financial basis (SPEC section 8).
+"""Examined and audited amounts per unit, by the plan's financial basis.
+
+See docs/methods.md section 7.4.
 
 ``difference = examined - audited`` (positive: overpaid). Bases (plan ``financial.basis``):
 
@@ -26,7 +28,6 @@ amount is at stake.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,6 +41,8 @@ from audit_kit.errors import InputError, Problem
 from audit_kit.folder.manifest import file_sha256
 from audit_kit.scoring.comparison import CodeSet
 from audit_kit.values.codes import CptItem
+from audit_kit.values.dates import NotADate, parse_date
+from audit_kit.values.money import NotMoney, parse_money
 
 __all__ = [
     "CENT",
@@ -112,16 +115,12 @@ def _read_reference_csv(path: Path, what: str) -> pl.DataFrame:
         data = path.read_bytes()
         return pl.read_csv(io.BytesIO(data), infer_schema=False)
     except (OSError, pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
-        raise InputError(
+        raise InputError.one(
             f"Cannot read the {what}.",
-            [
-                Problem(
-                    where=str(path),
-                    expected=f"a UTF-8 CSV {what}",
-                    found=type(exc).__name__,
-                    fix="export it again as CSV (UTF-8, comma separated).",
-                )
-            ],
+            where=str(path),
+            expected=f"a UTF-8 CSV {what}",
+            found=type(exc).__name__,
+            fix="export it again as CSV (UTF-8, comma separated).",
         ) from None
 
 
@@ -140,13 +139,10 @@ def _require_columns(frame: pl.DataFrame, path: Path, columns: Sequence[str]) ->
 
 
 def _amount(text: str | None) -> float | None:
-    if text is None or not text.strip():
-        return None
     try:
-        value = float(text.strip().replace(",", "").lstrip("$"))
-    except ValueError:
+        return parse_money(text)
+    except NotMoney:
         return None
-    return value if math.isfinite(value) else None
 
 
 # -- fee schedule --------------------------------------------------------------------------------
@@ -283,9 +279,11 @@ def grouper_version(service_date: str | None) -> int | None:
     if not service_date:
         return DEFAULT_GROUPER_VERSION
     try:
-        date = dt.date.fromisoformat(service_date[:10])
-    except ValueError:
+        date = parse_date(service_date)
+    except NotADate:
         return None
+    if date is None:
+        return DEFAULT_GROUPER_VERSION
     fiscal_year = date.year + 1 if date.month >= 10 else date.year
     return GROUPER_VERSIONS.get(fiscal_year)
 

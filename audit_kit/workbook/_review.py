@@ -26,18 +26,18 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from audit_kit._version import __version__
+from audit_kit.folder.workbook_record import ColumnKind
 from audit_kit.workbook._layout import (
     SHEET_AUDIT,
     SHEET_INSTRUCTIONS,
     SHEET_LISTS,
-    ColumnKind,
-    _as_date,
-    _as_float,
+    as_date,
+    as_float,
     canonical_value,
     row_digest,
 )
-from audit_kit.workbook._write import INSTRUCTION_WIDTH, _escape_cr, _wrapped_height
-from audit_kit.xlsx_text import set_text as _set_text
+from audit_kit.workbook._write import INSTRUCTION_WIDTH, escape_cr, wrapped_height
+from audit_kit.workbook.cells import set_text as _set_text
 
 __all__ = [
     "DECISIONS_FORMAT",
@@ -138,7 +138,7 @@ def render_review(
     for r, row in enumerate(book.rows, start=2):
         # Neither Excel nor LibreOffice grows a row to fit text wrapped by openpyxl: set it.
         ws.row_dimensions[r].height = max(
-            _wrapped_height(str(row.values.get(c.header) or ""), c.width) for c in book.columns
+            wrapped_height(str(row.values.get(c.header) or ""), c.width) for c in book.columns
         )
         for i, column in enumerate(book.columns, start=1):
             cell = ws.cell(row=r, column=i)
@@ -150,14 +150,14 @@ def render_review(
             value = row.values.get(column.header)
             if column.kind == "number":
                 cell.number_format = _AMOUNT_FORMAT
-                number = _as_float(value) if value else None
+                number = as_float(value) if value else None
                 if number is not None:
                     cell.value = number
                 elif value:
                     _set_text(cell, value)
             elif column.kind == "date":
                 cell.number_format = _DATE_FORMAT
-                day = _as_date(value) if value else None
+                day = as_date(value) if value else None
                 if day is not None:
                     cell.value = day
                 elif value:
@@ -266,7 +266,7 @@ def render_review(
     buffer = io.BytesIO()
     wb.save(buffer)
     data = buffer.getvalue()
-    return _escape_cr(data) if has_cr else data
+    return escape_cr(data) if has_cr else data
 
 
 def _is_locked(book: ReviewBook, header: str) -> bool:
@@ -293,7 +293,7 @@ def _instructions(
         ws.cell(row=r, column=1).font = Font(bold=True)
         _set_text(ws.cell(row=r, column=2), value)
         ws.cell(row=r, column=2).alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[r].height = _wrapped_height(value, INSTRUCTION_WIDTH)
+        ws.row_dimensions[r].height = wrapped_height(value, INSTRUCTION_WIDTH)
         r += 1
     r += 1
     _set_text(ws.cell(row=r, column=1), f"How to fill in the {book.sheet} sheet")
@@ -304,7 +304,7 @@ def _instructions(
         ws.cell(row=r, column=1).alignment = Alignment(vertical="top")
         _set_text(ws.cell(row=r, column=2), step)
         ws.cell(row=r, column=2).alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[r].height = _wrapped_height(step, INSTRUCTION_WIDTH)
+        ws.row_dimensions[r].height = wrapped_height(step, INSTRUCTION_WIDTH)
         r += 1
     if lists:
         r += 1

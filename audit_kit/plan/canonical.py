@@ -1,13 +1,17 @@
-"""The sample under audit-kit field names, typed (docs/architecture.md)."""
+"""The sample under audit-kit field names, typed, as the plan's column mapping says.
+
+See docs/architecture.md ("sample.csv").
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
-from audit_kit.errors import InputError, Problem
-from audit_kit.plan import CODE_FIELDS, SamplingPlan
-from audit_kit.universe.validation import parse_amounts, parse_dates
-from audit_kit.values.codes import split_codes
+from audit_kit.errors import InputError
+from audit_kit.plan.model import CODE_FIELDS, SamplingPlan
+from audit_kit.values.codes import row_cpt_codes, split_codes
+from audit_kit.values.dates import date_series
+from audit_kit.values.money import money_series
 
 _TEXT_FIELDS = ("coder", "provider", "setting", "payer", "auditor", "sex", "discharge_status")
 _NUMBER_FIELDS = ("units", "billed", "paid", "age")
@@ -34,16 +38,12 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
 
     unit = column("unit_id")
     if unit is None:
-        raise InputError(
+        raise InputError.one(
             "The sample has no unit id column.",
-            [
-                Problem(
-                    where=f"sample.csv: column '{cols.unit_id}'",
-                    expected="the plan's columns.unit_id",
-                    found="no such column",
-                    fix="pass the sample.csv written by `audit-kit sample` with this plan.",
-                )
-            ],
+            where=f"sample.csv: column '{cols.unit_id}'",
+            expected="the plan's columns.unit_id",
+            found="no such column",
+            fix="pass the sample.csv written by `audit-kit sample` with this plan.",
         )
     out["unit_id"] = unit.cast(pl.String).alias("unit_id")
     for name in _TEXT_FIELDS:
@@ -57,16 +57,23 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
     if date is None:
         out["service_date"] = pl.Series("service_date", [None] * height, dtype=pl.String)
     else:
-        parsed, _ = parse_dates(date)
+        parsed, _ = date_series(date)
         text = date.cast(pl.String)
         iso = parsed.dt.strftime("%Y-%m-%d")
         out["service_date"] = iso.fill_null(text).alias("service_date")
     for name in CODE_FIELDS:
         mapped = [c for c in cols.columns_for(name) if c in sample.columns]
         lists: list[list[str]] = [[] for _ in range(height)]
-        for col in mapped:
-            for i, cell in enumerate(sample[col].cast(pl.String).to_list()):
-                lists[i].extend(split_codes(cell, cols.code_separator))
+        if name == "cpt" and cols.modifiers:
+            # Modifiers in columns of their own are attached to their code (never dropped).
+            used = [*mapped, *(m for c in mapped for m in cols.modifiers.get(c, []))]
+            present = [c for c in dict.fromkeys(used) if c in sample.columns]
+            for i, row in enumerate(sample.select(present).cast(pl.String).iter_rows(named=True)):
+                lists[i] = row_cpt_codes(row, mapped, cols.modifiers, cols.code_separator)
+        else:
+            for col in mapped:
+                for i, cell in enumerate(sample[col].cast(pl.String).to_list()):
+                    lists[i].extend(split_codes(cell, cols.code_separator))
         out[name] = pl.Series(name, lists, dtype=pl.List(pl.String))
     drg = column("drg")
     if drg is None:
@@ -86,7 +93,7 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
         if s is None:
             out[name] = pl.Series(name, [None] * height, dtype=pl.Float64)
         else:
-            out[name] = parse_amounts(s)[0].alias(name)
+            out[name] = money_series(s, decimal_comma=plan.frame.decimal_comma)[0].alias(name)
     design_types: dict[str, pl.DataType] = {
         "stratum": pl.String(),
         "frame_number": pl.Int64(),

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from audit_kit.universe.engines.dialects import DuckDBDialect
-from audit_kit.universe.engines.frame_sql import FrameQueries, FrameSpec, label
+from audit_kit.sampling.engines.dialects import DuckDBDialect
+from audit_kit.sampling.engines.frame_sql import FrameQueries, FrameSpec, label
 
 FINGERPRINT_METHOD = (
     "per stratum: rows, and the sums of the four 32-bit slices of md5(unit id, strata labels, "

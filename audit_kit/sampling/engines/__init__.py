@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from audit_kit.errors import InputError, Problem
-from audit_kit.universe.engines.connections import Connection, connect
-from audit_kit.universe.engines.frame_sql import Kind
-from audit_kit.universe.engines.url import (
+from audit_kit.sampling.engines.connections import Connection, connect
+from audit_kit.sampling.engines.frame_sql import Kind
+from audit_kit.sampling.engines.url import (
     SCHEMES,
     EngineURL,
     is_engine_url,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from audit_kit.plan import AMOUNT_FIELDS, NO_VALUE_OPS, FilterOp, FrameFilter, SamplingPlan
-from audit_kit.universe.engines.dialects import NULL_TEXT, Dialect
+from audit_kit.sampling.engines.dialects import NULL_TEXT, Dialect
 
 Kind = Literal["number", "date", "text"]
 #: Key columns of the frame relation (``k_`` names never clash with a universe column's

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from audit_kit.errors import InputError, Problem
-from audit_kit.universe.engines.dialects import (
+from audit_kit.sampling.engines.dialects import (
     Dialect,
     DuckDBDialect,
     PostgresDialect,
     SparkDialect,
 )
-from audit_kit.universe.engines.frame_sql import Kind
-from audit_kit.universe.engines.url import EngineURL, with_password
+from audit_kit.sampling.engines.frame_sql import Kind
+from audit_kit.sampling.engines.url import EngineURL, with_password
 
 _NUMBER_TYPES = re.compile(
     r"^(tinyint|smallint|integer|int|bigint|hugeint|utinyint|usmallint|uinteger|ubigint|"
