@@ -32,6 +32,7 @@ import yaml
 
 from audit_kit.cli import main
 from audit_kit.demo.example_data import write_universe
+from audit_kit.findings import collect
 from audit_kit.sampling import draw_sample
 from audit_kit.workbook import write_workbooks
 from audit_kit.workbook.safety import encrypt_xlsx
@@ -422,6 +423,24 @@ def _missing_return(base: Base, cwd: Path) -> list[str]:
     return ["collect", "q1-audit", "returned/W1-ann.xlsx"]
 
 
+def _reissue(base: Base, cwd: Path) -> list[str]:
+    audit = copy_audit(base, cwd)  # ann's workbook returned and collected, bob's still out
+    collect(audit, [fill_book(audit / "workbooks" / "W1-ann.xlsx", cwd / "W1-ann.xlsx")])
+    return ["workbooks", "q1-audit", "--auditors", "cy"]
+
+
+def _reissue_nothing_open(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd, "scored-audit").rename(cwd / "q1-audit")
+    return ["workbooks", "q1-audit", "--auditors", "cy", "--open-units-only"]
+
+
+def _filled_in_place(base: Base, cwd: Path) -> list[str]:
+    audit = copy_audit(base, cwd)
+    book = audit / "workbooks" / "W1-ann.xlsx"
+    fill_book(book, book)
+    return ["verify", "q1-audit"]
+
+
 def _score_first(base: Base, cwd: Path) -> list[str]:
     copy_audit(base, cwd)
     return ["score", "q1-audit"]
@@ -764,12 +783,23 @@ CASES: dict[str, Case] = {
     "Negative audited amount": Case(
         collect_case(review_first(Audited_amount=-50)), ("returned/W1-ann.xlsx", "Sample!")
     ),
+    "Code typed with a space": Case(
+        collect_case(review_first(Audited_principal_dx="E 11.9")),
+        ("returned/W1-ann.xlsx", "Sample!", "did you mean E11.9?"),
+    ),
     "Row added": Case(collect_case(_added_row), ("returned/W1-ann.xlsx", "Sample!A")),
     "Row deleted": Case(collect_case(_deleted_row), ("returned/W1-ann.xlsx", "Sample, unit")),
     "Encrypted workbook without a password": Case(_encrypted, ("returned/W1-ann.xlsx",)),
+    "Workbooks again after returns were collected": Case(
+        _reissue, ("q1-audit/findings.csv", "--open-units-only")
+    ),
+    "No open units to issue": Case(_reissue_nothing_open, ("q1-audit/findings.csv",)),
     "Scoring before collecting": Case(_score_first, ("q1-audit/findings.csv",)),
     # integrity
     "Verify after a file was edited": Case(_verify_edited, ("q1-audit", "sample.csv")),
+    "Workbook filled in place, not collected yet": Case(
+        _filled_in_place, ("q1-audit/workbooks/W1-ann.xlsx", "audit-kit collect")
+    ),
     # audit programs
     "Trend of an unscored audit": Case(_trend_unscored, ("q1-audit/results.json",)),
     "Trend of an audit that fails verification": Case(_trend_edited, ("q1-audit", "sample.csv")),

@@ -1,8 +1,7 @@
 """How one returned cell is read: drop-down choices, dates, amounts, codes, original values.
 
-Shared by the row-by-row check (:mod:`audit_kit.findings._check`) and the column-wise one
-(:mod:`audit_kit.findings._fast`), so that both read every cell the same way. Values repeat
-across a return (codes, dates, drop-down choices): the readers are cached per distinct text.
+Used by the rules of :mod:`audit_kit.findings._check`. Values repeat across returns (codes,
+dates, drop-down choices): the readers are cached per distinct text.
 """
 
 from __future__ import annotations

@@ -70,6 +70,7 @@ class Progress(Contract):
     units_reviewed: int
     units_record_missing: int
     units_not_reviewed: int
+    units_scored: int
     units_outstanding: int
 
 
@@ -267,6 +268,9 @@ class GroupScores(Contract):
     codes: CodeCounts
     financial: Money
     extrapolation: Extrapolation | None
+    #: overall, coders and providers: the sampled units of the group ("20 of 30"); auditors
+    #: null (their units are known from the workbooks, not the sample)
+    units_sampled: int | None = None
 
     @property
     def scored(self) -> bool:
@@ -531,6 +535,10 @@ class Results(Contract):
     """The whole of results.json."""
 
     audit: AuditInfo
+    #: "preliminary" while sampled units are outstanding or a rebuttal round is open (or
+    #: required and not held), else "final"; status_reasons says why
+    status: Status
+    status_reasons: list[str] = []
     settings: Settings
     progress: Progress
     overall: GroupScores
@@ -545,10 +553,8 @@ class Results(Contract):
     cia_discovery: CiaDiscovery | None
     sampling: SamplingRecord
     notes: list[str]
-    #: written by ``score`` on an audit folder: the round (null without one) and the status
+    #: written by ``score`` on an audit folder: the rebuttal round (null without one)
     rebuttal: RebuttalBlock | None = None
-    status: Status | None = None
-    status_reasons: list[str] = []
 
     def group_lists(self) -> dict[str, list[Any]]:
         """Return the labelled groups by their key in the file (coders, providers...)."""

@@ -295,7 +295,11 @@ def verify_audit(
     folder = AuditFolder.open(Path(audit_dir))
     problems = folder.verify_hashes()
     files = len(folder.artifacts())
-    notes: list[str] = []
+    notes: list[str] = [
+        f"{workbook} was filled in place and collected: its return is stored as {stored} "
+        "(the workbook as issued is recorded in the .json beside it)."
+        for workbook, stored in folder.filled_in_place().items()
+    ]
     if universe is None:
         if problems:
             raise IntegrityError(_integrity_summary(problems), problems)
