@@ -51,12 +51,14 @@ def test_the_demo_writes_reports_and_says_where(demo: dict[str, Any]) -> None:
         "simulate",
         "collect",
         "score",
+        "rebuttal",
         "report",
         "verify",
     ]
     # progress went to stderr, step by step, and says it is a simulation
     assert "SIMULATED auditors filled 3 workbooks" in demo["stderr"]
-    assert "8/8 verify" in demo["stderr"]
+    assert "9/9 verify" in demo["stderr"]
+    assert "SIMULATED coders answered" in demo["stderr"]
 
 
 def test_inputs_live_beside_the_audit_not_in_it(demo: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import datetime as dt
 import io
 import os
 import re
@@ -42,6 +43,7 @@ PLACEHOLDER = re.compile(r"<[a-z][a-z0-9-]*>")
 FENCE = re.compile(r"^```\s*([\w+-]*)\s*$")
 
 UNIVERSE_ROWS = 300
+DUE = "2099-12-31"  # the rebuttal round's due date: far ahead, so that it never passes
 UNIVERSE_SEED = 3
 
 
@@ -134,11 +136,30 @@ def make_base(root: Path) -> Base:
             with contextlib.suppress(SystemExit):
                 main(argv)
     assert (scored / "results.json").is_file()
+    for name in ("round-audit", "round-other"):
+        audit = root / name
+        draw_sample(plan, root / "export.csv", audit)
+        write_workbooks(audit, auditors=["ann", "bob"])
+        books = [
+            fill_book(
+                audit / "workbooks" / f"W1-{a}.xlsx",
+                root / f"{name}-filled" / f"W1-{a}.xlsx",
+                errors=2,
+            )
+            for a in ("ann", "bob")
+        ]
+        argvs = (["collect", str(audit), *map(str, books)], ["rebuttals", str(audit), "--due", DUE])
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for argv in argvs:
+                with contextlib.suppress(SystemExit):
+                    main(argv)
+        assert (audit / "rebuttals" / "round.json").is_file()
     return Base(root)
 
 
-def fill_book(src: Path, out: Path) -> Path:
-    """Mark every unit of a workbook reviewed, codes as pre-filled."""
+def fill_book(src: Path, out: Path, *, errors: int = 0) -> Path:
+    """Mark every unit of a workbook reviewed, codes as pre-filled; the first ``errors`` units
+    get a finding (error category and rationale)."""
     wb = openpyxl.load_workbook(src)
     ws = wb["Sample"]
     cols = {str(c.value): c.column for c in ws[1] if c.value is not None}
@@ -147,6 +168,9 @@ def fill_book(src: Path, out: Path) -> Path:
             continue
         ws.cell(row=r, column=cols["Review status"]).value = "reviewed"
         ws.cell(row=r, column=cols["Review date"]).value = "2026-03-02"
+        if r - 1 <= errors:
+            ws.cell(row=r, column=cols["Error category"]).value = "coding"
+            ws.cell(row=r, column=cols["Rationale"]).value = "Not supported by the note."
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
     return out
@@ -494,6 +518,168 @@ def stats(*argv: str) -> Any:
     return setup
 
 
+# -- the rebuttal round ---------------------------------------------------------------------------
+
+
+def _round_copy(base: Base, cwd: Path, name: str = "round-audit") -> Path:
+    return Path(shutil.copytree(base.root / name, cwd / "q1-audit"))
+
+
+def _round_book(audit: Path) -> Path:
+    return sorted((audit / "rebuttals").glob("*.xlsx"))[0]
+
+
+def _fill_review(source: Path, out: Path, sheet: str, rows: dict[int, dict[str, Any]]) -> Path:
+    """Fill rows (1 = the first data row) of a rebuttal or decisions workbook, by header."""
+    wb = openpyxl.load_workbook(source)
+    ws = wb[sheet]
+    cols = {str(c.value): c.column for c in ws[1] if c.value is not None}
+    for row, values in rows.items():
+        for header, value in values.items():
+            ws.cell(row=row + 1, column=cols[header]).value = value
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+    return out
+
+
+def _answered(audit: Path, cwd: Path, disagree_first: bool = True) -> list[str]:
+    """Every rebuttal workbook answered (agree; the first row of the first one disagrees)."""
+    paths = []
+    for i, book in enumerate(sorted((audit / "rebuttals").glob("*.xlsx"))):
+        n = openpyxl.load_workbook(book)["Findings"].max_row - 1
+        rows: dict[int, dict[str, Any]] = {r: {"Coder response": "agree"} for r in range(1, n + 1)}
+        if i == 0 and disagree_first:
+            rows[1] = {"Coder response": "disagree", "Coder comment": "The note supports it."}
+        out = _fill_review(book, cwd / "returned" / book.name, "Findings", rows)
+        paths.append(f"returned/{out.name}")
+    return paths
+
+
+def _disagree_without_comment(base: Base, cwd: Path) -> list[str]:
+    audit = _round_copy(base, cwd)
+    book = _round_book(audit)
+    _fill_review(
+        book, cwd / "returned" / book.name, "Findings", {1: {"Coder response": "disagree"}}
+    )
+    return ["collect", "q1-audit", f"returned/{book.name}"]
+
+
+def _rebuttal_other_audit(base: Base, cwd: Path) -> list[str]:
+    _round_copy(base, cwd)
+    book = _round_book(base.root / "round-other")
+    (cwd / "returned").mkdir()
+    shutil.copy(book, cwd / "returned" / book.name)
+    return ["collect", "q1-audit", f"returned/{book.name}"]
+
+
+def _rebuttal_row_edited(base: Base, cwd: Path) -> list[str]:
+    audit = _round_copy(base, cwd)
+    book = _round_book(audit)
+    _fill_review(book, cwd / "returned" / book.name, "Findings", {1: {"Rationale": "Rewritten."}})
+    return ["collect", "q1-audit", f"returned/{book.name}"]
+
+
+def _auditor_after_round(base: Base, cwd: Path) -> list[str]:
+    _round_copy(base, cwd)
+    out = fill_book(
+        base.root / "round-audit" / "workbooks" / "W1-ann.xlsx", cwd / "returned" / "W1-ann.xlsx"
+    )
+    return ["collect", "q1-audit", f"returned/{out.name}"]
+
+
+def _second_round(base: Base, cwd: Path) -> list[str]:
+    _round_copy(base, cwd)
+    return ["rebuttals", "q1-audit"]
+
+
+def _round_outstanding(base: Base, cwd: Path) -> list[str]:
+    audit = copy_audit(base, cwd)
+    out = fill_book(audit / "workbooks" / "W1-ann.xlsx", cwd / "returned" / "W1-ann.xlsx", errors=2)
+    _collected(["collect", "q1-audit", f"returned/{out.name}"], cwd)
+    return ["rebuttals", "q1-audit"]
+
+
+def _round_no_errors(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd, "scored-audit").rename(cwd / "q1-audit")
+    return ["rebuttals", "q1-audit"]
+
+
+def _due_past(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd, "scored-audit").rename(cwd / "q1-audit")
+    return ["rebuttals", "q1-audit", "--due", "2020-01-31"]
+
+
+def _due_not_a_date(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd, "scored-audit").rename(cwd / "q1-audit")
+    return ["rebuttals", "q1-audit", "--due", "15/05/2026"]
+
+
+def _decisions_no_round(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd, "scored-audit").rename(cwd / "q1-audit")
+    return ["decisions", "q1-audit"]
+
+
+def _decisions_no_dispute(base: Base, cwd: Path) -> list[str]:
+    _round_copy(base, cwd)
+    return ["decisions", "q1-audit"]
+
+
+def _collected(argv: list[str], cwd: Path) -> None:
+    code, _, err = run_cli(argv, cwd)
+    assert code == 0, err
+
+
+def _close_open_dispute(base: Base, cwd: Path) -> list[str]:
+    _round_copy(base, cwd)
+    _collected(["collect", "q1-audit", *_answered(cwd / "q1-audit", cwd)], cwd)
+    return ["close", "q1-audit"]
+
+
+def _close_before_due(base: Base, cwd: Path) -> list[str]:
+    _round_copy(base, cwd)
+    return ["close", "q1-audit"]
+
+
+def _decided(cwd: Path, values: dict[str, Any]) -> list[str]:
+    _collected(["collect", "q1-audit", *_answered(cwd / "q1-audit", cwd)], cwd)
+    _collected(["decisions", "q1-audit"], cwd)
+    out = _fill_review(
+        cwd / "q1-audit" / "decisions" / "decisions.xlsx",
+        cwd / "returned" / "decisions.xlsx",
+        "Disputes",
+        {1: values},
+    )
+    return ["collect", "q1-audit", f"returned/{out.name}"]
+
+
+def _modified_invalid(base: Base, cwd: Path) -> list[str]:
+    _round_copy(base, cwd)
+    return _decided(
+        cwd,
+        {
+            "Decision": "modified",
+            "Decision rationale": "Partly supported.",
+            "Decided by": "Lee",
+            "Decision date": dt.datetime.now(dt.UTC).date(),
+            "Final principal dx": "E11",
+            "Final amount": -5,
+        },
+    )
+
+
+def _decision_incomplete(base: Base, cwd: Path) -> list[str]:
+    _round_copy(base, cwd)
+    return _decided(cwd, {"Decision": "upheld"})
+
+
+def _collect_after_close(base: Base, cwd: Path) -> list[str]:
+    _round_copy(base, cwd)
+    answered = _answered(cwd / "q1-audit", cwd, disagree_first=False)
+    _collected(["collect", "q1-audit", *answered[1:]], cwd)
+    _collected(["close", "q1-audit", "--early"], cwd)
+    return ["collect", "q1-audit", answered[0]]
+
+
 CASES: dict[str, Case] = {
     # universe file
     "Universe file not found": Case(_universe_missing, ("export.csv", "--universe")),
@@ -665,6 +851,27 @@ CASES: dict[str, Case] = {
     ),  # fmt: skip
     # report templates
     "Reporting before scoring": Case(_report_first, ("q1-audit/results.json",)),
+    # rebuttal round
+    "Rebuttal round while units are outstanding": Case(_round_outstanding, ("findings.csv",)),
+    "No finding with an error": Case(_round_no_errors, ("findings.csv",)),
+    "Due date in the past": Case(_due_past, ("--due",)),
+    "Due date not a date": Case(_due_not_a_date, ("--due",)),
+    "A second rebuttal round": Case(_second_round, ("rebuttals/round.json",)),
+    "Disagreement without a comment": Case(
+        _disagree_without_comment, ("returned/", "Findings!", "Coder comment")
+    ),
+    "Rebuttal workbook from another audit": Case(_rebuttal_other_audit, ("returned/", "_audit")),
+    "Finding edited in a rebuttal workbook": Case(_rebuttal_row_edited, ("Findings row 2",)),
+    "Auditor workbook after the round opened": Case(_auditor_after_round, ("W1-ann.xlsx",)),
+    "Decisions without a round": Case(_decisions_no_round, ("rebuttals/round.json",)),
+    "Decisions without a dispute": Case(_decisions_no_dispute, ("responses.csv",)),
+    "Modified decision with invalid codes": Case(
+        _modified_invalid, ("returned/decisions.xlsx", "Disputes!")
+    ),
+    "Decision without rationale": Case(_decision_incomplete, ("Disputes!",)),
+    "Closing with an open dispute": Case(_close_open_dispute, ("decisions/decisions.xlsx",)),
+    "Closing before the due date": Case(_close_before_due, ("--early",)),
+    "Collecting after the round closed": Case(_collect_after_close, ("returned/",)),
     "Template syntax error": Case(template_case(_syntax), ("my-templates/report.html", "line 1")),
     "Template uses an undefined value": Case(
         template_case(_undefined), ("my-templates/report.html", "line 1")

@@ -31,8 +31,11 @@ ALLOWED: dict[str, set[str]] = {
     "findings": BOTTOM | {"workbook"},
     "reporting": BOTTOM | {"workbook"},
     "program": BOTTOM | {"scoring", "reporting"},
-    "demo": BOTTOM | {"sampling", "scoring", "workbook", "findings", "reporting", "program"},
-    "cli": BOTTOM | {"sampling", "scoring", "workbook", "findings", "reporting", "program", "demo"},
+    "rebuttal": BOTTOM | {"workbook", "scoring"},
+    "demo": BOTTOM
+    | {"sampling", "scoring", "workbook", "findings", "reporting", "program", "rebuttal"},
+    "cli": BOTTOM
+    | {"sampling", "scoring", "workbook", "findings", "reporting", "program", "rebuttal", "demo"},
     "__main__": {"cli"},
     "__init__": BOTTOM,
 }

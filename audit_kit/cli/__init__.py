@@ -30,6 +30,7 @@ The audit cycle:
   audit-kit workbooks AUDIT --auditors ann,bob
   audit-kit collect AUDIT returned/*.xlsx
   audit-kit score AUDIT
+  audit-kit rebuttals AUDIT        (coders respond; then decisions, close)
   audit-kit report AUDIT
   audit-kit verify AUDIT --universe export.csv
 
@@ -51,6 +52,7 @@ def _register() -> None:
         audit_commands,
         demo_commands,
         program_commands,
+        rebuttal_commands,
         report_commands,
         sampling_commands,
         scoring_commands,

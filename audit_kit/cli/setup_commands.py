@@ -205,6 +205,20 @@ def _print_status(status: AuditStatus) -> None:
             f"  double review pending: {len(status.double_review_pending)} unit(s) back from one "
             "of their two auditors only"
         )
+    if status.rebuttal is not None:
+        r = status.rebuttal
+        if r.state == "open":
+            echo(
+                f"  rebuttal round: open, due {r.due}; {r.responses} of "
+                f"{r.findings_with_error} responses in, {r.disputed} disputed, "
+                f"{r.disputes_open} dispute(s) open"
+            )
+        else:
+            echo(
+                f"  rebuttal round: closed {r.closed_at}; {r.findings_with_error} finding(s), "
+                f"{r.disputed} disputed and decided, "
+                f"{r.findings_with_error - r.responses} without a response (counted as agreed)"
+            )
     for problem in status.integrity:
         echo(f"  ! {problem}")
     echo(f"Next: {status.next_step}")

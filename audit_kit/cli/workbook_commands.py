@@ -25,7 +25,7 @@ from audit_kit.files.text import read_text
 __all__ = ["collect_command", "workbooks_command"]
 
 
-def _read_password(path: Path | None, *, prompt: bool, confirm: bool) -> str | None:
+def read_password(path: Path | None, *, prompt: bool, confirm: bool) -> str | None:
     """Return the password from the file (first line), a hidden prompt, or None."""
     if path is not None:
         text = read_text(
@@ -54,7 +54,7 @@ def _read_password(path: Path | None, *, prompt: bool, confirm: bool) -> str | N
     return None
 
 
-def _plan_wants_password(audit_dir: Path) -> bool:
+def plan_wants_password(audit_dir: Path) -> bool:
     from audit_kit.folder.manifest import AuditFolder
     from audit_kit.workbook import load_audit
 
@@ -127,8 +127,8 @@ def workbooks_command(
     from audit_kit import workbook
 
     names = auditors.split(",") if auditors else None
-    prompt = password_file is None and _plan_wants_password(audit_dir)
-    password = _read_password(password_file, prompt=prompt, confirm=True)
+    prompt = password_file is None and plan_wants_password(audit_dir)
+    password = read_password(password_file, prompt=prompt, confirm=True)
     paths = workbook.workbooks(
         audit_dir,
         auditors=names,
@@ -182,8 +182,8 @@ def collect_command(
     """
     from audit_kit.findings import collect
 
-    prompt = password_file is None and _plan_wants_password(audit_dir)
-    password = _read_password(password_file, prompt=prompt, confirm=False)
+    prompt = password_file is None and plan_wants_password(audit_dir)
+    password = read_password(password_file, prompt=prompt, confirm=False)
     summary = collect(
         audit_dir,
         list(paths),
@@ -215,5 +215,12 @@ def collect_command(
         click.echo(
             f"Double review pending: {len(summary.double_review_pending)} unit(s) back from one "
             "of their two auditors only: " + ", ".join(summary.double_review_pending)
+        )
+    if summary.rebuttal:
+        r = summary.rebuttal
+        click.echo(
+            f"Rebuttal round ({r['state']}, due {r['due']}): {r['responses']} of "
+            f"{r['findings_with_error']} finding(s) answered, {r['disputed']} disputed, "
+            f"{r['decided']} decided."
         )
     click.echo(f"Next: {summary.next_step}")

@@ -43,6 +43,7 @@ _MARKER_TEXT = (
 )
 
 Progress = Callable[[str], None]
+_STEPS = 9
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,7 +177,7 @@ def run_demo(
 
     def step(name: str, started: float, detail: str) -> None:
         steps.append(DemoStep(name=name, seconds=time.perf_counter() - started, detail=detail))
-        say(f"{len(steps)}/8 {name:<9} {detail} ({steps[-1].seconds:.1f} s)")
+        say(f"{len(steps)}/{_STEPS} {name:<9} {detail} ({steps[-1].seconds:.1f} s)")
 
     t = time.perf_counter()
     _fresh_inputs(inputs)
@@ -222,6 +223,12 @@ def run_demo(
 
     results = scoring.score_audit(out, results_workbook=results_workbook_bytes)
     step("score", t, _score_line(results))
+
+    t = time.perf_counter()
+    from audit_kit.demo.round import run_rebuttal_round
+
+    detail, results = run_rebuttal_round(out, inputs)
+    step("rebuttal", t, detail)
 
     t = time.perf_counter()
     from audit_kit import reporting

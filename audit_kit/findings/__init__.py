@@ -58,9 +58,25 @@ from audit_kit.findings._records import (
     FileResult,
     _Return,
 )
+from audit_kit.findings._review import (
+    ReviewReturn,
+    decisions_frame,
+    merge_reviews,
+    responses_frame,
+    review_return,
+)
 from audit_kit.folder.manifest import AuditFolder, Transaction, now_iso, sha256_bytes
+from audit_kit.folder.rebuttal_round import (
+    DECISIONS,
+    RESPONSES,
+    RebuttalRound,
+    read_decisions,
+    read_responses,
+    read_round,
+)
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook import (
+    REVIEW_SHEETS,
     UnitCodes,
     WorkbookLayout,
     code_reader,
@@ -166,9 +182,11 @@ def _collect(
         if rel.startswith("returned/")
     }
     modified_before = _modified_by_sha(folder)
+    found = read_round(folder)
 
     results: list[FileResult] = []
     returns: list[_Return] = []
+    reviews: list[ReviewReturn] = []
     bad_files: set[str] = {p.where for p in problems}
     kinds: dict[int, str] = {}  # id(problem) -> what it is about (the column, or the file)
     seen: dict[str, str] = {}
@@ -220,15 +238,39 @@ def _collect(
             layouts=layouts,
             sample_rows=sample_rows,
             read_codes=read_codes,
+            found=found,
         )
+        if isinstance(parsed, _Return) and found is not None and not file_problems:
+            file_problems = [_frozen_problem(name, found)]
         problems.extend(file_problems)
         if file_problems:
             bad_files.add(name)
-            cell_kinds = parsed.kinds if parsed is not None else []
+            cell_kinds = parsed.kinds if isinstance(parsed, _Return) else []
             if len(cell_kinds) != len(file_problems):
-                what = "the header row" if parsed is not None else "the file itself"
+                what = (
+                    "the header row"
+                    if isinstance(parsed, _Return)
+                    else "the review sheet"
+                    if parsed is not None
+                    else "the file itself"
+                )
                 cell_kinds = [what] * len(file_problems)
             kinds.update(zip(map(id, file_problems), cell_kinds, strict=True))
+        elif isinstance(parsed, ReviewReturn):
+            if not parsed.records:
+                results.append(
+                    FileResult(
+                        path=name,
+                        sha256=sha,
+                        status="nothing to collect",
+                        workbook_id=parsed.book.workbook_id,
+                        auditor=parsed.book.coder,
+                    )
+                )
+            else:
+                reviews.append(parsed)
+                if not problems:
+                    tx.write_bytes(f"returned/{sha}.xlsx", raw, kind="returned", sha256=sha)
         elif parsed is not None and not parsed.records:
             results.append(
                 FileResult(
@@ -279,6 +321,16 @@ def _collect(
         )
 
     stamp = now_iso()
+    responses = read_responses(folder) if reviews else {}
+    decisions = read_decisions(folder) if reviews else {}
+    merge_reviews(
+        reviews,
+        responses=responses,
+        decisions=decisions,
+        modified={**modified, **{r.sha: r.modified for r in reviews}},
+        superseded=superseded,
+        stamp=stamp,
+    )
     for ret in returns:
         for record in ret.records.values():
             if record["source_sha256"] == ret.sha and not record["collected_at"]:
@@ -295,16 +347,30 @@ def _collect(
         )
         for r in returns
     )
+    results.extend(
+        FileResult(
+            path=r.name,
+            sha256=r.sha,
+            status="accepted",
+            workbook_id=r.book.workbook_id,
+            auditor=r.book.coder,
+            units_returned=len(r.records),
+            notes=tuple(r.notes),
+        )
+        for r in reviews
+    )
     position = {str(p): i for i, p in reversed(list(enumerate(files)))}
     results.sort(key=lambda f: position.get(f.path, 0))
 
-    if returns:
+    if returns or reviews:
         inputs: dict[str, str] = {}
-        for r in returns:
-            key, k = Path(r.name).name, 2
+        named: list[tuple[str, str]] = [(r.name, r.sha) for r in returns]
+        named += [(r.name, r.sha) for r in reviews]
+        for file_name, file_sha in named:
+            key, k = Path(file_name).name, 2
             while key in inputs:
-                key, k = f"{Path(r.name).name} ({k})", k + 1
-            inputs[key] = r.sha
+                key, k = f"{Path(file_name).name} ({k})", k + 1
+            inputs[key] = file_sha
         tx.inputs = inputs
         tx.details = {
             "files": [
@@ -318,14 +384,44 @@ def _collect(
                     "encrypted": r.layout.encrypted,
                 }
                 for r in returns
+            ]
+            + [
+                {
+                    "file": Path(r.name).name,
+                    "sha256": r.sha,
+                    "workbook_id": r.book.workbook_id,
+                    "kind": r.kind,
+                    "coder": r.book.coder,
+                    "units_returned": len(r.records),
+                    "modified": r.modified,
+                    "encrypted": r.book.encrypted,
+                }
+                for r in reviews
+            ],
+            "responses": [
+                {"unit_id": unit, "coder": rec["coder"], "response": rec["response"]}
+                for r in reviews
+                if r.kind == "rebuttal"
+                for (_, unit), rec in r.records.items()
+            ],
+            "decisions": [
+                {"kind": kind, "unit_id": unit, "decision": rec["decision"]}
+                for r in reviews
+                if r.kind == "decisions"
+                for (kind, unit), rec in r.records.items()
             ],
             "superseded": superseded,
             "skipped": [
                 {"sha256": f.sha256, "status": f.status} for f in results if f.status != "accepted"
             ],
         }
-        tx.write_csv(FINDINGS, _frame(existing, sample_order=list(sample_rows)))
-        if existing_double or folder.has(DOUBLE_REVIEW):
+        if returns:
+            tx.write_csv(FINDINGS, _frame(existing, sample_order=list(sample_rows)))
+        if any(r.kind == "rebuttal" for r in reviews):
+            tx.write_csv(RESPONSES, responses_frame(responses, list(sample_rows)))
+        if any(r.kind == "decisions" for r in reviews):
+            tx.write_csv(DECISIONS, decisions_frame(decisions, list(sample_rows)))
+        if returns and (existing_double or folder.has(DOUBLE_REVIEW)):
             tx.write_csv(DOUBLE_REVIEW, _frame(existing_double, sample_order=list(sample_rows)))
     else:
         tx.cancel()  # nothing new: no event
@@ -345,6 +441,10 @@ def _collect(
         )
     else:
         next_step = f"every unit has a status: run `audit-kit score {audit_dir}`."
+    round_view = None
+    if found is not None:
+        round_view = _round_view(found, folder, reviews, responses, decisions)
+        next_step = str(round_view["next_step"])
     if pending_double:
         next_step += (
             f" {len(pending_double)} double-review unit(s) are back from one of their two "
@@ -358,11 +458,60 @@ def _collect(
         double_review=len(existing_double),
         double_review_pending=tuple(pending_double),
         superseded=tuple(superseded),
-        changed=bool(returns),
+        changed=bool(returns or reviews),
         next_step=next_step,
         units_sampled=sampled,
         units_done=done,
+        rebuttal=round_view,
     )
+
+
+def _frozen_problem(name: str, found: RebuttalRound) -> Problem:
+    return Problem(
+        where=name,
+        expected="no auditor workbook once the rebuttal round has opened",
+        found=f"an auditor workbook (the round opened at {found.opened_at}, {found.state})",
+        fix="the findings under rebuttal are frozen: a correction goes through the coder's "
+        "response and the lead's decision (`audit-kit decisions`).",
+    )
+
+
+def _round_view(
+    found: RebuttalRound,
+    folder: AuditFolder,
+    reviews: Sequence[ReviewReturn],
+    responses: Mapping[str, Mapping[str, str]],
+    decisions: Mapping[tuple[str, str], Mapping[str, str]],
+) -> dict[str, object]:
+    """Where the round stands after this collect (for the summary and the next step)."""
+    if not reviews:
+        responses = read_responses(folder)
+        decisions = read_decisions(folder)
+    answered = [u for u in found.findings if responses.get(u, {}).get("response")]
+    disputed = [u for u in answered if responses[u]["response"] == "disagree"]
+    decided = [u for u in disputed if ("rebuttal", u) in decisions]
+    where = folder.path
+    if len(answered) < len(found.findings):
+        step = (
+            f"{len(found.findings) - len(answered)} finding(s) still without a response "
+            f"(due {found.due}): collect the coders' workbooks as they come back"
+        )
+    elif len(decided) < len(disputed):
+        step = (
+            f"{len(disputed) - len(decided)} dispute(s) to decide: `audit-kit decisions {where}`, "
+            "then collect the lead's workbook"
+        )
+    else:
+        step = f"every finding answered and every dispute decided: `audit-kit close {where}`"
+    return {
+        "state": found.state,
+        "due": found.due,
+        "findings_with_error": len(found.findings),
+        "responses": len(answered),
+        "disputed": len(disputed),
+        "decided": len(decided),
+        "next_step": step,
+    }
 
 
 def _problem_summary(
@@ -481,7 +630,8 @@ def _parse_file(
     layouts: Mapping[str, WorkbookLayout],
     sample_rows: Mapping[str, Mapping[str, str | None]],
     read_codes: Callable[[Mapping[str, str | None]], UnitCodes],
-) -> tuple[_Return | None, list[Problem]]:
+    found: RebuttalRound | None,
+) -> tuple[_Return | ReviewReturn | None, list[Problem]]:
     name = str(path)
     opened, problems = open_xlsx(raw, where=name, password=password)
     if opened is None:
@@ -498,6 +648,16 @@ def _parse_file(
                 fix="collect it into the audit folder it was written for.",
             )
         ]
+    if sheet.meta.get("format") in REVIEW_SHEETS:
+        return review_return(
+            sheet,
+            path=path,
+            order=order,
+            sha=sha,
+            modified=opened.modified,
+            found=found,
+            separator=plan.columns.code_separator,
+        )
     layout = layouts.get(sheet.meta.get("workbook_id", ""))
     if layout is None:
         return None, [

@@ -104,6 +104,8 @@ class CollectSummary:
     next_step: str
     units_sampled: int
     units_done: int
+    #: where the rebuttal round stands (None when no round was opened)
+    rebuttal: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +119,7 @@ class CollectSummary:
             "double_review": self.double_review,
             "double_review_pending": list(self.double_review_pending),
             "superseded": list(self.superseded),
+            "rebuttal": self.rebuttal,
             "next_step": self.next_step,
         }
 

@@ -17,6 +17,8 @@ from audit_kit.folder.contract import Contract, Number, read_contract
 from audit_kit.folder.sampling_record import SamplingRecord
 
 Verdict = Literal["meets", "below", "inconclusive"]
+#: preliminary while units are outstanding or a rebuttal round is open (or required, not held)
+Status = Literal["preliminary", "final"]
 
 
 class AuditInfo(Contract):
@@ -346,6 +348,18 @@ class _StratumLabel(Contract):
     sample: int
 
 
+class AuditorRebuttal(Contract):
+    """One auditor's findings in the rebuttal round and the share the lead overturned."""
+
+    findings_with_error: int
+    disputed: int
+    upheld: int
+    overturned: int
+    modified: int
+    #: overturned / findings with an error of the auditor; null without findings
+    overturn_rate: Number | None
+
+
 class CoderGroup(GroupScores, _CoderLabel):
     """The scores of one coder."""
 
@@ -356,6 +370,9 @@ class ProviderGroup(GroupScores, _ProviderLabel):
 
 class AuditorGroup(GroupScores, _AuditorLabel):
     """The scores of the units one auditor reviewed."""
+
+    #: with a rebuttal round only
+    rebuttal: AuditorRebuttal | None = None
 
 
 class SettingGroup(GroupScores, _SettingLabel):
@@ -411,6 +428,15 @@ class Changes(Contract):
     by_type: dict[str, TypeChanges]
 
 
+class ErrorRebuttal(Contract):
+    """A finding's answer in the rebuttal round: the coder's response and the lead's decision."""
+
+    response: Literal["agree", "disagree"] | None
+    comment: str | None
+    decision: Literal["upheld", "overturned", "modified"] | None
+    decision_rationale: str | None
+
+
 class ErrorEntry(Contract):
     """A unit with an error, its original and audited codes, amounts and the rationale."""
 
@@ -429,6 +455,8 @@ class ErrorEntry(Contract):
     difference: Number | None
     rationale: str | None
     reference: str | None
+    #: with a rebuttal round only (findings the round covers)
+    rebuttal: ErrorRebuttal | None = None
 
 
 class UnitEntry(Contract):
@@ -552,12 +580,77 @@ class Agreement(Contract):
     resolution: str
 
 
+class FinalCodes(Contract):
+    """The lead's final codes and amount of a modified finding."""
+
+    dx: list[str]
+    px: list[str]
+    cpt: list[str]
+    drg: str | None
+    amount: Number | None
+
+
+class Dispute(Contract):
+    """A finding the coder disputed: the finding, the coder's comment and the decision."""
+
+    kind: Literal["rebuttal"]
+    unit_id: str
+    coder: str | None
+    auditor: str | None
+    category: str | None
+    original: CodeSetEntry | None
+    audited: CodeSetEntry | None
+    rationale: str | None
+    reference: str | None
+    coder_comment: str
+    decision: Literal["upheld", "overturned", "modified"] | None
+    decision_rationale: str | None
+    decided_by: str | None
+    decision_date: str | None
+    final: FinalCodes | None
+
+
+class BeforeDecisions(Contract):
+    """The overall accuracy of the findings as the auditors returned them."""
+
+    record_accuracy: Interval | None
+    code_accuracy: Interval | None
+    units_with_error: int | None
+
+
+class RebuttalBlock(Contract):
+    """The rebuttal round: its state and dates, the counts, the accuracy before, the disputes.
+
+    ``findings_with_error`` = ``agreed`` + ``disputed`` + ``no_response``; ``disputed`` =
+    ``upheld`` + ``overturned`` + ``modified`` + ``open``.
+    """
+
+    round: int
+    state: Literal["open", "closed"]
+    opened_at: str
+    due: str
+    closed_at: str | None
+    findings_with_error: int
+    agreed: int
+    disputed: int
+    upheld: int
+    overturned: int
+    modified: int
+    no_response: int
+    open: int
+    no_response_counted_as_agreed: bool
+    preliminary: BeforeDecisions
+    disputes: list[Dispute]
+
+
 class Results(Contract):
     """The whole of results.json."""
 
     audit: AuditInfo
-    #: "preliminary" while sampled units are outstanding, else "final"
-    status: Literal["preliminary", "final"]
+    #: "preliminary" while sampled units are outstanding or a rebuttal round is open (or
+    #: required and not held), else "final"; status_reasons says why
+    status: Status
+    status_reasons: list[str] = []
     settings: Settings
     progress: Progress
     overall: GroupScores
@@ -573,6 +666,8 @@ class Results(Contract):
     sampling: SamplingRecord
     agreement: Agreement | None = None
     notes: list[str]
+    #: written by ``score`` on an audit folder: the rebuttal round (null without one)
+    rebuttal: RebuttalBlock | None = None
 
     def group_lists(self) -> dict[str, list[Any]]:
         """Return the labelled groups by their key in the file (coders, providers...)."""

@@ -27,7 +27,7 @@ from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import AuditFolder
 from audit_kit.values.counts import COUNT_WORDS
 
-__all__ = ["AuditStatus", "AuditorStatus", "Step", "audit_status", "status"]
+__all__ = ["AuditStatus", "AuditorStatus", "RoundStatus", "Step", "audit_status", "status"]
 
 STEPS = ("sampled", "workbooks", "returned", "scored", "reported", "verified")
 
@@ -85,6 +85,40 @@ class AuditorStatus:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RoundStatus:
+    """Where the rebuttal round stands: responses in, disputes decided, the due date."""
+
+    state: str  # open | closed
+    due: str
+    opened_at: str
+    closed_at: str | None
+    findings_with_error: int
+    responses: int
+    disputed: int
+    decided: int
+    #: coders with findings still unanswered, and how many
+    waiting_for: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def disputes_open(self) -> int:
+        return self.disputed - self.decided
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "due": self.due,
+            "opened_at": self.opened_at,
+            "closed_at": self.closed_at,
+            "findings_with_error": self.findings_with_error,
+            "responses": self.responses,
+            "disputed": self.disputed,
+            "decided": self.decided,
+            "disputes_open": self.disputes_open,
+            "waiting_for": dict(self.waiting_for),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AuditStatus:
     """The state of one audit folder and what to do next."""
 
@@ -101,6 +135,7 @@ class AuditStatus:
     universe_file: str | None = None
     #: double-review units back from one of their two auditors only (agreement pending)
     double_review_pending: tuple[str, ...] = ()
+    rebuttal: RoundStatus | None = None
 
     @property
     def intact(self) -> bool:
@@ -120,6 +155,7 @@ class AuditStatus:
             "auditors": [a.to_dict() for a in self.auditors],
             "intact": self.intact,
             "integrity_problems": [p.to_dict() for p in self.integrity],
+            "rebuttal": None if self.rebuttal is None else self.rebuttal.to_dict(),
             "next_step": self.next_step,
             "next_command": self.next_command,
             "double_review_pending": list(self.double_review_pending),
@@ -215,7 +251,8 @@ def audit_status(audit_dir: Path) -> AuditStatus:
 
     # scored / reported
     score_event = _last(events, "score")
-    scored_stale = folder.has("results.json") and _seq(collect_event) > _seq(score_event)
+    changed_event = max(_seq(collect_event), _seq(_last(events, "close")))
+    scored_stale = folder.has("results.json") and changed_event > _seq(score_event)
     scored = Step(
         name="scored",
         done=folder.has("results.json"),
@@ -242,7 +279,10 @@ def audit_status(audit_dir: Path) -> AuditStatus:
     )
     verified = _verified_step(events, integrity, files=len(folder.artifacts()))
     steps = (sampled, workbooks, returned, scored, reported, verified)
+    round_status = _round_status(folder, readable)
     step_text, command = _next(steps, auditors, where, universe_file, integrity)
+    if round_status is not None and round_status.state == "open" and not integrity:
+        step_text, command = _round_next(round_status, where)
     return AuditStatus(
         audit_dir=folder.path,
         audit_id=folder.audit_id,
@@ -256,6 +296,7 @@ def audit_status(audit_dir: Path) -> AuditStatus:
         integrity=integrity,
         universe_file=universe_file,
         double_review_pending=_double_pending(folder, readable),
+        rebuttal=round_status,
     )
 
 
@@ -278,6 +319,58 @@ def _double_pending(folder: AuditFolder, readable: Callable[[str], bool]) -> tup
 
     first, second = returned("findings.csv"), returned("double_review.csv")
     return tuple(sorted(u for u in doubled if (u in first) != (u in second)))
+
+
+def _round_status(folder: AuditFolder, readable: Callable[[str], bool]) -> RoundStatus | None:
+    from audit_kit.folder.rebuttal_round import (
+        DECISIONS,
+        RESPONSES,
+        ROUND,
+        read_decisions,
+        read_responses,
+        read_round,
+    )
+
+    if not readable(ROUND):
+        return None
+    found = read_round(folder)
+    if found is None:
+        return None
+    responses = read_responses(folder) if readable(RESPONSES) else {}
+    decisions = read_decisions(folder) if readable(DECISIONS) else {}
+    answered = [u for u in found.findings if responses.get(u, {}).get("response")]
+    disputed = [u for u in answered if responses[u]["response"] == "disagree"]
+    waiting: dict[str, int] = {}
+    for unit, finding in found.findings.items():
+        if unit not in answered:
+            coder = str(finding.get("coder"))
+            waiting[coder] = waiting.get(coder, 0) + 1
+    return RoundStatus(
+        state=found.state,
+        due=found.due,
+        opened_at=found.opened_at,
+        closed_at=found.closed_at,
+        findings_with_error=len(found.findings),
+        responses=len(answered),
+        disputed=len(disputed),
+        decided=sum(1 for u in disputed if ("rebuttal", u) in decisions),
+        waiting_for=dict(sorted(waiting.items())),
+    )
+
+
+def _round_next(r: RoundStatus, where: str) -> tuple[str, str | None]:
+    if r.responses < r.findings_with_error:
+        who = ", ".join(f"{c} ({n})" for c, n in r.waiting_for.items())
+        return (
+            f"collect the coders' rebuttal workbooks (due {r.due}); waiting for {who}",
+            f"audit-kit collect {where} RETURNED_REBUTTALS...",
+        )
+    if r.disputes_open:
+        return (
+            f"{r.disputes_open} dispute(s) to decide: write the lead's workbook and collect it",
+            f"audit-kit decisions {where}",
+        )
+    return ("every dispute is decided: close the rebuttal round", f"audit-kit close {where}")
 
 
 def _verified_step(

@@ -407,6 +407,15 @@ class ScoringOptions(_Strict):
     auditor_target: float = Field(default=0.95, gt=0, le=1)
 
 
+class RebuttalOptions(_Strict):
+    """The rebuttal round: coders answer the findings, the audit lead decides the disputes."""
+
+    #: true: results stay preliminary until a rebuttal round has been opened and closed.
+    required: bool = False
+    #: days the coders have to respond; the default due date of `audit-kit rebuttals`.
+    days: StrictInt = Field(default=14, ge=1, le=365)
+
+
 class SamplingPlan(_Strict):
     name: str = Field(min_length=1)
     objective: str = ""
@@ -430,6 +439,7 @@ class SamplingPlan(_Strict):
     double_review: DoubleReview | None = None
     financial: FinancialOptions = Field(default_factory=FinancialOptions)
     scoring: ScoringOptions = Field(default_factory=ScoringOptions)
+    rebuttal: RebuttalOptions = Field(default_factory=RebuttalOptions)
     created: dt.date | None = None
     #: When each coder is audited next (``audit-kit trend``); None: the documented defaults.
     cadence: CadenceRules | None = None

@@ -34,6 +34,7 @@ from audit_kit.reporting.formatting import (
     sub_mapping,
     text,
 )
+from audit_kit.reporting.rebuttal_view import rebuttal_view
 from audit_kit.reporting.sections import (
     accuracy_row,
     agreement_view,
@@ -149,6 +150,7 @@ def executive_context(
         "findings": [finding_view(e) for e in errors],
         "agreement": agreement_view(results),
         "sampling": sampling_view(sampling, statement),
+        "rebuttal": rebuttal_view(results, default_conf),
         "clt_note": CLT_NOTE,
         "rounding_note": ROUNDING_NOTE,
     }
@@ -189,6 +191,7 @@ def coder_context(
         "team": group_view(overall, default_conf),
         "chart": chart,
         "findings": [finding_view(e) for e in mine],
+        "rebuttal": rebuttal_view(results, default_conf, coder=name),
         "rounding_note": ROUNDING_NOTE,
     }
 

@@ -388,6 +388,82 @@ def _agreement_sheets(wb: Workbook, agreement: Mapping[str, Any]) -> None:
     )
 
 
+def _rebuttal(ws: Worksheet, results: Mapping[str, Any]) -> None:
+    """The rebuttal round: its counts and accuracy before the decisions, then every dispute."""
+    block = results["rebuttal"]
+    before = block.get("preliminary") or {}
+    facts: list[tuple[str, Any, str | None]] = [
+        ("status of the results", results.get("status"), None),
+        *((k.replace("_", " "), block.get(k), None) for k in ("state", "opened_at", "due")),
+        ("closed at", block.get("closed_at"), None),
+        *(
+            (k.replace("_", " "), block.get(k), COUNT)
+            for k in (
+                "findings_with_error",
+                "agreed",
+                "disputed",
+                "upheld",
+                "overturned",
+                "modified",
+                "no_response",
+                "open",
+            )
+        ),
+        ("no response counted as agreed", block.get("no_response_counted_as_agreed"), None),
+    ]
+    for key in ("record_accuracy", "code_accuracy"):
+        value = before.get(key) or {}
+        facts.append((f"{key.replace('_', ' ')} before the decisions", value.get("value"), PERCENT))
+    for r, (label, value, fmt) in enumerate(facts, start=1):
+        put_cell(ws, r, 1, label)
+        put_cell(ws, r, 2, value, fmt)
+    ws.column_dimensions["A"].width = 36
+    start = len(facts) + 2
+    columns: list[Column] = [
+        ("Unit id", getter("unit_id"), None, 14),
+        ("Kind", getter("kind"), None, 10),
+        ("Coder", getter("coder"), None, 12),
+        ("Auditor", getter("auditor"), None, 12),
+        ("Original dx", _joined("original", "dx"), None, 22),
+        ("Audited dx", _joined("audited", "dx"), None, 22),
+        ("Original CPT/HCPCS", _joined("original", "cpt"), None, 18),
+        ("Audited CPT/HCPCS", _joined("audited", "cpt"), None, 18),
+        ("Rationale", getter("rationale"), None, 36),
+        ("Coder comment", getter("coder_comment"), None, 36),
+        ("Decision", getter("decision"), None, 12),
+        ("Decision rationale", getter("decision_rationale"), None, 36),
+        ("Decided by", getter("decided_by"), None, 14),
+        ("Decision date", getter("decision_date"), None, 12),
+        ("Final dx", _joined("final", "dx"), None, 22),
+        ("Final CPT/HCPCS", _joined("final", "cpt"), None, 18),
+        ("Final amount", getter("final", "amount"), MONEY, 13),
+    ]
+    disputes = [d for d in block.get("disputes") or [] if isinstance(d, Mapping)]
+    for c, (title, _, _, width) in enumerate(columns, start=1):
+        put_cell(ws, start, c, title)
+        ws.cell(row=start, column=c).font = BOLD
+        ws.cell(row=start, column=c).fill = HEADER_FILL
+        if c > 1:
+            ws.column_dimensions[get_column_letter(c)].width = width
+    for r, row in enumerate(disputes, start=start + 1):
+        for c, (_, get, fmt, _) in enumerate(columns, start=1):
+            put_cell(ws, r, c, get(row), fmt)
+    r = start + len(disputes) + 2
+    titles = ("Auditor", "Findings with an error", "Disputed", "Overturned", "Modified")
+    for c, title in enumerate((*titles, "Overturn rate"), start=1):
+        put_cell(ws, r, c, title)
+        ws.cell(row=r, column=c).font = BOLD
+    for group in results.get("auditors") or []:
+        own = group.get("rebuttal") if isinstance(group, Mapping) else None
+        if not isinstance(own, Mapping):
+            continue
+        r += 1
+        put_cell(ws, r, 1, str(group.get("auditor")))
+        for c, key in enumerate(("findings_with_error", "disputed", "overturned", "modified"), 2):
+            put_cell(ws, r, c, own.get(key), COUNT)
+        put_cell(ws, r, 6, own.get("overturn_rate"), PERCENT)
+
+
 def results_workbook_bytes(scored: Results) -> bytes:
     """Return results.xlsx for the results (renders; computes nothing)."""
     results = scored.to_json_dict()
@@ -424,6 +500,8 @@ def results_workbook_bytes(scored: Results) -> bytes:
     agreement = results.get("agreement")
     if isinstance(agreement, Mapping):
         _agreement_sheets(wb, agreement)
+    if isinstance(results.get("rebuttal"), Mapping):
+        _rebuttal(wb.create_sheet("Rebuttal"), results)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

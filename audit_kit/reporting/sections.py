@@ -30,7 +30,7 @@ from audit_kit.values.counts import COUNT_WORDS, of_sampled, scored_of_sampled
 # -- views ---------------------------------------------------------------------------------
 
 
-def _interval(obj: Any, default_conf: Any) -> dict[str, Any]:
+def interval_view(obj: Any, default_conf: Any) -> dict[str, Any]:
     obj = obj if isinstance(obj, Mapping) else {}
     return {
         "value": pct(obj.get("value")),
@@ -59,7 +59,7 @@ def group_view(group: Mapping[str, Any], default_conf: Any) -> dict[str, Any]:
     optional = {}
     for key in ("drg_accuracy", "financial_accuracy"):
         value = group.get(key)
-        optional[key] = _interval(value, default_conf) if isinstance(value, Mapping) else None
+        optional[key] = interval_view(value, default_conf) if isinstance(value, Mapping) else None
     sampled = group.get("units_sampled", group.get("sample"))  # a stratum's is its sample size
     scored = group.get("units_reviewed")
     both = isinstance(scored, int) and isinstance(sampled, int)
@@ -73,8 +73,8 @@ def group_view(group: Mapping[str, Any], default_conf: Any) -> dict[str, Any]:
         "units_not_reviewed": count(group.get("units_not_reviewed"))
         if group.get("units_not_reviewed") is not None
         else None,
-        "record": _interval(group.get("record_accuracy"), default_conf),
-        "code": _interval(group.get("code_accuracy"), default_conf),
+        "record": interval_view(group.get("record_accuracy"), default_conf),
+        "code": interval_view(group.get("code_accuracy"), default_conf),
         "drg": optional["drg_accuracy"],
         "financial_accuracy": optional["financial_accuracy"],
         "dollar_accuracy": pct(group.get("dollar_accuracy"))
@@ -352,7 +352,7 @@ def _attribute_printout(att: Any) -> str | None:
 _CODE_FIELDS = (("dx", "Dx"), ("px", "Px"), ("cpt", "CPT/HCPCS"))
 
 
-def _codes(obj: Any) -> list[str]:
+def codes_view(obj: Any) -> list[str]:
     if not isinstance(obj, Mapping):
         return []
     lines = []
@@ -393,8 +393,8 @@ def finding_view(err: Mapping[str, Any]) -> dict[str, Any]:
         "stratum": text(err.get("stratum")),
         "status": status,
         "category": text(err.get("category")) or ("record missing" if "missing" in status else ""),
-        "original": _codes(err.get("original")),
-        "audited": _codes(err.get("audited"))
+        "original": codes_view(err.get("original")),
+        "audited": codes_view(err.get("audited"))
         or (["record missing: no code is supported"] if "missing" in status else []),
         "changes": _changes(err.get("changes")),
         "examined": money(err.get("examined"))
@@ -426,11 +426,13 @@ def audit_view(results: Mapping[str, Any]) -> dict[str, str]:
         "findings_sha256",
     )
     view = {k: text(audit.get(k)) for k in keys}
-    # Preliminary while sampled units are outstanding: every page says so (base.html).
+    # Preliminary while sampled units are outstanding or a rebuttal round is open (or required
+    # and not held): every page says so (base.html), the first page says why (status_reasons).
     progress = results.get("progress")
     view["status"] = text(results.get("status")) or "final"
     view["preliminary"] = ""
-    if view["status"] == "preliminary" and isinstance(progress, Mapping):
+    outstanding_units = progress.get("units_outstanding") if isinstance(progress, Mapping) else 0
+    if view["status"] == "preliminary" and isinstance(progress, Mapping) and outstanding_units:
         scored = scored_of_sampled(progress.get("units_scored"), progress.get("units_sampled"))
         outstanding = (
             f"{count(progress.get('units_outstanding'))} {COUNT_WORDS['units_outstanding']}"
@@ -439,6 +441,9 @@ def audit_view(results: Mapping[str, Any]) -> dict[str, str]:
         view["preliminary"] = f"PRELIMINARY: {scored}, {outstanding}"
     elif view["status"] == "preliminary":
         view["preliminary"] = "PRELIMINARY"
+    view["status_reasons"] = "; ".join(
+        text(r) for r in results.get("status_reasons") or [] if text(r)
+    )
     return view
 
 
@@ -611,10 +616,13 @@ def categories_view(results: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     return rows or None
 
 
-def doc_view(title: str, results: Mapping[str, Any], rendered_at: str) -> dict[str, str]:
+def doc_view(title: str, results: Mapping[str, Any], rendered_at: str) -> dict[str, Any]:
     audit = results["audit"]
+    preliminary = text(results.get("status")) == "preliminary"
     return {
-        "title": title,
+        "preliminary": preliminary,
+        "status_reasons": [text(r) for r in results.get("status_reasons") or [] if text(r)],
+        "title": ("PRELIMINARY: " if preliminary else "") + title,
         "author": text(audit.get("organisation")) or "audit-kit",
         "subject": text(audit.get("id")),
         "rendered_at": rendered_at,

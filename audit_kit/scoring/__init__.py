@@ -43,7 +43,7 @@ What is scored (docs/methods.md section 7):
 from __future__ import annotations
 
 from audit_kit.scoring._extrapolation import Extrapolation, extrapolate, netted
-from audit_kit.scoring._results import score_audit, score_frames
+from audit_kit.scoring._results import score_audit, score_audit_frames, score_frames
 from audit_kit.scoring._units import STATUSES, ScoredUnit
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "netted",
     "score",
     "score_audit",
+    "score_audit_frames",
     "score_frames",
 ]
 

@@ -12,6 +12,14 @@ import polars as pl
 from audit_kit._version import __version__
 from audit_kit.errors import AuditError
 from audit_kit.folder.manifest import AuditFolder, now_iso
+from audit_kit.folder.rebuttal_round import (
+    DECISIONS,
+    RESPONSES,
+    ROUND,
+    read_decisions,
+    read_responses,
+    read_round,
+)
 from audit_kit.folder.results import Results
 from audit_kit.folder.sampling_record import SamplingRecord
 from audit_kit.plan import SamplingPlan
@@ -20,6 +28,12 @@ from audit_kit.scoring._agreement import agreement_section, planned_units, resol
 from audit_kit.scoring._cia import discover_cia
 from audit_kit.scoring._extrapolation import extrapolate_scored
 from audit_kit.scoring._groups import category_table, overall_population, score_group, score_groups
+from audit_kit.scoring._rebuttal import (
+    apply_decisions,
+    auditor_rebuttals,
+    rebuttal_block,
+    results_status,
+)
 from audit_kit.scoring._units import (
     GROUPINGS,
     ScoredUnit,
@@ -41,6 +55,10 @@ def score_audit(
 ) -> Results:
     """Score the audit in ``audit_dir``; write results.json (and results.xlsx); return results.
 
+    With a rebuttal round (``rebuttals/round.json``), the lead's decisions collected so far are
+    applied (:mod:`audit_kit.scoring._rebuttal`) and results.json gains the ``rebuttal`` block;
+    ``status`` is ``preliminary`` while units are outstanding or a round is open (or the plan
+    requires one not yet held), else ``final``.
     ``progress`` is called with one line as reading, scoring and writing begin.
     ``results_workbook`` renders results.xlsx from the results (the CLI passes
     ``reporting.results_workbook_bytes``: scoring computes, reporting renders); both files are
@@ -48,6 +66,32 @@ def score_audit(
     """
     say = progress or _noop
     folder = AuditFolder.open(Path(audit_dir))
+    written, inputs = _score_folder(folder, say, with_round=True)
+    results = Results.model_validate(written)
+    overall = results.overall
+    details = {
+        "units_scored": overall.units_reviewed,
+        "units_with_error": overall.units_with_error,
+        "verdict": overall.verdict,
+        "status": results.status,
+    }
+    say("writing results.json" + (" and results.xlsx" if results_workbook else ""))
+    with folder.transaction("score", inputs=inputs, details=details) as tx:
+        tx.write_json("results.json", results.to_json_dict())
+        if results_workbook is not None:
+            tx.write_bytes("results.xlsx", results_workbook(results))
+    return results
+
+
+def score_audit_frames(folder: AuditFolder) -> dict[str, Any]:
+    """Score the folder's findings as returned (no decision applied); write nothing."""
+    results, _ = _score_folder(folder, _noop, with_round=False)
+    return results
+
+
+def _score_folder(
+    folder: AuditFolder, say: Callable[[str], None], *, with_round: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
     if not folder.has("findings.csv"):
         raise AuditError.one(
             "There are no findings to score yet.",
@@ -85,30 +129,68 @@ def score_audit(
         "scored_at": now_iso(),
         "findings_sha256": inputs["findings.csv"],
     }
-    say(f"scoring {findings.height} finding(s) against {sample.height} sampled unit(s)")
-    results = score_frames(
-        plan,
-        sampling.to_json_dict(),
-        canonical_units(sample, plan),
-        findings,
-        audit=audit,
-        audit_dir=folder.path,
-        second=second,
-    )
-    for name, ref in results.settings.reference_files.items():
-        inputs[f"{name}:{ref.file}"] = ref.sha256
-    overall = results.overall
-    details = {
-        "units_scored": overall.units_reviewed,
-        "units_with_error": overall.units_with_error,
-        "verdict": overall.verdict,
+    units = canonical_units(sample, plan)
+    found = read_round(folder) if with_round else None
+    responses = read_responses(folder) if found is not None else {}
+    decisions = read_decisions(folder) if found is not None else {}
+    # A decision stands only while its dispute does: a coder who later agreed ends the dispute.
+    decisions = {
+        key: d
+        for key, d in decisions.items()
+        if key[0] != "rebuttal" or responses.get(key[1], {}).get("response") == "disagree"
     }
-    say("writing results.json" + (" and results.xlsx" if results_workbook else ""))
-    with folder.transaction("score", inputs=inputs, details=details) as tx:
-        tx.write_json("results.json", results.to_json_dict())
-        if results_workbook is not None:
-            tx.write_bytes("results.xlsx", results_workbook(results))
-    return results
+    for rel in (ROUND, RESPONSES, DECISIONS):
+        if found is not None and rel in artifacts:
+            inputs[rel] = str(artifacts[rel]["sha256"])
+    say(f"scoring {findings.height} finding(s) against {sample.height} sampled unit(s)")
+    sampling_dict = sampling.to_json_dict()
+    applied = apply_decisions(findings, units, decisions, plan=plan)
+    results = score_frames(
+        plan, sampling_dict, units, applied, audit=audit, audit_dir=folder.path, second=second
+    ).to_json_dict()
+    for name, ref in results["settings"]["reference_files"].items():
+        inputs[f"{name}:{ref['file']}"] = ref["sha256"]
+    if found is not None:
+        before = (
+            results
+            if applied is findings
+            else score_frames(
+                plan,
+                sampling_dict,
+                units,
+                findings,
+                audit=audit,
+                audit_dir=folder.path,
+                second=second,
+            ).to_json_dict()
+        )
+        results["rebuttal"] = rebuttal_block(
+            found, responses, decisions, preliminary=before["overall"]
+        )
+        for group in results["auditors"]:
+            group["rebuttal"] = auditor_rebuttals(
+                found, responses, decisions, str(group.get("auditor") or "")
+            )
+        by_unit = {(d["kind"], d["unit_id"]): d for d in results["rebuttal"]["disputes"]}
+        for entry in results["errors"]:
+            unit = str(entry["unit_id"])
+            if unit in found.findings:
+                response = responses.get(unit, {})
+                dispute = by_unit.get(("rebuttal", unit)) or {}
+                entry["rebuttal"] = {
+                    "response": response.get("response") or None,
+                    "comment": response.get("comment") or None,
+                    "decision": dispute.get("decision"),
+                    "decision_rationale": dispute.get("decision_rationale"),
+                }
+    else:
+        results["rebuttal"] = None
+    status, reasons = results_status(
+        outstanding=int(results["progress"]["units_outstanding"]), found=found, plan=plan
+    )
+    results["status"] = status
+    results["status_reasons"] = reasons
+    return results, inputs
 
 
 def _noop(_: str) -> None:
@@ -181,10 +263,15 @@ def score_frames(
     overall = score_group(returned, ctx, population=overall_population(ctx, sampling), overall=True)
     overall["extrapolation"] = extrapolation
     progress = _progress(units, returned)
+    # Without the folder the round is not known: score_audit computes both again with it.
+    status, reasons = results_status(
+        outstanding=progress["units_outstanding"], found=None, plan=plan
+    )
     overall["units_sampled"] = progress["units_sampled"]
     results: dict[str, Any] = {
         "audit": dict(audit),
-        "status": results_status(progress),
+        "status": status,
+        "status_reasons": reasons,
         "settings": _settings(plan, weights, references),
         "progress": progress,
         "overall": overall,
@@ -287,15 +374,6 @@ def _unit_entry(u: ScoredUnit) -> dict[str, Any]:
         **_amount_fields(u),
         "weight": u.weight,
     }
-
-
-def results_status(progress: Mapping[str, int]) -> str:
-    """``preliminary`` while sampled units are outstanding (not returned), else ``final``.
-
-    The one place results become final (an open rebuttal round is to keep them preliminary
-    too, once rebuttal rounds exist).
-    """
-    return "preliminary" if progress["units_outstanding"] > 0 else "final"
 
 
 def _sampled_by(units: pl.DataFrame, attr: str) -> dict[str, int] | None:

@@ -75,17 +75,33 @@ from audit_kit.workbook._layout import (
     prefilled as prefilled,
 )
 from audit_kit.workbook._read import ReturnedSheet, read_returned
+from audit_kit.workbook._review import (
+    DECISIONS_FORMAT,
+    REBUTTAL_FORMAT,
+    REVIEW_SHEETS,
+    ReviewBook,
+    ReviewColumn,
+    ReviewRow,
+    render_review,
+    review_digest,
+)
 from audit_kit.workbook._write import write_workbooks
 
 __all__ = [
     "workbooks",
     "CODER_RESPONSES",
+    "DECISIONS_FORMAT",
     "ERROR_CATEGORIES",
     "FINDING_HEADERS",
     "STATUSES",
     "WORKBOOK_FORMAT",
     "OriginalColumn",
+    "REBUTTAL_FORMAT",
+    "REVIEW_SHEETS",
     "ReturnedSheet",
+    "ReviewBook",
+    "ReviewColumn",
+    "ReviewRow",
     "UnitCodes",
     "WorkbookLayout",
     "canonical_value",
@@ -93,6 +109,8 @@ __all__ = [
     "load_audit",
     "load_layouts",
     "read_returned",
+    "render_review",
+    "review_digest",
     "row_digest",
     "row_digests",
     "unit_codes",

@@ -19,6 +19,7 @@ from audit_kit.workbook._layout import (
     SHEET_AUDIT,
     SHEET_SAMPLE,
 )
+from audit_kit.workbook._review import REVIEW_SHEETS
 
 # -- reading -----------------------------------------------------------------------------------
 
@@ -75,23 +76,27 @@ def read_returned(data: bytes, *, where: str) -> tuple[ReturnedSheet | None, lis
         for key, value in zip(meta_columns[0], meta_columns[1], strict=True):
             if key:
                 meta[str(key)] = "" if value is None else str(value)
-    if meta.get("format") != WORKBOOK_FORMAT:
+    # An auditor workbook's findings are on Sample; a rebuttal or decisions workbook's on its
+    # own work sheet (``meta["format"]`` says which kind of workbook this is).
+    work_sheet = SHEET_SAMPLE if meta.get("format") == WORKBOOK_FORMAT else None
+    work_sheet = work_sheet or REVIEW_SHEETS.get(meta.get("format", ""))
+    if work_sheet is None:
         return None, [not_ours]
-    if SHEET_SAMPLE not in names:
+    if work_sheet not in names:
         return None, [
             Problem(
                 where=where,
-                expected=f"a sheet named {SHEET_SAMPLE}",
+                expected=f"a sheet named {work_sheet}",
                 found=f"sheets {', '.join(n for n in names if n != SHEET_AUDIT)}",
-                fix=f"rename the sheet back to {SHEET_SAMPLE}.",
+                fix=f"rename the sheet back to {work_sheet}.",
             )
         ]
-    columns = _grid(reader, data, SHEET_SAMPLE)
+    columns = _grid(reader, data, work_sheet)
     if columns is None:
         return None, [
             Problem(
-                where=f"{where}, {SHEET_SAMPLE}",
-                expected="a readable Sample sheet",
+                where=f"{where}, {work_sheet}",
+                expected=f"a readable {work_sheet} sheet",
                 found="cells that cannot be read",
                 fix="open it in Excel or LibreOffice, save it again as .xlsx, and return that.",
             )

@@ -479,7 +479,7 @@ def _render(
     buffer = io.BytesIO()
     wb.save(buffer)
     data = buffer.getvalue()
-    return _escape_cr(data) if has_cr else data
+    return escape_cr(data) if has_cr else data
 
 
 def _finish_sample(
@@ -667,7 +667,7 @@ def _fill_instructions(
         ws.cell(row=r, column=1).font = Font(bold=True)
         _set_text(ws.cell(row=r, column=2), value)
         ws.cell(row=r, column=2).alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[r].height = _wrapped_height(value, INSTRUCTION_WIDTH)
+        ws.row_dimensions[r].height = wrapped_height(value, INSTRUCTION_WIDTH)
         r += 1
     r += 1
     _set_text(ws.cell(row=r, column=1), "How to fill in the Sample sheet")
@@ -678,7 +678,7 @@ def _fill_instructions(
         ws.cell(row=r, column=1).alignment = Alignment(vertical="top")
         _set_text(ws.cell(row=r, column=2), step)
         ws.cell(row=r, column=2).alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[r].height = _wrapped_height(step, INSTRUCTION_WIDTH)
+        ws.row_dimensions[r].height = wrapped_height(step, INSTRUCTION_WIDTH)
         r += 1
     r += 1
     _set_text(ws.cell(row=r, column=1), "Allowed values")
@@ -730,7 +730,7 @@ def _fill_audit(
     ws.protection.password = secrets.token_urlsafe(16)
 
 
-def _escape_cr(data: bytes) -> bytes:
+def escape_cr(data: bytes) -> bytes:
     """Rewrite raw CR in the package's XML as ``&#13;`` (XML parsers turn a raw CR into LF)."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
@@ -746,7 +746,7 @@ def _escape_cr(data: bytes) -> bytes:
 INSTRUCTION_WIDTH = 110  # characters, column B of the Instructions sheet
 
 
-def _wrapped_height(text: str, width: int) -> float:
+def wrapped_height(text: str, width: int) -> float:
     """Row height (points) that shows all of a wrapped text.
 
     Neither Excel nor LibreOffice grows a row to fit wrapped text written by openpyxl, so the
