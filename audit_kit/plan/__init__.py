@@ -34,6 +34,7 @@ from audit_kit.plan.model import (
     AMOUNT_FIELDS,
     CODE_FIELDS,
     FIELDS,
+    HCC_FIELDS,
     LIST_OPS,
     NO_VALUE_OPS,
     SCALAR_OPS,
@@ -60,6 +61,7 @@ from audit_kit.plan.model import (
 __all__ = [
     "AMOUNT_FIELDS",
     "CODE_FIELDS",
+    "HCC_FIELDS",
     "FIELDS",
     "LIST_OPS",
     "NO_VALUE_OPS",

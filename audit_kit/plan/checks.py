@@ -10,6 +10,7 @@ from audit_kit.errors import Problem
 from audit_kit.plan.model import (
     CODE_FIELDS,
     FIELDS,
+    HCC_FIELDS,
     LIST_OPS,
     NO_VALUE_OPS,
     FilterOp,
@@ -175,6 +176,37 @@ def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
             "true, with no PHI column",
             "map columns.patient, or set pseudonymise: false.",
         )
+    if plan.financial.basis == "hcc":
+        cols = plan.columns
+        if cols.age is None and cols.birth_date is None:
+            add(
+                "columns.age",
+                "columns.age or columns.birth_date (the CMS-HCC model needs the age)",
+                "neither",
+                "map the enrollee's age (or date of birth) column.",
+            )
+        for name in HCC_FIELDS:
+            if getattr(cols, name) is None:
+                add(
+                    f"columns.{name}",
+                    f"a universe column for {name} (the hcc basis needs it)",
+                    "nothing",
+                    "map it under columns (see docs/plans.md, hcc basis).",
+                )
+        if cols.dx is None:
+            add(
+                "columns.dx",
+                "the submitted diagnosis codes (columns.dx)",
+                "nothing",
+                "map the column(s) holding each enrollee-year's submitted ICD-10-CM codes.",
+            )
+        if plan.financial.base_rate is None:
+            add(
+                "financial.base_rate",
+                "the base rate per member per month (e.g. 1100.00)",
+                "nothing",
+                "add financial.base_rate to the plan.",
+            )
     return problems
 
 

@@ -11,7 +11,14 @@ import numpy as np
 import polars as pl
 
 from audit_kit.errors import InputError, Problem
-from audit_kit.plan import AMOUNT_FIELDS, NO_VALUE_OPS, FilterOp, FrameFilter, SamplingPlan
+from audit_kit.plan import (
+    AMOUNT_FIELDS,
+    HCC_FIELDS,
+    NO_VALUE_OPS,
+    FilterOp,
+    FrameFilter,
+    SamplingPlan,
+)
 from audit_kit.sampling._record import ORDER_NUMERIC, ORDER_TEXT, Progress
 from audit_kit.universe import (
     ROW,
@@ -23,6 +30,7 @@ from audit_kit.universe import (
     parse_dates,
     row_problem,
 )
+from audit_kit.values.demographics import EXPECTED, READERS
 
 # -- the frame -------------------------------------------------------------------------------
 
@@ -508,8 +516,10 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             numeric.add(plan.column_for(flt.column))
         elif kind == "date":
             dates.add(plan.column_for(flt.column))
+    hcc_cols = _hcc_columns(plan)
     needed = [id_col, *by_cols, *sorted(numeric | dates)]
     needed += [plan.column_for(f.column) for f in plan.frame.filters]
+    needed += [c for c in hcc_cols.values() if c not in numeric | dates]
     needed = [c for c in dict.fromkeys(needed) if c in present]
 
     say(f"Reading the frame columns: {', '.join(needed)}")
@@ -669,6 +679,7 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             part = kept(codes).astype(np.int64 if len(by_values) else np.int32)
             by_code = part if by_code is None else by_code * max(len(labels), 1) + part
             by_values.append(labels)
+        _hcc_problems(plan, hcc_cols, raw, alive, problems)
         if band_col is not None and band_col in present and bands is not None:
             low = bands.edges[0]
             problems.rows(
@@ -695,6 +706,46 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
         excluded=excluded,
         order_rule=rule,
     )
+
+
+def _hcc_columns(plan: SamplingPlan) -> dict[str, str]:
+    """field -> universe column of the CMS-HCC demographics (hcc basis only)."""
+    if plan.financial.basis != "hcc":
+        return {}
+    return {
+        name: plan.columns.columns_for(name)[0]
+        for name in ("age", "birth_date", *HCC_FIELDS)
+        if plan.columns.columns_for(name)
+    }
+
+
+def _hcc_problems(
+    plan: SamplingPlan,
+    hcc_cols: dict[str, str],
+    raw: pl.DataFrame,
+    alive: pl.Series,
+    problems: _Problems,
+) -> None:
+    """One problem per demographic column with cells the CMS-HCC model cannot take."""
+    for name, col in hcc_cols.items():
+        if col not in raw.columns:
+            continue
+        cells = raw[col].cast(pl.String)
+        if name == "birth_date":
+            parsed, _ = parse_dates(cells)
+            bad = parsed.is_null()
+        else:
+            reader = READERS[name]
+            bad = pl.Series([reader(v) is None for v in cells.to_list()], dtype=pl.Boolean)
+        problems.rows(
+            raw,
+            bad & alive,
+            column=col,
+            role=name,
+            expected=EXPECTED[name],
+            found="an empty or unreadable cell",
+            fix="correct those cells in the export, or exclude those rows with a frame filter.",
+        )
 
 
 def _label_codes(column: pl.Series) -> tuple[np.ndarray[Any, np.dtype[np.int32]], list[str]]:

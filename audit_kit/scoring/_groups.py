@@ -200,7 +200,84 @@ def _group(
         "codes": _code_counts(scored),
         "financial": money,
         "extrapolation": extrapolation,
+        **(
+            _hcc_fields(scored, ctx, population=population)
+            if ctx.plan.financial.basis == "hcc"
+            else {}
+        ),
     }
+
+
+def _hcc_sets(u: ScoredUnit) -> tuple[set[str], set[str]] | None:
+    a = u.amount
+    if a is None or a.raf_submitted is None or a.raf_supported is None:
+        return None
+    return set(a.raf_submitted.hccs), set(a.raf_supported.hccs)
+
+
+def _hcc_fields(
+    units: Sequence[ScoredUnit], ctx: _Context, *, population: int | None
+) -> dict[str, Any]:
+    """HCCs kept, deleted and added (after hierarchies) and the share of submitted HCCs kept."""
+    kept = deleted = added = 0
+    deleted_by: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    pairs: list[tuple[float, float]] = []
+    raf_diffs: list[float] = []
+    for u in units:
+        sets = _hcc_sets(u)
+        if sets is None:
+            continue
+        submitted, supported = sets
+        a = u.amount
+        assert a is not None and a.raf_submitted is not None and a.raf_supported is not None
+        labels.update(a.raf_submitted.labels)
+        kept += len(submitted & supported)
+        deleted += len(submitted - supported)
+        added += len(supported - submitted)
+        for hcc in submitted - supported:
+            deleted_by[hcc] = deleted_by.get(hcc, 0) + 1
+        raf_diffs.append(a.raf_submitted.raf - a.raf_supported.raf)
+        if submitted:
+            pairs.append((u.weight * len(submitted & supported), u.weight * len(submitted)))
+    most = sorted(deleted_by.items(), key=lambda kv: (-kv[1], kv[0]))
+    hccs = {
+        "submitted": kept + deleted,
+        "kept": kept,
+        "deleted": deleted,
+        "added": added,
+        "most_deleted": [{"hcc": h, "label": labels.get(h, ""), "units": n} for h, n in most[:10]],
+        "raf_difference_per_member": sum(raf_diffs) / len(raf_diffs) if raf_diffs else None,
+    }
+    return {"hccs": hccs, "hcc_accuracy": _hcc_accuracy(pairs, ctx, population=population)}
+
+
+def _hcc_accuracy(
+    pairs: Sequence[tuple[float, float]], ctx: _Context, *, population: int | None
+) -> dict[str, Any] | None:
+    """Share of submitted HCCs the records support: a ratio estimator over enrollee-years.
+
+    The interval method is the code accuracy's (ratio estimator, exact binomial on the counts
+    when every unit has the same ratio). Hook: when ``audit_kit.stats.accuracy_interval`` lands,
+    this is where it replaces ``ratio_interval``.
+    """
+    if not pairs or sum(d for _, d in pairs) <= 0:
+        return None
+    est = ratio_interval(
+        [y for y, _ in pairs], [x for _, x in pairs], ctx.confidence, population=population
+    )
+    if est.se is not None and est.se == 0.0:
+        correct = round(sum(y for y, _ in pairs))
+        total = max(round(sum(x for _, x in pairs)), correct)
+        lower, upper = clopper_pearson(correct, total, ctx.confidence)
+        return _interval(
+            est.value,
+            min(lower, est.value),
+            max(upper, est.value),
+            ctx.confidence,
+            "exact binomial (Clopper-Pearson) on HCC counts: every unit has the same share",
+        )
+    return _interval(est.value, est.lower, est.upper, ctx.confidence, est.method)
 
 
 def _groups(returned: Sequence[ScoredUnit], attr: str, ctx: _Context) -> list[dict[str, Any]]:
