@@ -8,14 +8,13 @@ import importlib.resources
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 from hccinfhir import HCCInFHIR
 from score_helpers import finding, make_audit, plan_with, unit
 
 from audit_kit import stats
 from audit_kit.errors import AuditError
-from audit_kit.plan import parse_plan
+from audit_kit.plan import hcc_column_problems, parse_plan
 from audit_kit.scoring import score_audit
 
 BASE_RATE = 1000.0
@@ -204,12 +203,19 @@ def test_extrapolation_equals_the_stratified_appraisal(tmp_path: Path) -> None:
 def test_plan_rules_for_the_hcc_basis() -> None:
     with pytest.raises(AuditError) as info:
         parse_plan(plan_with(financial={"basis": "hcc"}), source="plan.yaml")
-    wheres = {p.where for p in info.value.problems}
-    assert {
-        "plan.yaml: columns.age",
-        "plan.yaml: columns.months",
-        "plan.yaml: financial.base_rate",
-    } <= wheres
+    assert [p.where for p in info.value.problems] == ["plan.yaml: financial.base_rate"]
+    plan = parse_plan(plan_with(financial={"basis": "hcc", "base_rate": 900}), source="p")
+    wheres = [p.where for p in hcc_column_problems(plan, source="p")]
+    assert wheres == [
+        "p: columns.age",
+        "p: columns.sex",
+        "p: columns.orec",
+        "p: columns.dual_status",
+        "p: columns.institutional",
+        "p: columns.months",
+    ]
     with pytest.raises(AuditError):
         parse_plan(hcc_plan(hcc_blend={"V24": 0.5, "V28": 0.6}), source="plan.yaml")
-    assert pl is not None
+    with pytest.raises(AuditError):
+        both = {"basis": "hcc", "base_rate": 9.0, "hcc_model": "V28", "hcc_blend": {"V28": 1.0}}
+        parse_plan(plan_with(financial=both), source="plan.yaml")

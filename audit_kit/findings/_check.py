@@ -427,7 +427,8 @@ class _RowCheck:
                     )
                 )
             record[column] = joined
-        if not record["audited_principal_dx"] and self.codes(unit).dx:
+        # hcc audits list the supported diagnoses, none of them principal: all may be unsupported.
+        if self.basis != "hcc" and not record["audited_principal_dx"] and self.codes(unit).dx:
             problems.append(
                 Problem(
                     where=where("Audited principal dx"),

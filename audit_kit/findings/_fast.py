@@ -182,7 +182,9 @@ def _clean_return(
                     (row, order, f"{SHEET_SAMPLE}!{letter}{row}: {n}") for n in seen[v][0].notes
                 )
     principal = codes["audited_principal_dx"]
-    if any(not principal[k] and check.codes(units[k]).dx for k in reviewed):
+    if check.basis != "hcc" and any(
+        not principal[k] and check.codes(units[k]).dx for k in reviewed
+    ):
         raise _Unclean
     values = column("Audited amount") if every else [column("Audited amount")[k] for k in reviewed]
     entered = _amounts(values)

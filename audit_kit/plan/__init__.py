@@ -20,7 +20,7 @@ Modules: :mod:`~audit_kit.plan.model` (the pydantic model and field lists),
 
 from __future__ import annotations
 
-from audit_kit.plan.checks import plan_problems
+from audit_kit.plan.checks import hcc_column_problems, plan_problems
 from audit_kit.plan.loading import (
     load_cadence_rules,
     load_plan,
@@ -90,6 +90,7 @@ __all__ = [
     "parse_cadence",
     "parse_plan",
     "parse_plan_text",
+    "hcc_column_problems",
     "plan_problems",
     "with_seed",
 ]

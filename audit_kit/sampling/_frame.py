@@ -18,6 +18,7 @@ from audit_kit.plan import (
     FilterOp,
     FrameFilter,
     SamplingPlan,
+    hcc_column_problems,
 )
 from audit_kit.sampling._record import ORDER_NUMERIC, ORDER_TEXT, Progress
 from audit_kit.universe import (
@@ -497,6 +498,7 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
         wanted[f"columns.keep[{j}]"] = col
     for key, name in plan.references().items():
         wanted.setdefault(key, plan.column_for(name))
+    problems.items.extend(hcc_column_problems(plan, source="plan"))
     problems.items.extend(missing_column_problems(universe, wanted))
     present = set(universe.columns)
 
