@@ -17,8 +17,10 @@ unit ids and cell references (PHI discipline).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
 
 __all__ = [
     "AuditError",
@@ -26,9 +28,13 @@ __all__ = [
     "IntegrityError",
     "PlanError",
     "Problem",
+    "Problems",
     "SamplingError",
     "StatisticsError",
     "WorkbookError",
+    "bad_value",
+    "missing_file",
+    "missing_key",
 ]
 
 
@@ -63,6 +69,11 @@ class AuditError(Exception):
         self.summary = summary
         self.problems: Sequence[Problem] = tuple(problems)
         super().__init__(self.render())
+
+    @classmethod
+    def one(cls, summary: str, *, where: str, expected: str, found: str, fix: str = "") -> Self:
+        """Return the error of a single problem (the common case of a check that stops)."""
+        return cls(summary, [Problem(where=where, expected=expected, found=found, fix=fix)])
 
     def render(self) -> str:
         """Return the summary followed by one line per problem."""
@@ -100,3 +111,66 @@ class IntegrityError(AuditError):
 
 class StatisticsError(AuditError):
     """Numbers a statistical method cannot accept (n > N, errors > n, negative sizes...)."""
+
+
+class Problems:
+    """Collect every problem of an input, then raise them together, once.
+
+    ``error`` is the class raised; ``limit`` caps the problems listed (the rest are counted in
+    one last line), for inputs that can hold thousands of the same mistake.
+    """
+
+    def __init__(self, error: type[AuditError] = InputError, *, limit: int | None = None) -> None:
+        self.error = error
+        self.limit = limit
+        self.items: list[Problem] = []
+
+    def add(self, where: str, expected: str, found: object, fix: str = "") -> None:
+        """Record one problem (``found`` is shown as text)."""
+        self.items.append(Problem(where=where, expected=expected, found=str(found), fix=fix))
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        self.items.extend(problems)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self.items)
+
+    def raise_if_any(self, summary: str) -> None:
+        """Raise ``error(summary, problems)`` when any problem was recorded."""
+        if not self.items:
+            return
+        shown = list(self.items)
+        if self.limit is not None and len(shown) > self.limit:
+            shown = shown[: self.limit]
+            shown.append(
+                Problem(
+                    where="...",
+                    expected="",
+                    found=f"{len(self.items) - self.limit} more problem(s) of the same kind",
+                )
+            )
+        raise self.error(summary, shown)
+
+
+# -- named problems: the wording of the common cases, written once ---------------------------
+
+
+def missing_file(path: Path | str, *, expected: str, fix: str) -> Problem:
+    """A file that should be there and is not."""
+    return Problem(where=str(path), expected=expected, found="no such file", fix=fix)
+
+
+def missing_key(where: str, key: str, *, expected: str = "this key", fix: str = "") -> Problem:
+    """A key (of a plan, a JSON record, a mapping) that is absent."""
+    return Problem(where=f"{where}: {key}", expected=expected, found="nothing", fix=fix)
+
+
+def bad_value(where: str, *, expected: str, found: object, fix: str = "") -> Problem:
+    """A value at a cell, row or key that is not what it should be (shown with repr)."""
+    return Problem(where=where, expected=expected, found=repr(found), fix=fix)

@@ -1,6 +1,6 @@
 """Benchmark: collect 50 returned workbooks of 50 rows vs fastexcel reading the same cells.
 
-SPEC 12 target: ``collect`` takes at most 2x the time fastexcel needs just to read the cells.
+Target (docs/performance.md): ``collect`` takes at most 2x what fastexcel takes to read the cells.
 
     .venv/bin/python benchmarks/bench_collect.py [--workbooks 50] [--rows 50] [--repeat 3]
 

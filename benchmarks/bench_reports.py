@@ -1,4 +1,4 @@
-"""Benchmark the PDF reports: 2,500 sampled units, 50 coders (SPEC section 12).
+"""Benchmark the PDF reports: 2,500 sampled units, 50 coders (docs/performance.md).
 
 Targets: the executive PDF alone under 8 s; the full set (executive, 50 coder PDFs,
 attestation) under 20 s, on a 2-core machine. Wall time is what the targets mean; the CPU

@@ -1,4 +1,4 @@
-"""Benchmark: sampling a large universe against polars alone reading it (SPEC section 12).
+"""Benchmark: sampling a large universe against polars alone reading it (docs/performance.md).
 
     python benchmarks/bench_sampling.py              # 5,000,000 rows (~400 MB CSV)
     python benchmarks/bench_sampling.py --rows 200000 --repeat 1   # a quick run

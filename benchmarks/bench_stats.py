@@ -1,6 +1,6 @@
 """Benchmark: exact attribute limits at N = 2,131,341,220 and a 100 x 1,000 stratified appraisal.
 
-SPEC 12 targets:
+Targets (docs/performance.md):
 * exact attribute limits for N = 2,131,341,220: under 50 ms;
 * stratified variable appraisal of 100 strata x 1,000 units: under 100 ms.
 

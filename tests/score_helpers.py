@@ -17,6 +17,7 @@ import yaml
 
 from audit_kit.findings import FINDINGS_COLUMNS
 from audit_kit.folder.manifest import AuditFolder
+from audit_kit.folder.sampling_record import SamplingRecord
 
 PLAN: dict[str, Any] = {
     "name": "Scoring test audit",
@@ -158,11 +159,18 @@ def make_audit(
     for r in rows:
         r["weight"] = populations[r["stratum"]] / sizes[r["stratum"]]
     sampling = {
-        "audit": {"name": plan["name"]},
-        "universe": {"file": "universe.csv", "sha256": "0" * 64, "rows": sum(populations.values())},
-        "frame": {"size": sum(populations.values()), "excluded": []},
+        "audit": {"id": folder.audit_id, "name": plan["name"], "plan_sha256": "0" * 64},
+        "universe": {
+            "file": "universe.csv",
+            "sha256": "0" * 64,
+            "rows": sum(populations.values()),
+            "format": "csv",
+            "bytes": 0,
+            "read_options": {"encoding": "auto"},
+        },
+        "frame": {"size": sum(populations.values()), "rows_read": 0, "excluded": [], "filters": []},
         "sampling_unit": plan.get("sampling_unit", "encounter"),
-        "design": plan["design"]["method"],
+        "design": {"method": plan["design"]["method"], "frame_order": "test", "numbering": "test"},
         "strata": [
             {
                 "stratum": name,
@@ -170,15 +178,33 @@ def make_audit(
                 "sample": sizes[name],
                 "census": sizes[name] == population,
                 "certainty": False,
+                "spares": 0,
+                "weight": population / sizes[name] if sizes[name] else 0,
+                "definition": {},
             }
             for name, population in populations.items()
         ],
         "sample_size": {"rule": "fixed"},
-        "generator": {"name": "pcg64", "seed": 1, "seed_used": 1, "version": "test"},
-        "spares": 0,
+        "generator": {
+            "name": "pcg64",
+            "seed": 1,
+            "seed_generated": False,
+            "seed_used": 1,
+            "version": "test",
+        },
+        "spares": {"per_stratum": 0, "total": 0, "allowed": True, "policy": "test"},
+        "pseudonymisation": {
+            "enabled": False,
+            "columns": [],
+            "method": None,
+            "key_fingerprint": None,
+        },
+        "notes": [],
         "tool_version": "test",
         "created_at": "2026-11-01T00:00:00Z",
     }
+    # the record sampling writes: the contract refuses anything else
+    sampling = SamplingRecord.model_validate(sampling).to_json_dict()
     with folder.transaction("sample") as tx:
         tx.write_text("plan.yaml", yaml.safe_dump(dict(plan), sort_keys=False))
         tx.write_json("sampling.json", sampling)
@@ -186,3 +212,11 @@ def make_audit(
         if findings is not None:
             tx.write_bytes("findings.csv", _csv(findings, FINDINGS_COLUMNS))
     return path
+
+
+def score_json(path: Path, **kwargs: Any) -> dict[str, Any]:
+    """Score as the CLI does (results.json and results.xlsx); return results.json's content."""
+    from audit_kit.reporting.results_workbook import results_workbook_bytes
+    from audit_kit.scoring import score_audit
+
+    return score_audit(path, results_workbook=results_workbook_bytes, **kwargs).to_json_dict()

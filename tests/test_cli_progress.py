@@ -91,10 +91,11 @@ def test_score(tmp_path: Path) -> None:
         sample=sample,
         findings=[score_helpers.finding(u) for u in sample],
     )
+    from audit_kit.reporting.results_workbook import results_workbook_bytes
     from audit_kit.scoring import score_audit
 
     seen: list[str] = []
-    score_audit(audit, progress=seen.append)
+    score_audit(audit, progress=seen.append, results_workbook=results_workbook_bytes)
     assert seen == [
         "reading plan.yaml, sampling.json, sample.csv and findings.csv",
         "scoring 2 finding(s) against 2 sampled unit(s)",
@@ -136,7 +137,7 @@ def _fake_demo(out: Path, *, force: bool = False, progress: Any = None) -> DemoR
 
 def test_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The real run is in test_demo.py (progress on stderr with --json); here the wiring only.
-    monkeypatch.setattr("audit_kit.demo.cycle.run_demo", _fake_demo)
+    monkeypatch.setattr("audit_kit.demo.cycle.demo", _fake_demo)  # what `audit-kit demo` calls
     out = str(tmp_path / "demo-audit")
     shown = invoke("demo", "--out", out)
     assert progress_lines(shown) == [

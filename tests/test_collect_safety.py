@@ -19,12 +19,13 @@ from hypothesis import strategies as st
 from openpyxl.utils.exceptions import IllegalCharacterError
 from wb_helpers import REVIEWED, fill, fill_all, headers, make_audit
 
-from audit_kit import findings, xlsx_safety
+from audit_kit import findings
 from audit_kit.errors import AuditError, WorkbookError
 from audit_kit.findings import collect
 from audit_kit.folder.manifest import AuditFolder
 from audit_kit.workbook import FINDING_HEADERS, write_workbooks
-from audit_kit.xlsx_safety import encrypt_xlsx, open_xlsx
+from audit_kit.workbook import safety as xlsx_safety
+from audit_kit.workbook.safety import encrypt_xlsx, open_xlsx
 
 
 @pytest.fixture

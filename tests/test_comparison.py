@@ -1,4 +1,4 @@
-"""Code-over-code comparison: every rule of SPEC section 7 on hand-computed cases."""
+"""Code-over-code comparison: every rule of docs/methods.md section 7.1 on hand-computed cases."""
 
 from __future__ import annotations
 

@@ -57,6 +57,7 @@ from audit_kit.demo.example_data import write_universe
 from audit_kit.demo.simulation import fill_workbooks
 from audit_kit.errors import AuditError
 from audit_kit.folder.manifest import JOURNAL, TEMP_PREFIX, AuditFolder, file_sha256
+from audit_kit.reporting.results_workbook import results_workbook_bytes
 
 UNFILLED = 5  # units of ann's workbook missing from her first return
 REVISED = 4  # units whose rationale her second return changes
@@ -125,7 +126,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
 
     baseline = copy_audit(issued, base / "baseline")
     findings.collect(baseline, [first_ann, first_bob])
-    scoring.score_audit(baseline)
+    scoring.score_audit(baseline, results_workbook=results_workbook_bytes)
 
     collected = copy_audit(baseline, base / "collected")
     summary = findings.collect(collected, [second_ann])
@@ -136,7 +137,11 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
             partial(findings.collect, copy_audit(baseline, base / "count-c"), [second_ann])
         ),
         "score": _count_calls(
-            partial(scoring.score_audit, copy_audit(collected, base / "count-s"))
+            partial(
+                scoring.score_audit,
+                copy_audit(collected, base / "count-s"),
+                results_workbook=results_workbook_bytes,
+            )
         ),
     }
     prep = Prepared(
@@ -453,7 +458,7 @@ def test_score_fault_at_every_step(
         with monkeypatch.context() as m:
             m.setattr(os, call, wrapper)
             with pytest.raises(SimulatedCrash):
-                scoring.score_audit(audit)
+                scoring.score_audit(audit, results_workbook=results_workbook_bytes)
         sequence.append(_score_outcome(audit, prep))
         _rerun_score(audit, prep)
     assert sequence == sorted(sequence, key=["old", "new"].index)

@@ -12,7 +12,7 @@ import pytest
 
 from audit_kit.cli import main
 from audit_kit.folder.manifest import AuditFolder
-from audit_kit.status import audit_status
+from audit_kit.folder.status import audit_status
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

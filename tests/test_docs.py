@@ -129,3 +129,18 @@ def test_cli_reference_covers_every_command() -> None:
         "size attribute",
     ):
         assert f"## audit-kit {command}\n" in text, command
+
+
+def test_plan_key_reference_is_up_to_date() -> None:
+    # The key reference at the end of docs/plans.md is generated from the plan model.
+    check = subprocess.run(
+        [sys.executable, str(DOCS / "gen_plan_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    text = (DOCS / "plans.md").read_text("utf-8")
+    for key in ("size.total", "size.minimum_per_stratum", "workbook.protect_password"):
+        assert f"| `{key}` |" in text
+    assert "| `demand_rule` |" not in text  # one place: financial.demand_rule

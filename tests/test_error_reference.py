@@ -33,7 +33,7 @@ from audit_kit.cli import main
 from audit_kit.demo.example_data import write_universe
 from audit_kit.sampling import draw_sample
 from audit_kit.workbook import write_workbooks
-from audit_kit.xlsx_safety import encrypt_xlsx
+from audit_kit.workbook.safety import encrypt_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "errors.md"
@@ -267,6 +267,28 @@ def _latin1() -> bytes:
     return b"encounter_id,patient_name\nENC1,Testpatient J\xe9r\xf4me\n"
 
 
+DB_SAMPLE = [*SAMPLE[:4], "duckdb:///claims.duckdb", "--table", "claims", *SAMPLE[5:]]
+
+
+def duckdb_case(change: str | None = None, argv: list[str] | None = None) -> Any:
+    """The example universe as a DuckDB table ``claims`` in claims.duckdb, changed by SQL."""
+
+    def setup(base: Base, cwd: Path) -> list[str]:
+        import duckdb
+
+        con = duckdb.connect(str(cwd / "claims.duckdb"))
+        con.execute(
+            f"CREATE TABLE claims AS SELECT * FROM read_csv('{base.universe}', all_varchar=true)"
+        )
+        if change:
+            con.execute(change)
+        con.close()
+        write_plan(cwd / "plan.yaml")
+        return argv or DB_SAMPLE
+
+    return setup
+
+
 def _header_only(base: Base, cwd: Path) -> list[str]:
     header = base.universe.read_bytes().split(b"\n", 1)[0]
     return raw_universe(header + b"\n")(base, cwd)
@@ -278,6 +300,10 @@ def _unknown_key(d: dict[str, Any]) -> None:
 
 def _wrong_value(d: dict[str, Any]) -> None:
     d["rng"]["generator"] = "mersenne"
+
+
+def _password_in_plan(d: dict[str, Any]) -> None:
+    d.setdefault("workbook", {})["protect_password"] = "sheet-secret"
 
 
 def _two_mistakes(d: dict[str, Any]) -> None:
@@ -422,11 +448,60 @@ CASES: dict[str, Case] = {
     "Wrong text encoding": Case(
         raw_universe(_latin1(), "--encoding", "utf-8"), ("export.csv", "line 2")
     ),
+    # databases
+    "Database table not found": Case(
+        duckdb_case(argv=[*DB_SAMPLE[:6], "claim", *DB_SAMPLE[7:]]), ("claims.duckdb", "claim")
+    ),
+    "Database file not found": Case(
+        duckdb_case(argv=[*DB_SAMPLE[:4], "duckdb:///claim.duckdb", *DB_SAMPLE[5:]]),
+        ("claim.duckdb",),
+    ),
+    "NULL unit ids in a database table": Case(
+        duckdb_case(
+            "UPDATE claims SET encounter_id = NULL WHERE encounter_id IN "
+            "(SELECT encounter_id FROM claims ORDER BY 1 LIMIT 2)"
+        ),
+        ("claims.duckdb", "encounter_id", "2 rows"),
+    ),
+    "Duplicate unit ids in a database table": Case(
+        duckdb_case(
+            "UPDATE claims SET encounter_id = (SELECT min(encounter_id) FROM claims) "
+            "WHERE encounter_id = (SELECT max(encounter_id) FROM claims)"
+        ),
+        ("claims.duckdb", "encounter_id", "2 rows"),
+    ),
+    "Password in the database URL": Case(
+        duckdb_case(
+            argv=[
+                *SAMPLE[:4],
+                "postgresql://auditor:hunter2@db.example.org/claims",
+                "--table",
+                "claims",
+                *SAMPLE[5:],
+            ]  # fmt: skip
+        ),
+        ("--universe", "not shown"),
+    ),
+    "Database server unreachable": Case(
+        duckdb_case(
+            argv=[
+                *SAMPLE[:4],
+                "postgresql://auditor@/claims?host=/nonexistent&port=5432",
+                "--table",
+                "claims",
+                *SAMPLE[5:],
+            ]  # fmt: skip
+        ),
+        ("--universe", "/nonexistent"),
+    ),
     # sampling plan
     "Unknown key in the plan": Case(plan_case(_unknown_key), ("plan.yaml", "size.per_stratun")),
     "Wrong value in the plan": Case(plan_case(_wrong_value), ("plan.yaml", "rng.generator")),
     "Two mistakes at once": Case(
         plan_case(_two_mistakes), ("plan.yaml", "spares", "rng.generator")
+    ),
+    "A password written in the plan": Case(
+        plan_case(_password_in_plan), ("plan.yaml", "workbook.protect_password")
     ),
     "Unknown preset": Case(plan_case(lambda d: None, plan="no-such-preset"), ("no-such-preset",)),
     "Negative band edges": Case(

@@ -22,11 +22,11 @@ import polars as pl
 import pytest
 
 from audit_kit.demo.example_data import (
-    _PFS_RVU,
     BASE_RATE,
     DEMO_PLAN_YAML,
     DRG_WEIGHTS,
     PFS_CONVERSION_FACTOR,
+    PFS_RVU,
     QUARTER_END,
     QUARTER_START,
     UNIVERSE_COLUMNS,
@@ -227,7 +227,7 @@ def test_pfs_rvus_match_the_cms_excerpt() -> None:
     with (EXAMPLES / "data" / "pfs_rvu_cy2026_excerpt.csv").open(newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if not r["modifier"]]
     table = {r["code"]: r for r in rows}
-    for code, (nonfac, fac) in _PFS_RVU.items():
+    for code, (nonfac, fac) in PFS_RVU.items():
         assert float(table[code]["nonfac_total"]) == nonfac, code
         assert float(table[code]["fac_total"]) == fac, code
         assert float(table[code]["conv_factor"]) == PFS_CONVERSION_FACTOR

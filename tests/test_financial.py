@@ -1,4 +1,4 @@
-"""Financial bases: entered, fee schedule, MS-DRG regrouping (SPEC section 8)."""
+"""Financial bases: entered, fee schedule, MS-DRG regrouping (docs/methods.md section 7.4)."""
 
 from __future__ import annotations
 

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 from hccinfhir import HCCInFHIR
-from score_helpers import finding, make_audit, plan_with, unit
+from score_helpers import finding, make_audit, plan_with, score_json, unit
 
 from audit_kit import stats
 from audit_kit.errors import AuditError
 from audit_kit.plan import hcc_column_problems, parse_plan
-from audit_kit.scoring import score_audit
 
 BASE_RATE = 1000.0
 HCC_COLUMNS = {
@@ -47,7 +46,7 @@ def score(tmp_path: Path, sample: list[Any], findings: list[Any], **kw: Any) -> 
     path = make_audit(
         tmp_path / "a", plan=plan, populations=populations, sample=sample, findings=findings
     )
-    return score_audit(path)
+    return score_json(path)
 
 
 def units(results: dict[str, Any]) -> dict[str, dict[str, Any]]:

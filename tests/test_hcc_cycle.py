@@ -9,8 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 from openpyxl import load_workbook
+from score_helpers import score_json
 
-from audit_kit import findings, reporting, sampling, scoring, workbook
+from audit_kit import findings, reporting, sampling, workbook
 from audit_kit.demo.example_data.enrollees import (
     generate_enrollees,
     supported_by_unit,
@@ -66,7 +67,7 @@ def test_mock_radv_cycle(tmp_path: Path) -> None:
         _fill(Path(book), target, dict(truth))
         returned.append(target)
     findings.collect(out, returned)
-    results = scoring.score_audit(out)
+    results = score_json(out)
     overall = results["overall"]
     hccs = overall["hccs"]
     assert hccs["deleted"] > 0 and hccs["added"] == 0

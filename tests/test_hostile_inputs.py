@@ -2,7 +2,7 @@
 
 The readers themselves are tested (and fuzzed) in test_universe.py and test_collect_safety.py.
 Here each hostile file goes through a real ``python -m audit_kit`` process, as a user would hit
-it, and the contract of SPEC 10/10b is checked end to end: exit code 1, a message naming the
+it, and the contract of docs/security.md is checked end to end: exit code 1, a message naming the
 file, no traceback, no row contents (patient names) in the message, and nothing written: a
 refused universe creates no audit folder, a refused return leaves the audit folder exactly as it
 was. Every hostile file is generated here; nothing binary is committed.

@@ -1,4 +1,4 @@
-"""Protected health information and secrets across the whole cycle (issue 8, SPEC section 10).
+"""Protected health information and secrets across the whole cycle (issue 8, docs/security.md).
 
 A whole audit runs on synthetic data with fake patients (``Testpatient Alpha-00017``, MRN
 ``FAKE-0000017``) through the command line -- init, sample, workbooks, the simulated auditors,

@@ -252,3 +252,71 @@ def test_spares_in_a_cia_preset_are_refused(tmp_path: Path) -> None:
     with pytest.raises(PlanError) as info:
         parse_plan_text(text, source="cia.yaml")
     assert [p.where for p in info.value.problems] == ["cia.yaml: spares"]
+
+
+# -- the plan grammar: one form per rule, keys that do nothing refused, older plans migrated --
+
+
+def _stratified(size: dict[str, Any]) -> dict[str, Any]:
+    plan = plan_dict()
+    plan["design"] = {"method": "stratified", "strata": {"by": ["coder"]}}
+    plan["size"] = size
+    return plan
+
+
+def test_size_total_is_flat() -> None:
+    plan = parse_plan(
+        _stratified({"total": 300, "allocation": "neyman", "minimum_per_stratum": 5}),
+        source="plan.yaml",
+    )
+    rule = plan.size.total_rule
+    assert rule is not None and (rule.total, rule.allocation.value) == (300, "neyman")
+    assert plan.size.minimum == 5 and plan.migration_notes == ()
+
+
+def test_nested_total_is_read_with_a_note() -> None:
+    plan = parse_plan(
+        _stratified({"total": {"total": 300, "allocation": "neyman"}, "minimum_per_stratum": 5}),
+        source="plan.yaml",
+    )
+    assert plan.size.total == 300 and plan.size.minimum == 5
+    (note,) = plan.migration_notes
+    assert note.startswith("plan.yaml: size.total is a number now")
+    assert "size: {total: 300, allocation: neyman, minimum_per_stratum: 5}" in note
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        {"per_stratum": 30, "minimum_per_stratum": 5},
+        {"per_stratum": 30, "allocation": "neyman"},
+        {"total": 300, "variable": "paid"},  # variable drives Neyman only
+    ],
+)
+def test_keys_that_do_nothing_are_refused(size: dict[str, Any]) -> None:
+    with pytest.raises(PlanError) as info:
+        parse_plan(_stratified(size), source="plan.yaml")
+    assert [p.where for p in info.value.problems] == ["plan.yaml: size"]
+
+
+def test_a_scoring_weight_typo_fails_when_the_plan_is_loaded() -> None:
+    plan = plan_dict()
+    plan["scoring"] = {"weights": {"principle_dx": 2}}
+    with pytest.raises(PlanError) as info:
+        parse_plan(plan, source="plan.yaml")
+    (problem,) = info.value.problems
+    assert problem.where == "plan.yaml: scoring.weights.principle_dx"
+    assert "principal_dx" in problem.expected
+
+
+def test_the_demand_rule_has_one_place() -> None:
+    plan = plan_dict()
+    plan["demand_rule"] = "point_estimate"
+    parsed = parse_plan(plan, source="plan.yaml")
+    assert parsed.financial.demand_rule == "point_estimate"
+    assert parsed.effective_demand_rule == "point_estimate"
+    assert "financial.demand_rule" in parsed.migration_notes[0]
+    plan["financial"] = {"demand_rule": "oig_two_sided_90"}
+    with pytest.raises(PlanError) as info:
+        parse_plan(plan, source="plan.yaml")
+    assert info.value.problems[0].where == "plan.yaml: demand_rule"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from audit_kit.demo.example_data import write_universe
+from audit_kit.folder.results import Results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,9 +34,10 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)
     results = namespace["results"]
-    assert isinstance(results, dict)
-    assert 0.0 < results["overall"]["code_accuracy"]["value"] <= 1.0
-    for name in ("report.pdf", "attestation.pdf", "results.json", "findings.csv"):
+    assert isinstance(results, Results)
+    assert results.overall.code_accuracy is not None
+    assert 0.0 < results.overall.code_accuracy.value <= 1.0
+    for name in ("report.pdf", "attestation.pdf", "results.json", "results.xlsx", "findings.csv"):
         assert (tmp_path / "q3-audit" / name).is_file()
     assert any((tmp_path / "q3-audit" / "coders").glob("*.pdf"))
 

@@ -81,7 +81,7 @@ def test_largest_seed_accepted() -> None:
 
 
 def test_only_sixteen_bits_of_the_seed_survive() -> None:
-    # SPEC 4.1: seeds 4194304..4194307 share the high 32 bits of their double: one stream.
+    # docs/methods.md 1: seeds 4194304..4194307 share the high 32 bits of their double: one stream.
     draws = {
         draw_distinct("ratstats", s, low=1, high=10_000, sample_size=30).values
         for s in range(4_194_304, 4_194_308)

@@ -220,7 +220,7 @@ def test_total_allocation(tmp_path: Path, allocation: str) -> None:
         tmp_path,
         universe_rows(400, coders=4),
         design={"method": "stratified", "strata": {"by": ["coder"]}},
-        size={"total": {"total": 60, "allocation": allocation}, "minimum_per_stratum": 2},
+        size={"total": 60, "allocation": allocation, "minimum_per_stratum": 2},
     )
     assert sample.height == 60
     sizes = [s["sample"] for s in record["strata"]]
@@ -378,9 +378,9 @@ def test_non_empty_folder_is_refused(tmp_path: Path) -> None:
         ({"size": {"n": 500}}, SamplingError, "audit.yaml: size.n"),
         (
             {"design": {"method": "stratified", "strata": {"by": ["coder"]}},
-             "size": {"total": {"total": 900}}},
+             "size": {"total": 900}},
             SamplingError,
-            "audit.yaml: size.total.total",
+            "audit.yaml: size.total",
         ),
         (
             {"design": {"method": "stratified",

@@ -13,11 +13,10 @@ import numpy as np
 import openpyxl
 import pytest
 from scipy import stats as sps
-from score_helpers import PLAN, finding, make_audit, plan_with, unit
+from score_helpers import PLAN, finding, make_audit, plan_with, score_json, unit
 
 from audit_kit.errors import AuditError
 from audit_kit.folder.manifest import AuditFolder
-from audit_kit.scoring import score_audit
 
 
 def hypergeometric_limits(population: int, n: int, x: int, confidence: float) -> tuple[int, int]:
@@ -71,7 +70,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
         sample=SAMPLE,
         findings=FINDINGS,
     )
-    return path, score_audit(path)
+    return path, score_json(path)
 
 
 def test_progress_and_units(scored: tuple[Path, dict[str, Any]]) -> None:
@@ -287,7 +286,7 @@ def test_missing_findings_is_a_clear_error(tmp_path: Path) -> None:
         tmp_path / "a", plan=PLAN, populations={"all": 100}, sample=SAMPLE[:2], findings=None
     )
     with pytest.raises(AuditError) as info:
-        score_audit(path)
+        score_json(path)
     problem = info.value.problems[0]
     assert problem.where.endswith("findings.csv")
     assert "audit-kit collect" in problem.fix
@@ -303,7 +302,7 @@ def test_unknown_unit_in_findings_is_named(tmp_path: Path) -> None:
         findings=[finding(SAMPLE[0]), stray],
     )
     with pytest.raises(AuditError) as info:
-        score_audit(path)
+        score_json(path)
     assert [p.where for p in info.value.problems] == ["findings.csv row 3"]
     assert "'U99'" in info.value.problems[0].found
 
@@ -317,7 +316,7 @@ def test_blank_amount_on_an_error_names_the_unit(tmp_path: Path) -> None:
         findings=[finding(SAMPLE[0]), finding(SAMPLE[1], dx=["I50.20"])],
     )
     with pytest.raises(AuditError) as info:
-        score_audit(path)
+        score_json(path)
     assert [p.where for p in info.value.problems] == ["unit U2: Audited amount"]
 
 
@@ -331,7 +330,7 @@ def test_observe_only_and_weights_from_the_plan(tmp_path: Path) -> None:
     path = make_audit(
         tmp_path / "a", plan=plan, populations={"all": 50}, sample=sample, findings=findings
     )
-    overall = score_audit(path)["overall"]
+    overall = score_json(path)["overall"]
     # U1: dx kept 1 + line kept 1, modifier change not scored -> correct 2, errors 0.
     # U2: 2 kept, principal re-sequenced -> correct 1, one principal error of weight 3.
     assert overall["codes"]["correct"] == 3 and overall["codes"]["weighted_errors"] == 3
@@ -352,7 +351,7 @@ def test_no_extrapolation_for_a_probe(tmp_path: Path) -> None:
     path = make_audit(
         tmp_path / "a", plan=plan, populations={"all": 100}, sample=SAMPLE, findings=FINDINGS
     )
-    results = score_audit(path)
+    results = score_json(path)
     assert results["overall"]["extrapolation"] is None
     assert results["strata"][0]["extrapolation"] is None
     assert any("extrapolate: false" in note for note in results["notes"])
@@ -369,7 +368,7 @@ def test_demand_rules(tmp_path: Path, rule: str, key: str | None) -> None:
         sample=SAMPLE,
         findings=FINDINGS,
     )
-    ext = score_audit(path)["overall"]["extrapolation"]
+    ext = score_json(path)["overall"]["extrapolation"]
     assert ext["demand_rule"] == rule
     expected = ext["point_estimate"] if key is None else ext["limits"][key]["lower"]
     if expected > 0:
@@ -390,7 +389,7 @@ def test_overpayments_only_and_gross_netting(tmp_path: Path) -> None:
             sample=SAMPLE,
             findings=FINDINGS,
         )
-        ext = score_audit(path)["overall"]["extrapolation"]
+        ext = score_json(path)["overall"]["extrapolation"]
         assert ext["netting"] == netting
         assert ext["point_estimate"] == pytest.approx(100 * np.mean(values))
 
@@ -401,7 +400,7 @@ def test_bad_audited_amount_is_named(tmp_path: Path) -> None:
         tmp_path / "a", plan=PLAN, populations={"all": 100}, sample=SAMPLE[:1], findings=[bad]
     )
     with pytest.raises(AuditError) as info:
-        score_audit(path)
+        score_json(path)
     assert [p.where for p in info.value.problems] == [
         "findings.csv row 2 (unit U1): audited_amount"
     ]
@@ -416,9 +415,9 @@ def test_error_free_group_gets_exact_code_limits_not_certainty(tmp_path: Path) -
     path = make_audit(
         tmp_path / "a", plan=PLAN, populations={"all": 50}, sample=sample, findings=findings
     )
-    code = score_audit(path)["overall"]["code_accuracy"]
+    code = score_json(path)["overall"]["code_accuracy"]
     assert code["value"] == 1.0
     assert code["lower"] == pytest.approx(0.05 ** (1 / 4), rel=1e-9)
     assert code["upper"] == 1.0
     assert "Clopper-Pearson" in code["method"]
-    assert score_audit(path)["overall"]["verdict"] == "inconclusive"
+    assert score_json(path)["overall"]["verdict"] == "inconclusive"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from score_helpers import finding, make_audit, plan_with, unit
+from score_helpers import finding, make_audit, plan_with, score_json, unit
 
 from audit_kit.errors import AuditError
-from audit_kit.scoring import score_audit
 
 CMS = Path(__file__).parent / "data" / "cms"
 BASE_RATE = 7276.76  # FY 2026 national operating + capital rate (tests/data/cms/README.md)
@@ -56,7 +55,7 @@ def test_drg_basis_added_mcc(tmp_path: Path) -> None:
     path = make_audit(
         tmp_path / "a", plan=plan, populations={"all": 300}, sample=sample, findings=findings
     )
-    results = score_audit(path)
+    results = score_json(path)
     errors = {e["unit_id"]: e for e in results["errors"]}
     h1 = errors["H1"]
     # J96.01 (acute respiratory failure with hypoxia) is an MCC: 293 (0.5660) -> 291 (1.2838).
@@ -90,7 +89,7 @@ def test_drg_basis_without_demographics_names_each_unit(tmp_path: Path) -> None:
         findings=[finding(sample[0])],
     )
     with pytest.raises(AuditError) as info:
-        score_audit(path)
+        score_json(path)
     assert [p.where for p in info.value.problems] == [
         "unit H1: age",
         "unit H1: sex",
@@ -116,7 +115,7 @@ def test_fee_schedule_basis(tmp_path: Path) -> None:
     path = make_audit(
         tmp_path / "a", plan=plan, populations={"all": 40}, sample=sample, findings=findings
     )
-    overall = score_audit(path)["overall"]
+    overall = score_json(path)["overall"]
     assert overall["financial"]["examined"] == pytest.approx(135.61 + 95.19 + 15.36)
     assert overall["financial"]["overpayment"] == pytest.approx(135.61 - 95.19)
     assert overall["financial_accuracy"]["value"] == pytest.approx(0.5)
@@ -133,5 +132,5 @@ def test_missing_reference_file_is_named(tmp_path: Path) -> None:
         findings=[finding(sample[0])],
     )
     with pytest.raises(AuditError) as info:
-        score_audit(path)
+        score_json(path)
     assert info.value.problems[0].where == "plan: financial.fee_schedule"

@@ -3,7 +3,7 @@
 A universe with known per-unit differences (examined - audited) is generated; samples are drawn
 without replacement and extrapolated with :func:`audit_kit.scoring.extrapolate` (the pure
 function behind ``score_audit``). The population is one where the CLT holds at these sample sizes
-(moderate skew, about 1.4; n >= 100): SPEC 6.2 documents the under-coverage on strongly skewed
+(moderate skew, about 1.4; n >= 100): methods.md 3.2 documents the under-coverage on strongly skewed
 overpayments, which is a property of the RAT-STATS method, not tested here.
 
 Accepted bands: 1,000 repetitions have a binomial standard deviation of

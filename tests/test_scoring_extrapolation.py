@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats as sps
-from score_helpers import finding, make_audit, plan_with, unit
+from score_helpers import finding, make_audit, plan_with, score_json, unit
 
 from audit_kit import stats
-from audit_kit.scoring import extrapolate, score_audit
+from audit_kit.scoring import extrapolate
 
 DATA = Path(__file__).parent / "data" / "scoring"
 STRATIFIED = {
@@ -53,7 +53,7 @@ def datastrat_audit(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def datastrat_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return score_audit(datastrat_audit(tmp_path_factory.mktemp("datastrat") / "audit"))
+    return score_json(datastrat_audit(tmp_path_factory.mktemp("datastrat") / "audit"))
 
 
 def test_datastrat_equals_ratstats_printed_values(datastrat_results: dict[str, Any]) -> None:
@@ -134,7 +134,7 @@ def test_stratified_overall_record_accuracy(tmp_path: Path) -> None:
         sample=sample,
         findings=findings,
     )
-    rec = score_audit(path)["overall"]["record_accuracy"]
+    rec = score_json(path)["overall"]["record_accuracy"]
     # Stratified rate (UG2010 p. 3-18): p = sum W_h p_h; SE = sqrt(sum W_h^2 p_h q_h/(n_h-1) fpc_h)
     w_a, w_b = 400 / 500, 100 / 500
     p = w_a * 0.25 + w_b * 0.0
@@ -166,7 +166,7 @@ def test_cia_discovery_full_sample(tmp_path: Path) -> None:
     path = make_audit(
         tmp_path / "a", plan=plan, populations={"all": 1000}, sample=sample, findings=findings
     )
-    cia = score_audit(path)["cia_discovery"]
+    cia = score_json(path)["cia_discovery"]
     # Net error rate = (40 + 10 - 10) / 600 = 6.67% >= 5%: a full sample is needed.
     assert cia["net_error_rate"] == pytest.approx(40 / 600)
     assert cia["exceeded"] is True
@@ -189,7 +189,7 @@ def test_cia_discovery_below_threshold(tmp_path: Path) -> None:
     path = make_audit(
         tmp_path / "a", plan=plan, populations={"all": 200}, sample=sample, findings=findings
     )
-    cia = score_audit(path)["cia_discovery"]
+    cia = score_json(path)["cia_discovery"]
     assert cia["net_error_rate"] == pytest.approx(2 / 400)
     assert cia["exceeded"] is False and cia["full_sample"] is None
 
@@ -231,7 +231,7 @@ def test_partial_stratified_return_says_what_is_covered(tmp_path: Path) -> None:
         sample=sample,
         findings=[finding(sample[0])],
     )
-    results = score_audit(path)
+    results = score_json(path)
     assert results["overall"]["extrapolation"] is None
     assert results["progress"]["units_outstanding"] == 1
     assert results["notes"] == [

@@ -197,7 +197,7 @@ def test_returns_collect_cleanly_and_score_as_designed(audit: dict[str, Any]) ->
     summary = findings.collect(audit["dir"], audit["returned"])
     assert summary.findings == 360
     assert summary.units_sampled == 360
-    results = scoring.score_audit(audit["dir"])
+    results = scoring.score_audit(audit["dir"]).to_json_dict()
     verdicts = {c["coder"]: c["verdict"] for c in results["coders"]}
     for coder in ("C01", "C07", "C08"):
         assert verdicts[coder] == "meets", (coder, verdicts)

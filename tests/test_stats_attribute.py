@@ -110,7 +110,7 @@ def exact_sf(big_n: int, k: int, n: int, x: int) -> Fraction:
 
 
 def brute_force(big_n: int, n: int, x: int, tail: Fraction) -> tuple[int, int]:
-    """Scan every K: the SPEC 6.1 rule evaluated in exact arithmetic."""
+    """Scan every K: the rule of docs/methods.md section 2.1 evaluated in exact arithmetic."""
     upper = (
         big_n if x == n else max(k for k in range(big_n + 1) if exact_cdf(big_n, k, n, x) > tail)
     )
@@ -153,7 +153,7 @@ def test_one_sided_limits_equal_brute_force_scan() -> None:
 
 
 def test_large_universe_limits_are_exact() -> None:
-    # N = 2,131,341,220 (the SPEC's benchmark size). Checked with exact integer arithmetic on
+    # N = 2,131,341,220 (docs/performance.md). Checked with exact integer arithmetic on
     # both sides of each limit. (scipy 1.17's boost-based cdf gives 367133322 and 513731343
     # here: 2 units off, its tail sums lose precision at this N.)
     big_n, n, x = 2_131_341_220, 400, 82
@@ -233,7 +233,7 @@ def test_attribute_sample_size_is_smallest_n_meeting_width() -> None:
 
 
 def scipy_limits(big_n: int, n: int, x: int, tail: float) -> tuple[int, int]:
-    """The SPEC 6.1 rule by a vectorised scan over K with scipy (fine for small N)."""
+    """The rule of docs/methods.md 2.1 by a vectorised scan over K with scipy (small N)."""
     ks = np.arange(0, big_n + 1)
     cdf = sps.hypergeom.cdf(x, big_n, ks, n)
     sf = sps.hypergeom.sf(x - 1, big_n, ks, n)

@@ -12,7 +12,8 @@ from audit_kit.cli import main
 from audit_kit.demo.example_data import DEMO_PLAN_YAML, write_universe
 from audit_kit.demo.simulation import fill_workbooks
 from audit_kit.folder.manifest import AuditFolder
-from audit_kit.status import STEPS, audit_status
+from audit_kit.folder.status import STEPS, audit_status
+from audit_kit.reporting.results_workbook import results_workbook_bytes
 
 AUDITORS = ["ann", "bob"]
 
@@ -69,7 +70,7 @@ def test_status_at_each_stage(inputs: tuple[Path, Path], tmp_path: Path) -> None
     assert "bob (180 to go)" in status.next_step
 
     # scoring what is in so far, then the rest comes back: the score is out of date
-    scoring.score_audit(audit)
+    scoring.score_audit(audit, results_workbook=results_workbook_bytes)
     findings.collect(audit, returned)
     status = audit_status(audit)
     assert status.step("returned").done
@@ -77,7 +78,7 @@ def test_status_at_each_stage(inputs: tuple[Path, Path], tmp_path: Path) -> None
     assert "out of date" in status.step("scored").detail
     assert status.next_command == f"audit-kit score {audit}"
 
-    scoring.score_audit(audit)
+    scoring.score_audit(audit, results_workbook=results_workbook_bytes)
     status = audit_status(audit)
     assert not status.step("scored").stale
     assert status.step("scored").detail.startswith("scored: code accuracy ")

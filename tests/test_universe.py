@@ -15,9 +15,9 @@ from conftest import plan_dict, universe_rows, write_csv
 
 from audit_kit.errors import InputError
 from audit_kit.plan import parse_plan
+from audit_kit.plan.canonical import canonical_units
 from audit_kit.universe import (
     ROW,
-    canonical_units,
     missing_column_problems,
     open_universe,
     parse_amounts,

@@ -148,12 +148,15 @@ def test_a_read_only_archive_still_verifies_and_says_it_was_not_recorded(
     for path in modes:
         path.chmod(0o500 if path.is_dir() else 0o400)
     if os.geteuid() == 0:  # root writes through file modes: fail writes as a read-only mount does
+        import audit_kit.files.atomic
         import audit_kit.folder.manifest
 
         def read_only(*args: object, **kwargs: object) -> None:
             raise OSError(errno.EROFS, "Read-only file system")
 
+        # every write goes through one temp-file writer (staged files and the manifest)
         monkeypatch.setattr(audit_kit.folder.manifest, "_write_temp", read_only)
+        monkeypatch.setattr(audit_kit.files.atomic, "write_temp", read_only)
     try:
         report = verify_audit(folder, universe)
     finally:

@@ -14,8 +14,9 @@ import polars as pl
 import pytest
 from wb_helpers import PLAN, headers, make_audit, sample_frame, unit_rows
 
-from audit_kit.errors import AuditError, InputError
+from audit_kit.errors import AuditError, InputError, PlanError
 from audit_kit.folder.manifest import AuditFolder
+from audit_kit.plan import parse_plan
 from audit_kit.workbook import (
     FINDING_HEADERS,
     canonical_value,
@@ -357,14 +358,28 @@ def test_unknown_workbook_column_is_a_clear_error(tmp_path: Path) -> None:
     ]
 
 
-def test_sheet_protection_password_from_the_plan(tmp_path: Path) -> None:
+def test_sheet_protection_password_from_the_password_file(tmp_path: Path) -> None:
     plan = json.loads(json.dumps(PLAN))
-    plan["workbook"]["protect_password"] = "sheet-secret"
+    plan["workbook"]["protect_password"] = True
     audit = make_audit(tmp_path, plan=plan)
-    (path,) = write_workbooks(audit)
-    ws = openpyxl.load_workbook(path)["Sample"]
+    with pytest.raises(AuditError) as info:
+        write_workbooks(audit)  # the plan asks for it: a password must be given
+    assert info.value.problems[0].where == "plan.yaml: workbook.protect_password"
+    (path,) = write_workbooks(audit, password="sheet-secret")
+    ws = openpyxl.load_workbook(path)["Sample"]  # not encrypted: only protected
     assert ws.protection.password  # stored as Excel's hash, not the text
     assert ws.protection.password != "sheet-secret"
+    assert b"sheet-secret" not in (audit / "plan.yaml").read_bytes()
+
+
+def test_a_password_written_in_the_plan_is_refused(tmp_path: Path) -> None:
+    plan = json.loads(json.dumps(PLAN))
+    plan["workbook"]["protect_password"] = "sheet-secret"
+    with pytest.raises(PlanError) as info:
+        parse_plan(plan, source="plan.yaml")
+    (problem,) = info.value.problems
+    assert problem.where == "plan.yaml: workbook.protect_password"
+    assert "--password-file" in problem.fix and "sheet-secret" not in str(info.value)
 
 
 def test_encryption_round_trip_and_password_never_stored(tmp_path: Path) -> None:

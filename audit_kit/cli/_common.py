@@ -14,6 +14,8 @@ import click
 __all__ = [
     "JSON_REQUESTED",
     "audit_dir_argument",
+    "engine_options",
+    "universe_source",
     "echo_json",
     "json_option",
     "progress_printer",
@@ -43,6 +45,39 @@ def _echo_progress(message: str) -> None:
 def progress_printer(*, quiet: bool) -> Callable[[str], None] | None:
     """Return the progress callback that prints ``... message`` lines on stderr, or None."""
     return None if quiet else _echo_progress
+
+
+def engine_options(func: F) -> F:
+    """--table / --query / --password-file: a universe in a database or warehouse."""
+    func = click.option(
+        "--password-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="PostgreSQL: a file holding the password (else PGPASSWORD, ~/.pgpass or a "
+        "service file). Never recorded or printed.",
+    )(func)
+    func = click.option(
+        "--query",
+        default=None,
+        metavar="SQL",
+        help="With a database URL: a SELECT that yields the universe.",
+    )(func)
+    return click.option(
+        "--table",
+        default=None,
+        metavar="NAME",
+        help="With a database URL: the table or view holding the universe (Spark: any "
+        "relation, e.g. parquet.`/data/claims`).",
+    )(func)
+
+
+def universe_source(value: str | None) -> Path | str | None:
+    """A --universe value: a database URL stays text (its slashes count), else a path."""
+    if value is None:
+        return None
+    if value.startswith(("duckdb://", "postgresql://", "postgres://", "spark:", "sc://")):
+        return value
+    return Path(value)
 
 
 def audit_dir_argument(func: F) -> F:

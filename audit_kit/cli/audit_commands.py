@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from audit_kit.cli import cli
-from audit_kit.cli._common import audit_dir_argument, echo_json, json_option, quiet_option
+from audit_kit.cli._common import (
+    audit_dir_argument,
+    echo_json,
+    engine_options,
+    json_option,
+    quiet_option,
+    universe_source,
+)
 
 VERIFY_HELP = """\
 Check an audit folder: every file's SHA-256, and (with --universe) the sample.
@@ -17,12 +24,16 @@ Without --universe, every artifact is checked against the SHA-256 recorded in
 audit.json, and files audit-kit did not write are reported. With --universe,
 the sample is also re-drawn from plan.yaml, the recorded seed and that file,
 and proved identical to sample.csv (same units, frame numbers and order).
+A database universe (--universe URL with --table or --query) is counted
+again in the engine: its content fingerprint is compared with the one in
+sampling.json (a changed stratum is named) and the sample re-drawn.
 Exit code 1 names every failing file.
 
 \b
 Example:
   audit-kit verify audits/q3
   audit-kit verify audits/q3 --universe q3_export.csv --json
+  audit-kit verify audits/q3 --universe duckdb:///claims.duckdb --table claims
 """
 
 
@@ -30,9 +41,10 @@ Example:
 @audit_dir_argument
 @click.option(
     "--universe",
-    type=click.Path(path_type=Path),
     default=None,
-    help="The universe file the sample was drawn from: re-draw and compare.",
+    metavar="FILE|URL",
+    help="The universe the sample was drawn from (a file, or a database URL with --table "
+    "or --query): re-draw and compare.",
 )
 @click.option(
     "--key-file",
@@ -40,20 +52,31 @@ Example:
     default=None,
     help="Pseudonymisation key, to compare pseudonymised columns too.",
 )
+@engine_options
 @json_option
 @quiet_option
 def verify_command(
-    audit_dir: Path, universe: Path | None, key_file: Path | None, as_json: bool, quiet: bool
+    audit_dir: Path,
+    universe: str | None,
+    key_file: Path | None,
+    table: str | None,
+    query: str | None,
+    password_file: Path | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
-    from audit_kit.sampling import verify_audit
+    from audit_kit import sampling
 
     def progress(message: str) -> None:
         click.echo(f"... {message}", err=True)
 
-    report = verify_audit(
+    report = sampling.verify(
         audit_dir,
-        universe,
+        universe_source(universe),
         key_file=key_file,
+        table=table,
+        query=query,
+        password_file=password_file,
         progress=None if quiet or as_json else progress,
     )
     if as_json:

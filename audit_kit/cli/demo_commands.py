@@ -46,13 +46,13 @@ Example:
 @json_option
 @quiet_option
 def demo_command(out: Path, force: bool, as_json: bool, quiet: bool) -> None:
-    from audit_kit.demo.cycle import run_demo
+    from audit_kit.demo import cycle
 
     # The steps go to stderr with --json too (the demo is long; stdout stays one document).
     say = progress_printer(quiet=quiet)
     if say is not None:
         say(f"audit-kit demo: synthetic data, simulated auditors -> {out}")
-    result = run_demo(out, force=force, progress=say)
+    result = cycle.demo(out, force=force, progress=say)
     if as_json:
         echo_json(result)
         return

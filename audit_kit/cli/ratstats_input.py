@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit_kit import stats
-from audit_kit.errors import InputError, Problem
+from audit_kit.errors import InputError, Problem, Problems
 
 __all__ = [
     "Collector",
@@ -63,9 +63,11 @@ class Table:
 
 def read_table(path: Path, *, sheet: str | None = None) -> Table:
     if not path.is_file():
-        raise InputError(
+        raise InputError.one(
             "Cannot read the input file.",
-            [Problem(where=str(path), expected="an existing CSV or XLSX file", found="no file")],
+            where=str(path),
+            expected="an existing CSV or XLSX file",
+            found="no file",
         )
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(path, sheet)
@@ -90,9 +92,11 @@ def read_table(path: Path, *, sheet: str | None = None) -> Table:
         else:
             rows.append((reader.line_num, cells))
     if header is None:
-        raise InputError(
+        raise InputError.one(
             "The input file is empty.",
-            [Problem(where=path.name, expected="a header row and data rows", found="no rows")],
+            where=path.name,
+            expected="a header row and data rows",
+            found="no rows",
         )
     return Table(path=path, columns=header, rows=rows)
 
@@ -107,16 +111,12 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
             else pl.read_excel(path, infer_schema_length=0)
         )
     except Exception as exc:  # fastexcel raises its own types; report them as input errors
-        raise InputError(
+        raise InputError.one(
             "Cannot read the workbook.",
-            [
-                Problem(
-                    where=path.name + (f" sheet {sheet!r}" if sheet else ""),
-                    expected="a readable .xlsx workbook with a header row",
-                    found=type(exc).__name__,
-                    fix="save the file again as .xlsx, or export it as CSV.",
-                )
-            ],
+            where=path.name + (f" sheet {sheet!r}" if sheet else ""),
+            expected="a readable .xlsx workbook with a header row",
+            found=type(exc).__name__,
+            fix="save the file again as .xlsx, or export it as CSV.",
         ) from None
     rows = [
         (index + 2, ["" if v is None else str(v) for v in values])
@@ -145,26 +145,15 @@ def stratum_label(text: str) -> str:
     return text[: text.index(".")] if re.fullmatch(r"-?\d+\.0+", text) else text
 
 
-class Collector:
+class Collector(Problems):
+    """The problems of one input file, at most :data:`_MAX_LISTED` of them listed."""
+
     def __init__(self) -> None:
-        self.problems: list[Problem] = []
+        super().__init__(InputError, limit=_MAX_LISTED)
 
-    def add(self, where: str, expected: str, found: str, fix: str = "") -> None:
-        self.problems.append(Problem(where=where, expected=expected, found=found, fix=fix))
-
-    def raise_if_any(self, summary: str) -> None:
-        if not self.problems:
-            return
-        shown = self.problems[:_MAX_LISTED]
-        if len(self.problems) > _MAX_LISTED:
-            shown.append(
-                Problem(
-                    where="...",
-                    expected="",
-                    found=f"{len(self.problems) - _MAX_LISTED} more problem(s) of the same kind",
-                )
-            )
-        raise InputError(summary, shown)
+    @property
+    def problems(self) -> list[Problem]:
+        return self.items
 
 
 def require_columns(table: Table, names: Sequence[str], out: Collector) -> dict[str, int]:

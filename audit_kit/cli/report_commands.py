@@ -50,9 +50,10 @@ Example:
 @json_option
 @quiet_option
 def report_command(audit_dir: Path, templates: Path | None, as_json: bool, quiet: bool) -> None:
-    from audit_kit.reporting import REPORT_FILES, render_reports
+    from audit_kit import reporting
+    from audit_kit.reporting import REPORT_FILES
 
-    paths = render_reports(
+    paths = reporting.report(
         audit_dir, template_dir=templates, progress=progress_printer(quiet=quiet or as_json)
     )
     executive = audit_dir / REPORT_FILES["executive"]

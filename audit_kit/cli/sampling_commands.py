@@ -8,8 +8,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from audit_kit.cli import cli
-from audit_kit.cli._common import echo_json, json_option, quiet_option
-from audit_kit.errors import PlanError, Problem
+from audit_kit.cli._common import (
+    echo_json,
+    engine_options,
+    json_option,
+    quiet_option,
+    universe_source,
+)
+from audit_kit.errors import PlanError
 
 if TYPE_CHECKING:
     from audit_kit.sampling import SampleSummary
@@ -47,7 +53,8 @@ SAMPLE_HELP = """\
 Draw the plan's random sample from a universe file and create the audit folder.
 
 \b
-Reads the universe (CSV, Parquet or XLSX), applies the plan's frame filters,
+Reads the universe (CSV, Parquet or XLSX, or a table or query in DuckDB,
+PostgreSQL or Spark, counted and fetched in the engine), applies the plan's frame filters,
 sorts the frame by unit id, draws the sample (and spares) and writes, in one
 step: plan.yaml (the plan as used, with its seed), sampling.json (the
 sampling record), sampling.txt (the sampling statement) and sample.csv.
@@ -58,6 +65,10 @@ unless --force is given.
 Example:
   audit-kit sample --plan quarterly-coder-review --universe q3_export.csv --out audits/q3
   audit-kit sample --plan my_plan.yaml --universe claims.parquet --out audits/cia --seed 48863.78
+  audit-kit sample --plan my_plan.yaml --universe duckdb:///claims.duckdb --table claims \\
+      --out audits/q3
+  audit-kit sample --plan my_plan.yaml --universe postgresql://auditor@db:5432/claims \\
+      --query "SELECT * FROM claims WHERE period = '2026Q3'" --out audits/q3
 """
 
 
@@ -72,8 +83,10 @@ Example:
 @click.option(
     "--universe",
     required=True,
-    type=click.Path(dir_okay=True, path_type=Path),
-    help="The universe file: CSV (any delimiter), Parquet or XLSX.",
+    metavar="FILE|URL",
+    help="The universe file: CSV (any delimiter), Parquet or XLSX; or a database URL "
+    "(duckdb:///file.duckdb, postgresql://user@host:port/db, spark:MASTER, sc://host:port) "
+    "with --table or --query.",
 )
 @click.option(
     "--out",
@@ -102,28 +115,34 @@ Example:
 )
 @click.option("--sheet", default=None, help="Worksheet of an XLSX universe (default: the first).")
 @click.option("--force", is_flag=True, help="Replace an existing audit folder at --out.")
+@engine_options
 @json_option
 @quiet_option
 def sample_command(
     plan: str,
-    universe: Path,
+    universe: str,
     out: Path,
     seed: int | float | None,
     key_file: Path | None,
     encoding: str,
     sheet: str | None,
     force: bool,
+    table: str | None,
+    query: str | None,
+    password_file: Path | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
-    from audit_kit.sampling import draw_sample
+    from audit_kit import sampling
 
     def progress(message: str) -> None:
         click.echo(f"... {message}", err=True)
 
-    summary = draw_sample(
+    source = universe_source(universe)
+    assert source is not None
+    summary = sampling.sample(
         plan,
-        universe,
+        source,
         out,
         seed=seed,
         force=force,
@@ -131,6 +150,9 @@ def sample_command(
         key_file=key_file,
         encoding=encoding,  # type: ignore[arg-type]  # click.Choice guarantees the literal
         sheet=sheet,
+        table=table,
+        query=query,
+        password_file=password_file,
     )
     if as_json:
         echo_json(summary)
@@ -188,16 +210,12 @@ def plans_command(show: str | None, as_json: bool) -> None:
     presets = list_presets()
     if show is not None:
         if show not in presets:
-            raise PlanError(
+            raise PlanError.one(
                 "No such preset.",
-                [
-                    Problem(
-                        where=show,
-                        expected="one of: " + ", ".join(presets),
-                        found="no such preset",
-                        fix="run `audit-kit plans` for the list.",
-                    )
-                ],
+                where=show,
+                expected="one of: " + ", ".join(presets),
+                found="no such preset",
+                fix="run `audit-kit plans` for the list.",
             )
         text = presets[show].read_text("utf-8")
         if as_json:

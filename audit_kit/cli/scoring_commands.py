@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from audit_kit.cli import cli
+
+if TYPE_CHECKING:
+    from audit_kit.folder.results import Interval, Results
+
 from audit_kit.cli._common import (
     audit_dir_argument,
     echo_json,
@@ -24,12 +27,12 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def _interval(block: Mapping[str, Any] | None) -> str:
+def _interval(block: Interval | None) -> str:
     if block is None:
         return "n/a (nothing scored)"
     return (
-        f"{_pct(block['value'])} ({block['confidence']:.0%} limits "
-        f"{_pct(block['lower'])} to {_pct(block['upper'])})"
+        f"{_pct(block.value)} ({block.confidence:.0%} limits "
+        f"{_pct(block.lower)} to {_pct(block.upper)})"
     )
 
 
@@ -37,38 +40,35 @@ def _money(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def summary_lines(results: Mapping[str, Any]) -> list[str]:
-    """Return the human summary of a results dict."""
-    overall = results["overall"]
-    progress = results["progress"]
-    settings = results["settings"]
-    money = overall["financial"]
+def summary_lines(results: Results) -> list[str]:
+    """Return the human summary of the results."""
+    overall, progress, money = results.overall, results.progress, results.overall.financial
     lines = [
-        f"Scored {overall['units_reviewed']} unit(s) of {progress['units_sampled']} sampled "
-        f"({progress['units_not_reviewed']} not reviewed, "
-        f"{progress['units_outstanding']} not returned yet).",
-        f"Record accuracy: {_interval(overall['record_accuracy'])}",
-        f"Code accuracy:   {_interval(overall['code_accuracy'])}",
-        f"Verdict against the {settings['target_accuracy']:.1%} target: {overall['verdict']}",
-        f"Sample: overpaid {_money(money['overpayment'])}, underpaid "
-        f"{_money(money['underpayment'])}, net {_money(money['net'])}, "
-        f"gross {_money(money['gross'])}",
+        f"Scored {overall.units_reviewed} unit(s) of {progress.units_sampled} sampled "
+        f"({progress.units_not_reviewed} not reviewed, "
+        f"{progress.units_outstanding} not returned yet).",
+        f"Record accuracy: {_interval(overall.record_accuracy)}",
+        f"Code accuracy:   {_interval(overall.code_accuracy)}",
+        f"Verdict against the {results.settings.target_accuracy:.1%} target: {overall.verdict}",
+        f"Sample: overpaid {_money(money.overpayment)}, underpaid "
+        f"{_money(money.underpayment)}, net {_money(money.net)}, "
+        f"gross {_money(money.gross)}",
     ]
-    ext = overall.get("extrapolation")
+    ext = overall.extrapolation
     if ext is not None:
         lines.append(
-            f"Extrapolated ({ext['measure']}): point estimate {_money(ext['point_estimate'])}; "
-            f"demand amount {_money(ext['demand_amount'])} ({ext['demand_rule']})"
+            f"Extrapolated ({ext.measure}): point estimate {_money(ext.point_estimate)}; "
+            f"demand amount {_money(ext.demand_amount)} ({ext.demand_rule})"
         )
-    cia = results.get("cia_discovery")
-    if cia is not None and cia["net_error_rate"] is not None:
-        full = cia.get("full_sample") or {}
+    cia = results.cia_discovery
+    if cia is not None and cia.net_error_rate is not None:
+        full = cia.full_sample
         lines.append(
-            f"CIA discovery: net error rate {_pct(cia['net_error_rate'])} "
-            f"(threshold {_pct(cia['threshold'])})"
-            + (f"; full sample of {full['sample_size']} needed" if full.get("sample_size") else "")
+            f"CIA discovery: net error rate {_pct(cia.net_error_rate)} "
+            f"(threshold {_pct(cia.threshold)})"
+            + (f"; full sample of {full.sample_size} needed" if full and full.sample_size else "")
         )
-    lines.extend(f"Note: {note}" for note in results.get("notes", []))
+    lines.extend(f"Note: {note}" for note in results.notes)
     return lines
 
 
@@ -91,11 +91,16 @@ def score_command(audit_dir: Path, as_json: bool, quiet: bool) -> None:
       audit-kit score audits/q3
       audit-kit score audits/q3 --json
     """
-    from audit_kit.scoring import score_audit
+    from audit_kit import scoring
+    from audit_kit.reporting.results_workbook import results_workbook_bytes
 
-    results = score_audit(audit_dir, progress=progress_printer(quiet=quiet or as_json))
+    results = scoring.score(
+        audit_dir,
+        progress=progress_printer(quiet=quiet or as_json),
+        results_workbook=results_workbook_bytes,
+    )
     if as_json:
-        echo_json(results["overall"])
+        echo_json(results.overall.to_json_dict())
         return
     for line in summary_lines(results):
         click.echo(line)

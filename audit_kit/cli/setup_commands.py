@@ -11,8 +11,8 @@ from audit_kit.cli import cli
 from audit_kit.cli._common import echo_json, json_option
 
 if TYPE_CHECKING:
+    from audit_kit.folder.status import AuditStatus
     from audit_kit.plan.mapping import InitSummary
-    from audit_kit.status import AuditStatus
 
 # audit_kit.plan.mapping.DEFAULT_SAMPLE_ROWS, written out so that `--help` imports no library module
 # (tests/test_init.py checks that the two agree).
@@ -77,9 +77,9 @@ def init_command(
     sheet: str | None,
     as_json: bool,
 ) -> None:
-    from audit_kit.plan.mapping import write_plan
+    from audit_kit.plan import mapping
 
-    summary = write_plan(universe, out, preset=preset, force=force, rows=rows, sheet=sheet)
+    summary = mapping.init(universe, out, preset=preset, force=force, rows=rows, sheet=sheet)
     if as_json:
         echo_json(summary)
         return
@@ -163,9 +163,9 @@ def status_command(audit_dirs: tuple[Path, ...], as_json: bool) -> None:
     if len(audit_dirs) > 1:
         _program_status(audit_dirs, as_json=as_json)
         return
-    from audit_kit.status import audit_status
+    from audit_kit.folder import status as status_module
 
-    status = audit_status(audit_dirs[0])
+    status = status_module.status(audit_dirs[0])
     if as_json:
         echo_json(status)
         return

@@ -3,7 +3,7 @@
 Each command parses its options, reads its small input file (:mod:`audit_kit.cli.ratstats_input`),
 makes one call into :mod:`audit_kit.stats` (or :mod:`audit_kit.stats.rng`) and prints either a
 RAT-STATS-like report (:mod:`audit_kit.cli.ratstats_printout`) or, with ``--json``, exactly one
-JSON document (SPEC 10b). The library modules are imported when a command runs, so that
+JSON document (docs/cli.md). The library modules are imported when a command runs, so that
 ``audit-kit --help`` does not load SciPy.
 """
 

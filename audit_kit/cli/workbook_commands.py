@@ -19,7 +19,8 @@ from audit_kit.cli._common import (
     progress_printer,
     quiet_option,
 )
-from audit_kit.errors import InputError, Problem
+from audit_kit.errors import InputError
+from audit_kit.files.text import read_text
 
 __all__ = ["collect_command", "workbooks_command"]
 
@@ -27,33 +28,22 @@ __all__ = ["collect_command", "workbooks_command"]
 def _read_password(path: Path | None, *, prompt: bool, confirm: bool) -> str | None:
     """Return the password from the file (first line), a hidden prompt, or None."""
     if path is not None:
-        try:
-            text = path.read_text("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(
-                "Cannot read the password file.",
-                [
-                    Problem(
-                        where=str(path),
-                        expected="a readable UTF-8 text file holding the password on line 1",
-                        found=type(exc).__name__,
-                        fix="check the path and permissions of --password-file.",
-                    )
-                ],
-            ) from None
+        text = read_text(
+            path,
+            summary="Cannot read the password file.",
+            expected="a readable UTF-8 text file holding the password on line 1",
+            fix="check the path and permissions of --password-file.",
+            encoding="utf-8-sig",
+        )
         lines = text.splitlines()
         password = lines[0] if lines else ""
         if not password:
-            raise InputError(
+            raise InputError.one(
                 "The password file is empty.",
-                [
-                    Problem(
-                        where=str(path),
-                        expected="the password on the first line",
-                        found="an empty first line",
-                        fix="write the password on line 1 of the file.",
-                    )
-                ],
+                where=str(path),
+                expected="the password on the first line",
+                found="an empty first line",
+                fix="write the password on line 1 of the file.",
             )
         return password
     if prompt and sys.stdin.isatty():
@@ -124,12 +114,12 @@ def workbooks_command(
       audit-kit workbooks audits/q3 --auditors ann,bob
       audit-kit workbooks audits/q3 --assignment assign.csv --password-file pw.txt
     """
-    from audit_kit.workbook import write_workbooks
+    from audit_kit import workbook
 
     names = auditors.split(",") if auditors else None
     prompt = password_file is None and _plan_wants_password(audit_dir)
     password = _read_password(password_file, prompt=prompt, confirm=True)
-    paths = write_workbooks(
+    paths = workbook.workbooks(
         audit_dir,
         auditors=names,
         by="stratum" if by == "stratum" else "round_robin",

@@ -25,8 +25,9 @@ from audit_kit.demo.example_data import DEFAULT_ROWS, DEMO_PLAN_YAML, EXAMPLE_SE
 from audit_kit.demo.program import ProgramDemo, check_program_target, run_program_demo
 from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import MANIFEST, atomic_write_bytes
+from audit_kit.folder.results import Results
 
-__all__ = ["DEMO_AUDITORS", "DemoResult", "DemoStep", "inputs_dir_for", "run_demo"]
+__all__ = ["DEMO_AUDITORS", "DemoResult", "DemoStep", "demo", "inputs_dir_for", "run_demo"]
 
 DEMO_AUDITORS = ("sim-auditor-1", "sim-auditor-2", "sim-auditor-3")
 _MARKER = "DEMO-INPUTS.txt"
@@ -212,7 +213,9 @@ def run_demo(
     )
 
     t = time.perf_counter()
-    results = scoring.score_audit(out)
+    from audit_kit.reporting.results_workbook import results_workbook_bytes
+
+    results = scoring.score_audit(out, results_workbook=results_workbook_bytes)
     step("score", t, _score_line(results))
 
     t = time.perf_counter()
@@ -241,27 +244,29 @@ def run_demo(
     )
 
 
-def _score_line(results: dict[str, Any]) -> str:
-    overall = results.get("overall") or {}
-    code = (overall.get("code_accuracy") or {}).get("value")
-    coders = results.get("coders") or []
-    meets = sum(1 for c in coders if c.get("verdict") == "meets")
-    below = sum(1 for c in coders if c.get("verdict") == "below")
-    text = f"code accuracy {code:.1%}" if isinstance(code, int | float) else "scored"
+def _score_line(results: Results) -> str:
+    code = results.overall.code_accuracy
+    meets = sum(1 for c in results.coders if c.verdict == "meets")
+    below = sum(1 for c in results.coders if c.verdict == "below")
+    text = f"code accuracy {code.value:.1%}" if code is not None else "scored"
     return f"{text}; coders: {meets} meet, {below} below the target"
 
 
-def _summary(results: dict[str, Any]) -> dict[str, Any]:
-    overall = results.get("overall") or {}
-    extrapolation = overall.get("extrapolation") or {}
+def _summary(results: Results) -> dict[str, Any]:
+    overall = results.to_json_dict()["overall"]
+    extrapolation = overall["extrapolation"] or {}
     return {
-        "code_accuracy": overall.get("code_accuracy"),
-        "record_accuracy": overall.get("record_accuracy"),
-        "verdict": overall.get("verdict"),
-        "financial": overall.get("financial"),
+        "code_accuracy": overall["code_accuracy"],
+        "record_accuracy": overall["record_accuracy"],
+        "verdict": overall["verdict"],
+        "financial": overall["financial"],
         "point_estimate": extrapolation.get("point_estimate"),
         "demand_rule": extrapolation.get("demand_rule"),
         "demand_amount": extrapolation.get("demand_amount"),
         "demand_reason": extrapolation.get("demand_reason"),
-        "coders": {str(c.get("coder")): c.get("verdict") for c in results.get("coders") or []},
+        "coders": {c.coder: c.verdict for c in results.coders},
     }
+
+
+# The library name of the command (`audit-kit demo`).
+demo = run_demo

@@ -1,10 +1,10 @@
 """Collect returned workbooks into ``findings.csv``: validate every cell, lose nothing.
 
-``collect(audit_dir, paths)`` (SPEC 5.2, docs/architecture.md "findings.csv"):
+``collect(audit_dir, paths)`` (docs/auditor-guide.md, docs/architecture.md "findings.csv"):
 
 1. Files and folders are expanded to ``.xlsx`` files (Excel's ``~$`` lock files are skipped).
    A file already accepted (same SHA-256) is a no-op.
-2. Each file is opened safely (:mod:`audit_kit.xlsx_safety`: size, zip and XML bombs,
+2. Each file is opened safely (:mod:`audit_kit.workbook.safety`: size, zip and XML bombs,
    decryption), read with fastexcel, and checked against the audit folder's own record of the
    workbook (``workbooks/<id>.json``) and ``sample.csv`` -- never against the returned file's
    claims: the workbook belongs to this audit; every unit row is present once and no row is
@@ -67,7 +67,7 @@ from audit_kit.workbook import (
     load_layouts,
     read_returned,
 )
-from audit_kit.xlsx_safety import MAX_FILE_BYTES, open_xlsx
+from audit_kit.workbook.safety import MAX_FILE_BYTES, open_xlsx
 
 __all__ = [
     "FINDINGS_COLUMNS",

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import io
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,9 +26,24 @@ from typing import TYPE_CHECKING, Any
 
 from audit_kit._version import __version__
 from audit_kit.errors import AuditError, IntegrityError, Problem
+from audit_kit.files.atomic import (
+    TEMP_PREFIX,
+    atomic_write_bytes,
+    file_sha256,
+    sha256_bytes,
+)
+from audit_kit.files.atomic import fsync_dir as _fsync_dir
+from audit_kit.files.atomic import mkdir_private as _mkdir_private
+from audit_kit.files.atomic import write_temp as _write_temp
 
-if TYPE_CHECKING:  # polars is imported where a frame is read, keeping `audit-kit --help` fast
+if TYPE_CHECKING:
+    # polars is imported where a frame is read, keeping `audit-kit --help` fast
     import polars as pl
+
+    from audit_kit.folder.results import Results
+    from audit_kit.folder.sampling_record import SamplingRecord
+    from audit_kit.folder.workbook_record import WorkbookLayout
+    from audit_kit.plan import SamplingPlan
 
 __all__ = [
     "MANIFEST",
@@ -44,7 +57,6 @@ __all__ = [
 
 MANIFEST = "audit.json"
 JOURNAL = ".audit-journal.json"
-TEMP_PREFIX = ".tmp-"
 FORMAT = "audit-kit/1"
 #: Threads that write and fsync a transaction's staged files. fsync waits on the disk, not the
 #: CPU, and a journalling filesystem commits concurrent fsyncs together: 50 staged files take
@@ -55,35 +67,6 @@ STAGING_THREADS = 8
 def now_iso() -> str:
     """Return the current UTC time, ISO 8601 to the second."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """Hash a file in chunks (universe files can be gigabytes)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    # Directory fsync makes the rename itself durable; not available on every OS.
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _mkdir_private(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        path.chmod(0o700)
 
 
 @contextlib.contextmanager
@@ -112,38 +95,6 @@ def _folder_lock(path: Path, *, blocking: bool = True) -> Iterator[bool]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
-
-
-def _write_temp(target: Path, data: bytes, *, made: set[Path] | None = None) -> Path:
-    """Write data to a fsynced 0600 temporary file beside target and return its path.
-
-    ``made`` holds the folders already created (and made private) by the caller, so that a
-    transaction staging many files into one folder creates and chmods it once.
-    """
-    if made is None or target.parent not in made:
-        _mkdir_private(target.parent)
-        if made is not None:
-            made.add(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix="-" + target.name, dir=target.parent)
-    try:
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return Path(tmp)
-
-
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    """Write one file atomically (temp file in the same folder, fsync, rename), mode 0600."""
-    tmp = _write_temp(target, data)
-    os.replace(tmp, target)
-    _fsync_dir(target.parent)
 
 
 def _json_bytes(obj: Any) -> bytes:
@@ -332,44 +283,32 @@ class AuditFolder:
         """
         path = Path(path)
         if path.exists() and not path.is_dir():
-            raise AuditError(
+            raise AuditError.one(
                 "Cannot create the audit folder.",
-                [
-                    Problem(
-                        where=str(path),
-                        expected="a folder (or a path that does not exist yet)",
-                        found="a file",
-                        fix="choose another --out path.",
-                    )
-                ],
+                where=str(path),
+                expected="a folder (or a path that does not exist yet)",
+                found="a file",
+                fix="choose another --out path.",
             )
         if path.exists() and any(path.iterdir()) and _abandoned_creation(path):
             # A creation killed before its first commit left nothing of value behind.
             _remove_audit_tree(path)
         if path.exists() and any(path.iterdir()):
             if not force:
-                raise AuditError(
+                raise AuditError.one(
                     "Refusing to write into a non-empty folder.",
-                    [
-                        Problem(
-                            where=str(path),
-                            expected="an empty or new folder (an audit is never overwritten)",
-                            found=_entries(sum(1 for _ in path.iterdir())),
-                            fix="choose a new --out folder, or move the old audit away.",
-                        )
-                    ],
+                    where=str(path),
+                    expected="an empty or new folder (an audit is never overwritten)",
+                    found=_entries(sum(1 for _ in path.iterdir())),
+                    fix="choose a new --out folder, or move the old audit away.",
                 )
             if not (path / MANIFEST).is_file():
-                raise AuditError(
+                raise AuditError.one(
                     "Refusing to replace a folder that is not an audit.",
-                    [
-                        Problem(
-                            where=str(path),
-                            expected=f"an audit folder with {MANIFEST} (only those are replaced)",
-                            found="other files",
-                            fix="choose a new --out folder.",
-                        )
-                    ],
+                    where=str(path),
+                    expected=f"an audit folder with {MANIFEST} (only those are replaced)",
+                    found="other files",
+                    fix="choose a new --out folder.",
                 )
             _remove_audit_tree(path)
         _mkdir_private(path)
@@ -392,32 +331,24 @@ class AuditFolder:
         path = Path(path)
         manifest_path = path / MANIFEST
         if not manifest_path.is_file():
-            raise AuditError(
+            raise AuditError.one(
                 "Not an audit folder.",
-                [
-                    Problem(
-                        where=str(path),
-                        expected=f"a folder made by `audit-kit sample` (with {MANIFEST})",
-                        found="no manifest" if path.is_dir() else "no such folder",
-                        fix="pass the folder given to `audit-kit sample --out`.",
-                    )
-                ],
+                where=str(path),
+                expected=f"a folder made by `audit-kit sample` (with {MANIFEST})",
+                found="no manifest" if path.is_dir() else "no such folder",
+                fix="pass the folder given to `audit-kit sample --out`.",
             )
         folder = cls(path, {})
         folder._recover()
         try:
             folder.manifest = json.loads(manifest_path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise IntegrityError(
+            raise IntegrityError.one(
                 "The audit manifest is unreadable.",
-                [
-                    Problem(
-                        where=str(manifest_path),
-                        expected="the JSON manifest written by audit-kit",
-                        found=type(exc).__name__,
-                        fix="restore audit.json from your archive copy.",
-                    )
-                ],
+                where=str(manifest_path),
+                expected="the JSON manifest written by audit-kit",
+                found=type(exc).__name__,
+                fix="restore audit.json from your archive copy.",
             ) from None
         return folder
 
@@ -476,29 +407,21 @@ class AuditFolder:
         """Read a recorded artifact, refusing one whose hash no longer matches the manifest."""
         record = self.manifest.get("artifacts", {}).get(rel)
         if record is None:
-            raise AuditError(
+            raise AuditError.one(
                 "A step of the audit has not been run yet.",
-                [
-                    Problem(
-                        where=str(self.path / rel),
-                        expected="an artifact recorded in audit.json",
-                        found="none",
-                        fix=_next_step_hint(rel),
-                    )
-                ],
+                where=str(self.path / rel),
+                expected="an artifact recorded in audit.json",
+                found="none",
+                fix=_next_step_hint(rel),
             )
         data = (self.path / rel).read_bytes() if (self.path / rel).is_file() else b""
         if sha256_bytes(data) != record["sha256"]:
-            raise IntegrityError(
+            raise IntegrityError.one(
                 "An audit artifact was changed outside audit-kit.",
-                [
-                    Problem(
-                        where=str(self.path / rel),
-                        expected=f"SHA-256 {record['sha256']}",
-                        found=f"SHA-256 {sha256_bytes(data)}",
-                        fix="restore the file from your archive; audit files are never edited.",
-                    )
-                ],
+                where=str(self.path / rel),
+                expected=f"SHA-256 {record['sha256']}",
+                found=f"SHA-256 {sha256_bytes(data)}",
+                fix="restore the file from your archive; audit files are never edited.",
             )
         return data
 
@@ -509,6 +432,44 @@ class AuditFolder:
         import polars as pl
 
         return pl.read_csv(io.BytesIO(self.read_bytes(rel)), **kwargs)
+
+    # -- typed readers of the audit's own files (hash-checked) ------------------------------
+    def read_plan(self, *, source: str = "plan.yaml") -> SamplingPlan:
+        """Return plan.yaml as a checked :class:`SamplingPlan` (``source`` names it in errors)."""
+        from audit_kit.plan import parse_plan_text
+
+        return parse_plan_text(self.read_bytes("plan.yaml").decode("utf-8"), source=source)
+
+    def read_sampling(self) -> SamplingRecord:
+        """Return sampling.json as the typed sampling record."""
+        from audit_kit.folder.sampling_record import SamplingRecord
+
+        return SamplingRecord.model_validate_json(self.read_bytes("sampling.json"))
+
+    def read_results(self) -> Results:
+        """Return results.json as the typed results (a file of another version is refused)."""
+        from audit_kit.folder.results import read_results
+
+        return read_results(self.read_bytes("results.json"))
+
+    def read_sample(self) -> pl.DataFrame:
+        """Return sample.csv, every column as text exactly as sampling wrote it."""
+        return self.read_csv("sample.csv", infer_schema=False)
+
+    def read_layouts(self) -> dict[str, WorkbookLayout]:
+        """Return every issued workbook's recorded layout (workbooks/<id>.json), by id."""
+        from audit_kit.folder.workbook_record import WorkbookLayout
+
+        layouts: dict[str, WorkbookLayout] = {}
+        for rel in sorted(self.artifacts()):
+            if rel.startswith("workbooks/") and rel.endswith(".json"):
+                layout = WorkbookLayout.from_dict(self.read_json(rel))
+                layouts[layout.workbook_id] = layout
+        return layouts
+
+    def read_findings(self, rel: str = "findings.csv") -> pl.DataFrame:
+        """Return findings.csv (or double_review.csv), every column as text."""
+        return self.read_csv(rel, infer_schema=False)
 
     # -- writing ---------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """SamplingPlan: load and validate a YAML plan, reporting every problem at once with its key path.
 
-The plan format is documented in ``docs/plans.md`` and shown in SPEC section 3. Unknown keys are
-rejected (a typo must never silently change an audit). Presets ship in ``sampling_plans/``.
+The plan format is documented in ``docs/plans.md``. Unknown keys are rejected (a typo must
+never silently change an audit). Presets ship in ``sampling_plans/``.
 
 Validation happens in two passes, both reported together in one :class:`PlanError`:
 

@@ -9,19 +9,46 @@ from typing import Any
 from audit_kit.errors import Problem
 from audit_kit.plan.model import (
     CODE_FIELDS,
+    DEFAULT_WEIGHTS,
     FIELDS,
     HCC_FIELDS,
     LIST_OPS,
     NO_VALUE_OPS,
     FilterOp,
     SamplingPlan,
-    _show_value,
+    show_value,
 )
+
+
+def weight_problems(weights: dict[str, float], *, source: str = "plan") -> list[Problem]:
+    """Return the problems of ``scoring.weights``: unknown error classes, negative weights."""
+    problems = []
+    for key, value in weights.items():
+        if key not in DEFAULT_WEIGHTS:
+            problems.append(
+                Problem(
+                    where=f"{source}: scoring.weights.{key}",
+                    expected="one of " + ", ".join(DEFAULT_WEIGHTS),
+                    found=repr(key),
+                    fix="remove the key or correct its spelling.",
+                )
+            )
+        elif value < 0:
+            problems.append(
+                Problem(
+                    where=f"{source}: scoring.weights.{key}",
+                    expected="a weight >= 0",
+                    found=repr(value),
+                    fix="use 0 to report an error class without scoring it.",
+                )
+            )
+    return problems
 
 
 def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
     """Return the problems that span sections of an otherwise well-formed plan."""
-    problems: list[Problem] = []
+    # every key is checked when the plan is loaded (by `sample`), not first at `score`
+    problems: list[Problem] = weight_problems(dict(plan.scoring.weights), source=source)
 
     def add(key: str, expected: str, found: str, fix: str) -> None:
         problems.append(Problem(where=f"{source}: {key}", expected=expected, found=found, fix=fix))
@@ -64,7 +91,7 @@ def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
     ):
         add(
             "size.target",
-            "probe_mean and probe_sd, or probe_file (a probe sample, SPEC 6.3)",
+            "probe_mean and probe_sd, or probe_file (a probe sample, docs/methods.md section 5.1)",
             "neither",
             "add the probe sample's mean and SD of the overpayments, or its file.",
         )
@@ -114,13 +141,13 @@ def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
         value = flt.value
         if flt.op in NO_VALUE_OPS:
             if value is not None:
-                add(key, f"no value for '{flt.op.value}'", _show_value(value), "remove value.")
+                add(key, f"no value for '{flt.op.value}'", show_value(value), "remove value.")
         elif flt.op in LIST_OPS:
             if not isinstance(value, list) or not value or not all(map(_scalar_ok, value)):
                 add(
                     key,
                     f"a non-empty list of numbers, dates or text for '{flt.op.value}'",
-                    _show_value(value),
+                    show_value(value),
                     "write e.g. value: [inpatient, observation].",
                 )
         elif flt.op is FilterOp.BETWEEN:
@@ -133,14 +160,14 @@ def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
                 add(
                     key,
                     "[low, high] (two numbers or two dates, low <= high; both ends included)",
-                    _show_value(value),
+                    show_value(value),
                     "write e.g. value: [2026-07-01, 2026-09-30].",
                 )
         elif not _scalar_ok(value):
             add(
                 key,
                 f"one number, date or text for '{flt.op.value}'",
-                _show_value(value),
+                show_value(value),
                 "quote words YAML reads as booleans ('yes', 'no', 'true').",
             )
 

@@ -12,6 +12,7 @@ from pydantic import (
 )
 
 from audit_kit.errors import PlanError, Problem
+from audit_kit.files.text import read_text
 from audit_kit.plan.checks import plan_problems
 from audit_kit.plan.model import SamplingPlan
 from audit_kit.plan.program import CadenceRules
@@ -66,26 +67,83 @@ def _validation_problems(exc: ValidationError, source: str) -> list[Problem]:
 def parse_plan(data: Any, *, source: str = "plan") -> SamplingPlan:
     """Validate a plan mapping; raise one PlanError listing every problem with its key path."""
     if not isinstance(data, dict):
-        raise PlanError(
+        raise PlanError.one(
             "The sampling plan is not a mapping of keys.",
-            [
-                Problem(
-                    where=source,
-                    expected="a YAML mapping (name:, columns:, design:, size:, ...)",
-                    found=type(data).__name__,
-                    fix="start from a preset: `audit-kit plans`.",
-                )
-            ],
+            where=source,
+            expected="a YAML mapping (name:, columns:, design:, size:, ...)",
+            found=type(data).__name__,
+            fix="start from a preset: `audit-kit plans`.",
         )
+    data, notes, moved = migrate(data, source=source)
     try:
         plan = SamplingPlan.model_validate(data)
     except ValidationError as exc:
-        problems = _validation_problems(exc, source)
+        problems = moved + _validation_problems(exc, source)
     else:
-        problems = plan_problems(plan, source=source)
+        problems = moved + plan_problems(plan, source=source)
         if not problems:
+            plan._migration_notes = tuple(notes)
             return plan
     raise PlanError(f"The sampling plan has {len(problems)} problem(s).", problems)
+
+
+def migrate(
+    data: dict[str, Any], *, source: str
+) -> tuple[dict[str, Any], list[str], list[Problem]]:
+    """Read the keys an older plan wrote elsewhere in their place today.
+
+    Returns the plan in today's form, a note per key read in its new place (said to the user
+    and kept in sampling.json), and the problems that cannot be read over: a literal password
+    (never in a plan) or a demand rule set twice with two values. docs/plans.md ("Older plans")
+    lists every change.
+    """
+    data = dict(data)
+    notes: list[str] = []
+    problems: list[Problem] = []
+    size = data.get("size")
+    if isinstance(size, dict) and isinstance(size.get("total"), dict):
+        nested = dict(size["total"])
+        rest = {k: v for k, v in size.items() if k != "total"}
+        flat = {"total": nested.pop("total", None), **nested, **rest}
+        data["size"] = flat
+        shown = ", ".join(f"{k}: {v}" for k, v in flat.items())
+        notes.append(
+            f"{source}: size.total is a number now; this plan's nested form was read as "
+            f"size: {{{shown}}}. Write it so (the nested form will be refused later)."
+        )
+    if "demand_rule" in data:
+        rule = data.pop("demand_rule")
+        financial = dict(data.get("financial") or {})
+        if "demand_rule" in financial and financial["demand_rule"] != rule:
+            problems.append(
+                Problem(
+                    where=f"{source}: demand_rule",
+                    expected="the demand rule set once, as financial.demand_rule",
+                    found=f"demand_rule: {rule} and financial.demand_rule: "
+                    f"{financial['demand_rule']}",
+                    fix="keep financial.demand_rule and remove the top-level demand_rule.",
+                )
+            )
+        else:
+            financial["demand_rule"] = rule
+            data["financial"] = financial
+            notes.append(
+                f"{source}: the top-level demand_rule was read as financial.demand_rule: "
+                f"{rule} (its one place now); move it there."
+            )
+    workbook = data.get("workbook")
+    if isinstance(workbook, dict) and isinstance(workbook.get("protect_password"), str):
+        problems.append(
+            Problem(
+                where=f"{source}: workbook.protect_password",
+                expected="true or false (the password itself is never written in a plan)",
+                found="a password written in the plan",
+                fix="remove the password from the plan, write workbook.protect_password: true "
+                "and pass the password with `audit-kit workbooks --password-file FILE`.",
+            )
+        )
+        data["workbook"] = {**workbook, "protect_password": True}
+    return data, notes, problems
 
 
 def parse_plan_text(text: str, *, source: str = "plan") -> SamplingPlan:
@@ -95,16 +153,12 @@ def parse_plan_text(text: str, *, source: str = "plan") -> SamplingPlan:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise PlanError(
+        raise PlanError.one(
             "The sampling plan is not valid YAML.",
-            [
-                Problem(
-                    where=where,
-                    expected="valid YAML",
-                    found=str(getattr(exc, "problem", "a syntax error")),
-                    fix="check indentation and quoting at that line.",
-                )
-            ],
+            where=where,
+            expected="valid YAML",
+            found=str(getattr(exc, "problem", "a syntax error")),
+            fix="check indentation and quoting at that line.",
         ) from None
     return parse_plan(data, source=source)
 
@@ -114,20 +168,13 @@ def load_plan_text(path: Path | str) -> tuple[SamplingPlan, str, Path]:
     from audit_kit.plan.presets import resolve_plan_path
 
     resolved = resolve_plan_path(path)
-    try:
-        text = resolved.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(
-            "Cannot read the sampling plan.",
-            [
-                Problem(
-                    where=str(resolved),
-                    expected="a readable UTF-8 YAML file",
-                    found=type(exc).__name__,
-                    fix="check the path, or list presets with `audit-kit plans`.",
-                )
-            ],
-        ) from None
+    text = read_text(
+        resolved,
+        summary="Cannot read the sampling plan.",
+        expected="a readable UTF-8 YAML file",
+        fix="check the path, or list presets with `audit-kit plans`.",
+        error=PlanError,
+    )
     return parse_plan_text(text, source=str(resolved)), text, resolved
 
 

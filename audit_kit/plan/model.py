@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveInt,
+    PrivateAttr,
     StrictFloat,
     StrictInt,
     model_validator,
@@ -21,7 +23,7 @@ from pydantic import (
 
 from audit_kit.plan.program import CadenceRules, PeriodValue, PlanPeriod
 
-#: audit-kit fields a plan can map (SPEC section 2). Code fields may map to several columns.
+#: audit-kit fields a plan can map (docs/plans.md, `columns`); code fields may map to several.
 FIELDS = (
     "unit_id",
     "coder",
@@ -64,6 +66,17 @@ def _one_of(*allowed: float) -> Callable[[float], float]:
         return value
 
     return check
+
+
+#: Error classes of the code-over-code comparison and their default weights
+#: (``scoring.weights`` overrides them; docs/methods.md section 7.1).
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "added": 1.0,
+    "deleted": 1.0,
+    "revised": 1.0,
+    "principal_dx": 2.0,
+    "sequencing": 0.0,
+}
 
 
 class _Strict(BaseModel):
@@ -168,12 +181,12 @@ class FrameFilter(_Strict):
     def describe(self) -> str:
         if self.op in NO_VALUE_OPS:
             return f"{self.column} {self.op.value}"
-        return f"{self.column} {self.op.value} {_show_value(self.value)}"
+        return f"{self.column} {self.op.value} {show_value(self.value)}"
 
 
-def _show_value(value: Any) -> str:
+def show_value(value: Any) -> str:
     if isinstance(value, list):
-        return "[" + ", ".join(_show_value(v) for v in value) + "]"
+        return "[" + ", ".join(show_value(v) for v in value) + "]"
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str):
@@ -246,15 +259,18 @@ class Allocation(StrEnum):
     EQUAL = "equal"
 
 
-class TotalSize(_Strict):
-    total: int = Field(gt=0)
-    allocation: Allocation = Allocation.PROPORTIONAL
+@dataclass(frozen=True, slots=True)
+class TotalSize:
+    """The ``{total, allocation, variable}`` rule of a plan's ``size``, as sampling uses it."""
+
+    total: int
+    allocation: Allocation
     #: column whose SD per stratum drives Neyman allocation (default: the plan's paid column)
     variable: str | None = None
 
 
 class TargetSize(_Strict):
-    """Compute n from a target confidence and precision and a probe sample (SPEC 6.3)."""
+    """Compute n from a target confidence, precision and a probe sample (docs/methods.md 5.1)."""
 
     confidence: Annotated[float, AfterValidator(_one_of(0.80, 0.90, 0.95, 0.99))] = 0.90
     precision: float = Field(gt=0, lt=1)  # e.g. 0.25 for 25 %
@@ -265,17 +281,38 @@ class TargetSize(_Strict):
 
 
 class Size(_Strict):
+    """How many units: exactly one of ``n``, ``per_stratum``, ``total`` (with ``allocation``,
+    ``variable`` and ``minimum_per_stratum``) or ``target``."""
+
     n: int | None = Field(default=None, gt=0)
     per_stratum: PositiveInt | dict[str, PositiveInt] | None = None
-    total: TotalSize | None = None
+    total: PositiveInt | None = None
+    allocation: Allocation | None = None
+    variable: str | None = None
+    minimum_per_stratum: int | None = Field(default=None, ge=1)
     target: TargetSize | None = None
-    minimum_per_stratum: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _one_rule(self) -> Size:
         rules = [r for r in (self.n, self.per_stratum, self.total, self.target) if r is not None]
         if len(rules) != 1:
             raise ValueError("exactly one of n, per_stratum, total, target")
+        if self.total is None:
+            idle = [
+                key
+                for key in ("allocation", "variable", "minimum_per_stratum")
+                if getattr(self, key) is not None
+            ]
+            if idle:
+                raise ValueError(
+                    f"no {', '.join(idle)} beside {self.rule}: they go with total (size: "
+                    "{total: 300, allocation: neyman, minimum_per_stratum: 5}) and would do "
+                    "nothing here; remove them"
+                )
+        elif self.variable is not None and self.allocation is not Allocation.NEYMAN:
+            raise ValueError(
+                "variable drives Neyman allocation only: add allocation: neyman or remove it"
+            )
         return self
 
     @property
@@ -288,6 +325,22 @@ class Size(_Strict):
             return "total"
         return "target"
 
+    @property
+    def total_rule(self) -> TotalSize | None:
+        """The total rule with its defaults (proportional allocation), or None."""
+        if self.total is None:
+            return None
+        return TotalSize(
+            total=self.total,
+            allocation=self.allocation or Allocation.PROPORTIONAL,
+            variable=self.variable,
+        )
+
+    @property
+    def minimum(self) -> int:
+        """The smallest sample of a stratum under the total rule (default 1)."""
+        return self.minimum_per_stratum or 1
+
 
 class Rng(_Strict):
     generator: Literal["pcg64", "ratstats"] = "pcg64"
@@ -297,7 +350,8 @@ class Rng(_Strict):
 class WorkbookOptions(_Strict):
     columns: list[str] = Field(default_factory=lambda: ["unit_id", "coder", "dx", "px", "cpt"])
     password: bool = False  # true: workbooks encrypted with a password from --password-file
-    protect_password: str | None = None  # sheet protection password (not encryption)
+    #: true: sheets protected with the password from --password-file (never written in a plan)
+    protect_password: bool = False
     contact: str = ""
     double_review: float = Field(default=0.0, ge=0, le=1)  # share of units reviewed twice
 
@@ -373,10 +427,11 @@ class SamplingPlan(_Strict):
     workbook: WorkbookOptions = Field(default_factory=WorkbookOptions)
     financial: FinancialOptions = Field(default_factory=FinancialOptions)
     scoring: ScoringOptions = Field(default_factory=ScoringOptions)
-    demand_rule: Literal["point_estimate", "cms_one_sided_90", "oig_two_sided_90"] | None = None
     created: dt.date | None = None
     #: When each coder is audited next (``audit-kit trend``); None: the documented defaults.
     cadence: CadenceRules | None = None
+    #: what the loader changed in an older plan (a key that moved), said to the user
+    _migration_notes: tuple[str, ...] = PrivateAttr(default=())
 
     @property
     def period_label(self) -> str:
@@ -385,7 +440,13 @@ class SamplingPlan(_Strict):
 
     @property
     def effective_demand_rule(self) -> str:
-        return self.demand_rule or self.financial.demand_rule
+        """The demand rule (``financial.demand_rule``: the one place it is set)."""
+        return self.financial.demand_rule
+
+    @property
+    def migration_notes(self) -> tuple[str, ...]:
+        """Notes on keys of an older plan that were read in their new place."""
+        return self._migration_notes
 
     def column_for(self, name: str) -> str:
         """Return the universe column a reference names: a mapped field's column, or itself.
@@ -422,12 +483,12 @@ class SamplingPlan(_Strict):
                 refs["design.strata.certainty.column"] = strata.certainty.column
         variable = self.allocation_variable()
         if variable is not None:
-            refs["size.total.variable"] = variable
+            refs["size.variable"] = variable
         return refs
 
     def allocation_variable(self) -> str | None:
         """The reference whose per-stratum SD drives Neyman allocation, if that is used."""
-        total = self.size.total
+        total = self.size.total_rule
         if total is None or total.allocation is not Allocation.NEYMAN:
             return None
         return total.variable or "paid"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audit_kit.errors import PlanError, Problem
+from audit_kit.errors import PlanError
 
 __all__ = ["list_presets", "preset_dir", "preset_summary", "resolve_plan_path", "template_dir"]
 
@@ -52,14 +52,10 @@ def resolve_plan_path(path: Path | str) -> Path:
     presets = list_presets()
     if str(path) in presets:
         return presets[str(path)]
-    raise PlanError(
+    raise PlanError.one(
         "Sampling plan not found.",
-        [
-            Problem(
-                where=str(path),
-                expected="a plan file, or a preset name: " + (", ".join(presets) or "(none)"),
-                found="no such file or preset",
-                fix="check the path, or list presets with `audit-kit plans`.",
-            )
-        ],
+        where=str(path),
+        expected="a plan file, or a preset name: " + (", ".join(presets) or "(none)"),
+        found="no such file or preset",
+        fix="check the path, or list presets with `audit-kit plans`.",
     )

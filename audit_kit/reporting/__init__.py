@@ -16,11 +16,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from audit_kit.errors import InputError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.reporting.context import (
     attestation_context,
-    check_results,
     coder_context,
     coder_groups,
     executive_context,
@@ -28,8 +26,15 @@ from audit_kit.reporting.context import (
 )
 from audit_kit.reporting.environment import template_roots
 from audit_kit.reporting.pdf import PDF_VARIANT, RenderJob, RenderResult, render_html, render_job
+from audit_kit.reporting.results_workbook import results_workbook_bytes
 
-__all__ = ["REPORT_FILES", "build_jobs", "render_reports"]
+__all__ = [
+    "REPORT_FILES",
+    "build_jobs",
+    "render_reports",
+    "report",
+    "results_workbook_bytes",
+]
 
 #: Where the reports go inside the audit folder.
 REPORT_FILES = {"executive": "report.pdf", "attestation": "attestation.pdf", "coders": "coders"}
@@ -41,32 +46,19 @@ MAX_WORKERS = 8
 
 
 def _load(folder: AuditFolder) -> tuple[dict[str, Any], dict[str, Any], str | None, dict[str, str]]:
-    results = folder.read_json("results.json")
-    check_results(results)
+    # The typed reader refuses a results.json this version cannot render (one problem per
+    # key); the views below read the validated document.
+    results = folder.read_results()
     inputs = {"results.json": str(folder.artifacts()["results.json"]["sha256"])}
-    sampling: Any = None
+    sampling = results.sampling
     if folder.has("sampling.json"):
-        sampling = folder.read_json("sampling.json")
+        sampling = folder.read_sampling()
         inputs["sampling.json"] = str(folder.artifacts()["sampling.json"]["sha256"])
-    elif isinstance(results.get("sampling"), Mapping):
-        sampling = results["sampling"]
-    if not isinstance(sampling, Mapping):
-        raise InputError(
-            "The sampling record is missing; the methodology appendix cannot be written.",
-            [
-                Problem(
-                    where=str(folder.path / "sampling.json"),
-                    expected="the sampling record written by `audit-kit sample`",
-                    found="no sampling.json and no `sampling` in results.json",
-                    fix="render reports in the audit folder the sample was drawn into.",
-                )
-            ],
-        )
     statement = None
     if folder.has("sampling.txt"):
         statement = folder.read_bytes("sampling.txt").decode("utf-8", errors="replace")
         inputs["sampling.txt"] = str(folder.artifacts()["sampling.txt"]["sha256"])
-    return results, dict(sampling), statement, inputs
+    return results.to_json_dict(), sampling.to_json_dict(), statement, inputs
 
 
 def build_jobs(
@@ -208,3 +200,7 @@ def render_reports(
         for result in rendered:
             tx.write_bytes(result.output, result.pdf, kind="report")
     return [folder.path / r.output for r in rendered]
+
+
+# The library name of the command (`audit-kit report`).
+report = render_reports

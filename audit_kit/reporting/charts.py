@@ -58,38 +58,38 @@ class PaymentRow:
     underpayment: float  # a positive amount
 
 
-def _x(text: object) -> str:
+def esc(text: object) -> str:
     return escape(str(text), quote=True)
 
 
-def _short(label: str, limit: int = 24) -> str:
+def shorten(label: str, limit: int = 24) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "\u2026"
 
 
-def _num(value: float) -> str:
+def fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _svg(height: float, title: str, body: list[str]) -> str:
+def svg_doc(height: float, title: str, body: list[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {WIDTH} {_num(height)}" width="{WIDTH}" height="{_num(height)}" '
+        f'viewBox="0 0 {WIDTH} {fmt(height)}" width="{WIDTH}" height="{fmt(height)}" '
         f'font-family="{FONT}" font-size="10">'
-        f"<title>{_x(title)}</title>" + "".join(body) + "</svg>"
+        f"<title>{esc(title)}</title>" + "".join(body) + "</svg>"
     )
 
 
-def _marker(cx: float, cy: float, verdict: str, size: float = 4.0) -> str:
+def marker(cx: float, cy: float, verdict: str, size: float = 4.0) -> str:
     if verdict == "below":
         return (
-            f'<rect x="{_num(cx - size)}" y="{_num(cy - size)}" width="{_num(2 * size)}" '
-            f'height="{_num(2 * size)}" fill="{INK}"/>'
+            f'<rect x="{fmt(cx - size)}" y="{fmt(cy - size)}" width="{fmt(2 * size)}" '
+            f'height="{fmt(2 * size)}" fill="{INK}"/>'
         )
     if verdict not in ("meets", "inconclusive"):  # no verdict: a plain grey dot
-        return f'<circle cx="{_num(cx)}" cy="{_num(cy)}" r="{_num(size - 1)}" fill="{MID}"/>'
+        return f'<circle cx="{fmt(cx)}" cy="{fmt(cy)}" r="{fmt(size - 1)}" fill="{MID}"/>'
     fill = INK if verdict == "meets" else "#ffffff"
     return (
-        f'<circle cx="{_num(cx)}" cy="{_num(cy)}" r="{_num(size)}" fill="{fill}" '
+        f'<circle cx="{fmt(cx)}" cy="{fmt(cy)}" r="{fmt(size)}" fill="{fill}" '
         f'stroke="{INK}" stroke-width="1.4"/>'
     )
 
@@ -117,43 +117,43 @@ def accuracy_chart(
     for tick in ticks:
         x = sx(tick)
         body.append(
-            f'<line x1="{_num(x)}" y1="{_num(top - 4)}" x2="{_num(x)}" y2="{_num(y_axis)}" '
+            f'<line x1="{fmt(x)}" y1="{fmt(top - 4)}" x2="{fmt(x)}" y2="{fmt(y_axis)}" '
             f'stroke="{GRID}" stroke-width="0.8"/>'
-            f'<text x="{_num(x)}" y="{_num(y_axis + 13)}" text-anchor="middle">'
-            f"{_num(tick * 100)}%</text>"
+            f'<text x="{fmt(x)}" y="{fmt(y_axis + 13)}" text-anchor="middle">'
+            f"{fmt(tick * 100)}%</text>"
         )
     body.append(
-        f'<line x1="{plot_l}" y1="{_num(y_axis)}" x2="{plot_r}" y2="{_num(y_axis)}" '
+        f'<line x1="{plot_l}" y1="{fmt(y_axis)}" x2="{plot_r}" y2="{fmt(y_axis)}" '
         f'stroke="{INK}" stroke-width="0.8"/>'
     )
     for i, row in enumerate(rows):
         cy = top + row_h * (i + 0.5)
         if i % 2 == 0:
             body.append(
-                f'<rect x="0" y="{_num(cy - row_h / 2)}" width="{WIDTH}" height="{_num(row_h)}" '
+                f'<rect x="0" y="{fmt(cy - row_h / 2)}" width="{WIDTH}" height="{fmt(row_h)}" '
                 f'fill="#f5f5f5"/>'
             )
         x1, x2 = sx(row.lower), sx(row.upper)
         body.append(
-            f'<text x="{LABEL_W - 8}" y="{_num(cy + 3.5)}" text-anchor="end">'
-            f"{_x(_short(row.label))}</text>"
-            f'<line x1="{_num(x1)}" y1="{_num(cy)}" x2="{_num(x2)}" y2="{_num(cy)}" '
+            f'<text x="{LABEL_W - 8}" y="{fmt(cy + 3.5)}" text-anchor="end">'
+            f"{esc(shorten(row.label))}</text>"
+            f'<line x1="{fmt(x1)}" y1="{fmt(cy)}" x2="{fmt(x2)}" y2="{fmt(cy)}" '
             f'stroke="{DARK}" stroke-width="1.4"/>'
-            f'<line x1="{_num(x1)}" y1="{_num(cy - 3)}" x2="{_num(x1)}" y2="{_num(cy + 3)}" '
+            f'<line x1="{fmt(x1)}" y1="{fmt(cy - 3)}" x2="{fmt(x1)}" y2="{fmt(cy + 3)}" '
             f'stroke="{DARK}" stroke-width="1.4"/>'
-            f'<line x1="{_num(x2)}" y1="{_num(cy - 3)}" x2="{_num(x2)}" y2="{_num(cy + 3)}" '
-            f'stroke="{DARK}" stroke-width="1.4"/>' + _marker(sx(row.value), cy, row.verdict)
+            f'<line x1="{fmt(x2)}" y1="{fmt(cy - 3)}" x2="{fmt(x2)}" y2="{fmt(cy + 3)}" '
+            f'stroke="{DARK}" stroke-width="1.4"/>' + marker(sx(row.value), cy, row.verdict)
         )
     tx = sx(target)
     body.append(
-        f'<line x1="{_num(tx)}" y1="{_num(top - 6)}" x2="{_num(tx)}" y2="{_num(y_axis)}" '
+        f'<line x1="{fmt(tx)}" y1="{fmt(top - 6)}" x2="{fmt(tx)}" y2="{fmt(y_axis)}" '
         f'stroke="{INK}" stroke-width="1.2" stroke-dasharray="5 3"/>'
-        f'<text x="{_num(tx)}" y="{_num(top - 10)}" text-anchor="middle" font-weight="bold">'
-        f"Target {_num(target * 100)}%</text>"
+        f'<text x="{fmt(tx)}" y="{fmt(top - 10)}" text-anchor="middle" font-weight="bold">'
+        f"Target {fmt(target * 100)}%</text>"
     )
     ly = y_axis + 30
     legend_x = plot_l
-    body.append(f'<text x="{legend_x}" y="{_num(ly)}">{_x(axis_label)}</text>')
+    body.append(f'<text x="{legend_x}" y="{fmt(ly)}">{esc(axis_label)}</text>')
     ly += 15
     for offset, verdict, label in (
         (0, "meets", "meets target"),
@@ -161,15 +161,15 @@ def accuracy_chart(
         (220, "below", "below target"),
     ):
         body.append(
-            _marker(legend_x + offset + 4, ly - 3.5, verdict)
-            + f'<text x="{legend_x + offset + 13}" y="{_num(ly)}">{label}</text>'
+            marker(legend_x + offset + 4, ly - 3.5, verdict)
+            + f'<text x="{legend_x + offset + 13}" y="{fmt(ly)}">{label}</text>'
         )
     body.append(
-        f'<line x1="{legend_x + 330}" y1="{_num(ly - 3.5)}" x2="{legend_x + 356}" '
-        f'y2="{_num(ly - 3.5)}" stroke="{INK}" stroke-width="1.2" stroke-dasharray="5 3"/>'
-        f'<text x="{legend_x + 362}" y="{_num(ly)}">target</text>'
+        f'<line x1="{legend_x + 330}" y1="{fmt(ly - 3.5)}" x2="{legend_x + 356}" '
+        f'y2="{fmt(ly - 3.5)}" stroke="{INK}" stroke-width="1.2" stroke-dasharray="5 3"/>'
+        f'<text x="{legend_x + 362}" y="{fmt(ly)}">target</text>'
     )
-    return _svg(height, title, body)
+    return svg_doc(height, title, body)
 
 
 def _wrap(label: str, width: int) -> list[str]:
@@ -182,7 +182,7 @@ def _wrap(label: str, width: int) -> list[str]:
             line = f"{line} {word}".strip()
     if line:
         lines.append(line)
-    return [_short(x, width + 2) for x in lines[:2]] or [""]
+    return [shorten(x, width + 2) for x in lines[:2]] or [""]
 
 
 def _nice_ceiling(value: float) -> float:
@@ -208,31 +208,31 @@ def pareto_chart(bars: Sequence[ParetoBar], *, title: str) -> str:
     for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
         y = base - frac * (base - top)
         body.append(
-            f'<line x1="{plot_l}" y1="{_num(y)}" x2="{plot_r}" y2="{_num(y)}" '
+            f'<line x1="{plot_l}" y1="{fmt(y)}" x2="{plot_r}" y2="{fmt(y)}" '
             f'stroke="{GRID}" stroke-width="0.8"/>'
-            f'<text x="{plot_r + 6}" y="{_num(y + 3.5)}">{_num(frac * 100)}%</text>'
+            f'<text x="{plot_r + 6}" y="{fmt(y + 3.5)}">{fmt(frac * 100)}%</text>'
         )
         value = frac * peak
         if float(value).is_integer():
             body.append(
-                f'<text x="{plot_l - 6}" y="{_num(y + 3.5)}" text-anchor="end">{value:.0f}</text>'
+                f'<text x="{plot_l - 6}" y="{fmt(y + 3.5)}" text-anchor="end">{value:.0f}</text>'
             )
     points: list[str] = []
     for i, bar in enumerate(bars):
         cx = plot_l + slot * (i + 0.5)
         h = bar.count / peak * (base - top)
         body.append(
-            f'<rect x="{_num(cx - bar_w / 2)}" y="{_num(base - h)}" width="{_num(bar_w)}" '
-            f'height="{_num(h)}" fill="{MID}" stroke="{INK}" stroke-width="0.6"/>'
-            f'<text x="{_num(cx)}" y="{_num(base - h - 4)}" text-anchor="middle">'
+            f'<rect x="{fmt(cx - bar_w / 2)}" y="{fmt(base - h)}" width="{fmt(bar_w)}" '
+            f'height="{fmt(h)}" fill="{MID}" stroke="{INK}" stroke-width="0.6"/>'
+            f'<text x="{fmt(cx)}" y="{fmt(base - h - 4)}" text-anchor="middle">'
             f"{bar.count}</text>"
         )
         for j, line in enumerate(_wrap(bar.label, 16)):
             body.append(
-                f'<text x="{_num(cx)}" y="{_num(base + 14 + 12 * j)}" text-anchor="middle">'
-                f"{_x(line)}</text>"
+                f'<text x="{fmt(cx)}" y="{fmt(base + 14 + 12 * j)}" text-anchor="middle">'
+                f"{esc(line)}</text>"
             )
-        points.append(f"{_num(cx)},{_num(base - bar.cumulative_share * (base - top))}")
+        points.append(f"{fmt(cx)},{fmt(base - bar.cumulative_share * (base - top))}")
     body.append(
         f'<line x1="{plot_l}" y1="{base}" x2="{plot_r}" y2="{base}" stroke="{INK}" '
         f'stroke-width="0.8"/>'
@@ -249,17 +249,17 @@ def pareto_chart(bars: Sequence[ParetoBar], *, title: str) -> str:
             )
     ly = height - 14
     body.append(
-        f'<rect x="{plot_l}" y="{_num(ly - 9)}" width="14" height="10" fill="{MID}" '
+        f'<rect x="{plot_l}" y="{fmt(ly - 9)}" width="14" height="10" fill="{MID}" '
         f'stroke="{INK}" stroke-width="0.6"/>'
-        f'<text x="{plot_l + 20}" y="{_num(ly)}">units with an error in the category '
+        f'<text x="{plot_l + 20}" y="{fmt(ly)}">units with an error in the category '
         f"(left axis)</text>"
-        f'<line x1="{plot_l + 270}" y1="{_num(ly - 4)}" x2="{plot_l + 296}" y2="{_num(ly - 4)}" '
+        f'<line x1="{plot_l + 270}" y1="{fmt(ly - 4)}" x2="{plot_l + 296}" y2="{fmt(ly - 4)}" '
         f'stroke="{INK}" stroke-width="1.6"/>'
-        f'<circle cx="{plot_l + 283}" cy="{_num(ly - 4)}" r="3.5" fill="#ffffff" '
+        f'<circle cx="{plot_l + 283}" cy="{fmt(ly - 4)}" r="3.5" fill="#ffffff" '
         f'stroke="{INK}" stroke-width="1.4"/>'
-        f'<text x="{plot_l + 304}" y="{_num(ly)}">cumulative share (right axis)</text>'
+        f'<text x="{plot_l + 304}" y="{fmt(ly)}">cumulative share (right axis)</text>'
     )
-    return _svg(height, title, body)
+    return svg_doc(height, title, body)
 
 
 def _money_short(value: float) -> str:
@@ -288,44 +288,44 @@ def payments_chart(rows: Sequence[PaymentRow], *, title: str) -> str:
         bh = row_h * 0.6
         if i % 2 == 0:
             body.append(
-                f'<rect x="0" y="{_num(cy - row_h / 2)}" width="{WIDTH}" height="{_num(row_h)}" '
+                f'<rect x="0" y="{fmt(cy - row_h / 2)}" width="{WIDTH}" height="{fmt(row_h)}" '
                 f'fill="#f5f5f5"/>'
             )
         body.append(
-            f'<text x="{LABEL_W - 8}" y="{_num(cy + 3.5)}" text-anchor="end">'
-            f"{_x(_short(row.label))}</text>"
+            f'<text x="{LABEL_W - 8}" y="{fmt(cy + 3.5)}" text-anchor="end">'
+            f"{esc(shorten(row.label))}</text>"
         )
         if row.overpayment > 0:
             w = row.overpayment / peak * half
             body.append(
-                f'<rect x="{_num(mid)}" y="{_num(cy - bh / 2)}" width="{_num(w)}" '
-                f'height="{_num(bh)}" fill="{DARK}"/>'
-                f'<text x="{_num(mid + w + 3)}" y="{_num(cy + 3.5)}" font-size="8">'
+                f'<rect x="{fmt(mid)}" y="{fmt(cy - bh / 2)}" width="{fmt(w)}" '
+                f'height="{fmt(bh)}" fill="{DARK}"/>'
+                f'<text x="{fmt(mid + w + 3)}" y="{fmt(cy + 3.5)}" font-size="8">'
                 f"{_money_short(row.overpayment)}</text>"
             )
         if row.underpayment > 0:
             w = row.underpayment / peak * half
             body.append(
-                f'<rect x="{_num(mid - w)}" y="{_num(cy - bh / 2)}" width="{_num(w)}" '
-                f'height="{_num(bh)}" fill="{LIGHT}" stroke="{INK}" stroke-width="0.6"/>'
-                f'<text x="{_num(mid - w - 3)}" y="{_num(cy + 3.5)}" font-size="8" '
+                f'<rect x="{fmt(mid - w)}" y="{fmt(cy - bh / 2)}" width="{fmt(w)}" '
+                f'height="{fmt(bh)}" fill="{LIGHT}" stroke="{INK}" stroke-width="0.6"/>'
+                f'<text x="{fmt(mid - w - 3)}" y="{fmt(cy + 3.5)}" font-size="8" '
                 f'text-anchor="end">{_money_short(row.underpayment)}</text>'
             )
     y_end = top + row_h * max(len(rows), 1)
     body.append(
-        f'<line x1="{_num(mid)}" y1="{_num(top - 4)}" x2="{_num(mid)}" y2="{_num(y_end)}" '
+        f'<line x1="{fmt(mid)}" y1="{fmt(top - 4)}" x2="{fmt(mid)}" y2="{fmt(y_end)}" '
         f'stroke="{INK}" stroke-width="1"/>'
-        f'<text x="{_num(mid - 6)}" y="{_num(top - 8)}" text-anchor="end">'
+        f'<text x="{fmt(mid - 6)}" y="{fmt(top - 8)}" text-anchor="end">'
         f"\u2190 underpaid</text>"
-        f'<text x="{_num(mid + 6)}" y="{_num(top - 8)}">overpaid \u2192</text>'
+        f'<text x="{fmt(mid + 6)}" y="{fmt(top - 8)}">overpaid \u2192</text>'
     )
     ly = y_end + 24
     body.append(
-        f'<rect x="{plot_l}" y="{_num(ly - 9)}" width="14" height="10" fill="{DARK}"/>'
-        f'<text x="{plot_l + 20}" y="{_num(ly)}">overpayment (paid more than the audited '
+        f'<rect x="{plot_l}" y="{fmt(ly - 9)}" width="14" height="10" fill="{DARK}"/>'
+        f'<text x="{plot_l + 20}" y="{fmt(ly)}">overpayment (paid more than the audited '
         f"coding supports)</text>"
-        f'<rect x="{plot_l}" y="{_num(ly + 5)}" width="14" height="10" fill="{LIGHT}" '
+        f'<rect x="{plot_l}" y="{fmt(ly + 5)}" width="14" height="10" fill="{LIGHT}" '
         f'stroke="{INK}" stroke-width="0.6"/>'
-        f'<text x="{plot_l + 20}" y="{_num(ly + 14)}">underpayment</text>'
+        f'<text x="{plot_l + 20}" y="{fmt(ly + 14)}">underpayment</text>'
     )
-    return _svg(height + 14, title, body)
+    return svg_doc(height + 14, title, body)

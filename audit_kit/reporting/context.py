@@ -19,41 +19,39 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audit_kit.reporting import charts
-from audit_kit.reporting.checks import check_results, is_scored
 from audit_kit.reporting.formatting import (
     CLT_NOTE,
     DEMAND_RULES,
     ROUNDING_NOTE,
-    _finite,
-    _sub,
     count,
     describe,
+    finite_number,
     money,
     pct,
     pct_lower,
     pct_upper,
     safe_file_stem,
+    sub_mapping,
     text,
 )
 from audit_kit.reporting.sections import (
-    _accuracy_row,
-    _audit_view,
-    _categories,
-    _doc,
-    _extrapolation,
-    _financial,
-    _finding,
-    _group,
-    _other_groups,
-    _progress,
-    _sampling_view,
-    _settings_view,
+    accuracy_row,
+    audit_view,
+    categories_view,
+    doc_view,
+    extrapolation_view,
+    financial_view,
+    finding_view,
+    group_view,
+    other_groups_view,
+    progress_view,
+    sampling_view,
+    settings_view,
 )
 
 __all__ = [
     "DEMAND_RULES",
     "attestation_context",
-    "check_results",
     "coder_context",
     "executive_context",
     "money",
@@ -80,17 +78,17 @@ def executive_context(
     coders_in = coder_groups(results)
     coders = []
     for c in coders_in:
-        view = _group(c, default_conf)
+        view = group_view(c, default_conf)
         view["name"] = str(c["coder"])
         view["file"] = coder_files.get(str(c["coder"]), "")
         coders.append(view)
     accuracy_svg = charts.accuracy_chart(
-        [_accuracy_row(str(c["coder"]), c, "code_accuracy") for c in coders_in],
+        [accuracy_row(str(c["coder"]), c, "code_accuracy") for c in coders_in],
         target=target,
         title="Code accuracy per coder with confidence interval and target",
         axis_label="Code accuracy (dot) and its confidence interval (whiskers)",
     )
-    categories = _categories(results)
+    categories = categories_view(results)
     pareto_svg = (
         charts.pareto_chart(
             [
@@ -111,19 +109,19 @@ def executive_context(
             [
                 charts.PaymentRow(
                     label=str(c["coder"]),
-                    overpayment=_finite(c["financial"].get("overpayment")) or 0.0,
-                    underpayment=abs(_finite(c["financial"].get("underpayment")) or 0.0),
+                    overpayment=finite_number(c["financial"].get("overpayment")) or 0.0,
+                    underpayment=abs(finite_number(c["financial"].get("underpayment")) or 0.0),
                 )
                 for c in coders_in
                 if isinstance(c.get("financial"), Mapping)
             ],
             title="Overpayments and underpayments per coder (sample)",
         )
-    extrapolation = _extrapolation(overall.get("extrapolation"), settings)
+    extrapolation = extrapolation_view(overall.get("extrapolation"), settings)
     strata_ex = []
     for s in results.get("strata") or []:
         if isinstance(s, Mapping) and isinstance(s.get("extrapolation"), Mapping):
-            ex = _extrapolation(s["extrapolation"], settings)
+            ex = extrapolation_view(s["extrapolation"], settings)
             if ex:
                 ex["stratum"] = text(s.get("stratum"))
                 strata_ex.append(ex)
@@ -132,23 +130,23 @@ def executive_context(
         key=lambda e: (str(e.get("coder")), str(e.get("unit_id"))),
     )
     return {
-        "doc": _doc(
+        "doc": doc_view(
             f"Coding compliance audit report: {results['audit']['name']}", results, rendered_at
         ),
-        "audit": _audit_view(results),
-        "settings": _settings_view(settings),
-        "progress": _progress(results.get("progress")),
-        "overall": _group(overall, default_conf),
+        "audit": audit_view(results),
+        "settings": settings_view(settings),
+        "progress": progress_view(results.get("progress")),
+        "overall": group_view(overall, default_conf),
         "coders": coders,
         "coders_unscored": unscored_coders(results),
         "charts": {"accuracy": accuracy_svg, "pareto": pareto_svg, "payments": payments_svg},
         "categories": categories,
-        "has_financial": bool(fin_rows) or _financial(overall.get("financial")) is not None,
+        "has_financial": bool(fin_rows) or financial_view(overall.get("financial")) is not None,
         "extrapolation": extrapolation,
         "strata_extrapolation": strata_ex,
-        "other_groups": _other_groups(results, default_conf),
-        "findings": [_finding(e) for e in errors],
-        "sampling": _sampling_view(sampling, statement),
+        "other_groups": other_groups_view(results, default_conf),
+        "findings": [finding_view(e) for e in errors],
+        "sampling": sampling_view(sampling, statement),
         "clt_note": CLT_NOTE,
         "rounding_note": ROUNDING_NOTE,
     }
@@ -164,10 +162,10 @@ def coder_context(
     target = float(settings["target_accuracy"])
     overall = results["overall"]
     rows = [
-        _accuracy_row("Your code accuracy", coder, "code_accuracy"),
-        _accuracy_row("Team code accuracy", overall, "code_accuracy"),
-        _accuracy_row("Your record accuracy", coder, "record_accuracy"),
-        _accuracy_row("Team record accuracy", overall, "record_accuracy"),
+        accuracy_row("Your code accuracy", coder, "code_accuracy"),
+        accuracy_row("Team code accuracy", overall, "code_accuracy"),
+        accuracy_row("Your record accuracy", coder, "record_accuracy"),
+        accuracy_row("Team record accuracy", overall, "record_accuracy"),
     ]
     chart = charts.accuracy_chart(
         rows,
@@ -180,15 +178,15 @@ def coder_context(
         key=lambda e: str(e.get("unit_id")),
     )
     return {
-        "doc": _doc(
+        "doc": doc_view(
             f"Coding feedback for {name}: {results['audit']['name']}", results, rendered_at
         ),
-        "audit": _audit_view(results),
-        "settings": _settings_view(settings),
-        "coder": {**_group(coder, default_conf), "name": name},
-        "team": _group(overall, default_conf),
+        "audit": audit_view(results),
+        "settings": settings_view(settings),
+        "coder": {**group_view(coder, default_conf), "name": name},
+        "team": group_view(overall, default_conf),
         "chart": chart,
-        "findings": [_finding(e) for e in mine],
+        "findings": [finding_view(e) for e in mine],
         "rounding_note": ROUNDING_NOTE,
     }
 
@@ -199,22 +197,22 @@ def attestation_context(
     """Return the view model of the one-page accuracy attestation."""
     settings = results["settings"]
     default_conf = settings.get("confidence")
-    overall = _group(results["overall"], default_conf)
+    overall = group_view(results["overall"], default_conf)
     samp: Mapping[str, Any] = sampling if isinstance(sampling, Mapping) else {}
-    frame = _sub(samp, "frame")
-    universe = _sub(samp, "universe")
-    generator = _sub(samp, "generator")
+    frame = sub_mapping(samp, "frame")
+    universe = sub_mapping(samp, "universe")
+    generator = sub_mapping(samp, "generator")
     design = samp.get("design")
     design_text = (
         text(design.get("method")) if isinstance(design, Mapping) else text(design)
     ) or "simple"
     strata = [s for s in samp.get("strata") or [] if isinstance(s, Mapping)]
     return {
-        "doc": _doc(
+        "doc": doc_view(
             f"Coding accuracy attestation: {results['audit']['name']}", results, rendered_at
         ),
-        "audit": _audit_view(results),
-        "settings": _settings_view(settings),
+        "audit": audit_view(results),
+        "settings": settings_view(settings),
         "overall": overall,
         "population": count(frame.get("size")) if frame.get("size") is not None else None,
         "universe_file": text(universe.get("file")),
@@ -230,9 +228,11 @@ def attestation_context(
 
 def coder_groups(results: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
     """The coders with at least one scored unit (they get a row, a chart line and a PDF)."""
-    return sorted((c for c in results["coders"] if is_scored(c)), key=lambda c: str(c["coder"]))
+    return sorted(
+        (c for c in results["coders"] if c["units_reviewed"] > 0), key=lambda c: str(c["coder"])
+    )
 
 
 def unscored_coders(results: Mapping[str, Any]) -> list[str]:
     """Coders in the sample none of whose units is scored yet (not returned, not reviewed)."""
-    return sorted(str(c["coder"]) for c in results["coders"] if not is_scored(c))
+    return sorted(str(c["coder"]) for c in results["coders"] if c["units_reviewed"] == 0)

@@ -14,7 +14,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from audit_kit.errors import InputError, Problem
+from audit_kit.errors import InputError
 from audit_kit.plan.presets import template_dir as shipped_template_dir
 
 __all__ = ["css_string", "make_environment", "template_roots"]
@@ -27,16 +27,12 @@ def template_roots(user_dir: Path | None) -> list[Path]:
         return [shipped]
     user = Path(user_dir)
     if not user.is_dir():
-        raise InputError(
+        raise InputError.one(
             "The template folder does not exist.",
-            [
-                Problem(
-                    where=str(user),
-                    expected="a folder of templates overriding the shipped ones",
-                    found="a file" if user.exists() else "no such folder",
-                    fix="pass a folder to --templates (copy files from the shipped templates).",
-                )
-            ],
+            where=str(user),
+            expected="a folder of templates overriding the shipped ones",
+            found="a file" if user.exists() else "no such folder",
+            fix="pass a folder to --templates (copy files from the shipped templates).",
         )
     return [user.resolve(), shipped]
 

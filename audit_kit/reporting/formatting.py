@@ -66,7 +66,7 @@ ROUNDING_NOTE = (
 # -- formatting ----------------------------------------------------------------------------
 
 
-def _finite(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     number = float(value)
@@ -75,13 +75,13 @@ def _finite(value: Any) -> float | None:
 
 def pct(value: Any, digits: int = 1) -> str:
     """Format a share 0..1 as a percentage (``0.9613`` -> ``96.1%``); missing -> ``n/a``."""
-    number = _finite(value)
+    number = finite_number(value)
     return "n/a" if number is None else f"{number * 100:.{digits}f}%"
 
 
 def pct_lower(value: Any, digits: int = 1) -> str:
     """Format a lower confidence limit, rounded down (never overstating it)."""
-    number = _finite(value)
+    number = finite_number(value)
     if number is None:
         return "n/a"
     scale = 10**digits
@@ -90,7 +90,7 @@ def pct_lower(value: Any, digits: int = 1) -> str:
 
 def pct_upper(value: Any, digits: int = 1) -> str:
     """Format an upper confidence limit, rounded up."""
-    number = _finite(value)
+    number = finite_number(value)
     if number is None:
         return "n/a"
     scale = 10**digits
@@ -99,13 +99,13 @@ def pct_upper(value: Any, digits: int = 1) -> str:
 
 def percent_units(value: Any) -> str:
     """Format a number already in percent (RAT-STATS precision percent): 201.0 -> 201.00%."""
-    number = _finite(value)
+    number = finite_number(value)
     return "n/a" if number is None else f"{number:,.2f}%"
 
 
 def money(value: Any, *, cents: bool = True) -> str:
     """Format dollars: ``$1,234.56`` (or whole dollars); negative as ``-$1,234.56``."""
-    number = _finite(value)
+    number = finite_number(value)
     if number is None:
         return "n/a"
     text = f"${abs(number):,.2f}" if cents else f"${abs(round(number)):,.0f}"
@@ -113,7 +113,7 @@ def money(value: Any, *, cents: bool = True) -> str:
 
 
 def count(value: Any) -> str:
-    number = _finite(value)
+    number = finite_number(value)
     if number is None:
         return "n/a"
     return f"{number:,.0f}" if float(number).is_integer() else f"{number:,.2f}"
@@ -121,7 +121,7 @@ def count(value: Any) -> str:
 
 def conf(value: Any) -> str:
     """Format a confidence level 0.95 (or 95) as ``95%``."""
-    number = _finite(value)
+    number = finite_number(value)
     if number is None:
         return "n/a"
     if number <= 1:
@@ -167,7 +167,7 @@ def safe_file_stem(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _sub(obj: Any, key: str) -> Mapping[str, Any]:
+def sub_mapping(obj: Any, key: str) -> Mapping[str, Any]:
     """Return obj[key] when it is a JSON object, else an empty mapping."""
     value = obj.get(key) if isinstance(obj, Mapping) else None
     return value if isinstance(value, Mapping) else {}

@@ -18,9 +18,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from audit_kit.xlsx_text import set_text
+from audit_kit.folder.results import Results
+from audit_kit.workbook.cells import set_text
 
-__all__ = ["results_workbook_bytes"]
+__all__ = ["Column", "getter", "put_cell", "results_workbook_bytes", "write_table"]
 
 MONEY = "#,##0.00"
 WHOLE_MONEY = "#,##0"
@@ -33,21 +34,25 @@ HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 Column = tuple[str, Callable[[Mapping[str, Any]], Any], str | None, int]
 
 
-def _put(ws: Worksheet, row: int, col: int, value: Any, fmt: str | None = None) -> None:
+def put_cell(ws: Worksheet, row: int, col: int, value: Any, fmt: str | None = None) -> None:
+    """Write one value: text as text (never a formula), booleans as yes/no, numbers formatted."""
     cell = ws.cell(row=row, column=col)
     if isinstance(value, str):
         set_text(cell, value)  # text stays text: no formula, whatever its first character
     elif isinstance(value, bool):
         cell.value = "yes" if value else "no"
+    elif isinstance(value, list | dict):
+        set_text(cell, str(value))
     else:
         cell.value = value
         if fmt and value is not None:
             cell.number_format = fmt
 
 
-def _table(ws: Worksheet, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]) -> None:
+def write_table(ws: Worksheet, columns: Sequence[Column], rows: Sequence[Any]) -> None:
+    """Write a header row and one row per item; freeze the header and add a filter."""
     for c, (title, _, _, width) in enumerate(columns, start=1):
-        _put(ws, 1, c, title)
+        put_cell(ws, 1, c, title)
         cell = ws.cell(row=1, column=c)
         cell.font = BOLD
         cell.fill = HEADER_FILL
@@ -55,13 +60,15 @@ def _table(ws: Worksheet, columns: Sequence[Column], rows: Sequence[Mapping[str,
         ws.column_dimensions[get_column_letter(c)].width = width
     for r, row in enumerate(rows, start=2):
         for c, (_, get, fmt, _) in enumerate(columns, start=1):
-            _put(ws, r, c, get(row), fmt)
+            put_cell(ws, r, c, get(row), fmt)
     ws.freeze_panes = "B2"
     if rows:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
 
 
-def _get(*path: str) -> Callable[[Mapping[str, Any]], Any]:
+def getter(*path: str) -> Callable[[Mapping[str, Any]], Any]:
+    """Return a function reading ``row[path[0]][path[1]]...`` (None where a level is absent)."""
+
     def get(row: Mapping[str, Any]) -> Any:
         value: Any = row
         for key in path:
@@ -75,7 +82,7 @@ def _get(*path: str) -> Callable[[Mapping[str, Any]], Any]:
 
 def _joined(*path: str) -> Callable[[Mapping[str, Any]], Any]:
     def get(row: Mapping[str, Any]) -> Any:
-        value = _get(*path)(row)
+        value = getter(*path)(row)
         if value is None:
             return None
         if isinstance(value, list):
@@ -86,38 +93,38 @@ def _joined(*path: str) -> Callable[[Mapping[str, Any]], Any]:
 
 
 def _group_columns(key: str, title: str) -> list[Column]:
-    cols: list[Column] = [(title, _get(key), None, 18)]
+    cols: list[Column] = [(title, getter(key), None, 18)]
     if key == "stratum":
         cols += [
-            ("Population", _get("population"), COUNT, 11),
-            ("Planned n", _get("sample"), COUNT, 10),
+            ("Population", getter("population"), COUNT, 11),
+            ("Planned n", getter("sample"), COUNT, 10),
         ]
     cols += [
-        ("Units scored", _get("units_reviewed"), COUNT, 9),
-        ("Units with error", _get("units_with_error"), COUNT, 9),
-        ("Not reviewed", _get("units_not_reviewed"), COUNT, 9),
-        ("Record accuracy", _get("record_accuracy", "value"), PERCENT, 10),
-        ("lower", _get("record_accuracy", "lower"), PERCENT, 9),
-        ("upper", _get("record_accuracy", "upper"), PERCENT, 9),
-        ("Code accuracy", _get("code_accuracy", "value"), PERCENT, 10),
-        ("lower", _get("code_accuracy", "lower"), PERCENT, 9),
-        ("upper", _get("code_accuracy", "upper"), PERCENT, 9),
-        ("Verdict", _get("verdict"), None, 12),
-        ("DRG accuracy", _get("drg_accuracy", "value"), PERCENT, 10),
-        ("Financial accuracy", _get("financial_accuracy", "value"), PERCENT, 10),
-        ("Dollar accuracy", _get("dollar_accuracy"), PERCENT, 10),
-        ("Codes reviewed", _get("codes", "reviewed"), COUNT, 9),
-        ("Correct", _get("codes", "correct"), COUNT, 8),
-        ("Added", _get("codes", "added"), COUNT, 8),
-        ("Deleted", _get("codes", "deleted"), COUNT, 8),
-        ("Revised", _get("codes", "revised"), COUNT, 8),
-        ("Principal dx changed", _get("codes", "principal_dx_changed"), COUNT, 10),
-        ("Examined", _get("financial", "examined"), MONEY, 13),
-        ("Audited", _get("financial", "audited"), MONEY, 13),
-        ("Overpayment", _get("financial", "overpayment"), MONEY, 13),
-        ("Underpayment", _get("financial", "underpayment"), MONEY, 13),
-        ("Net", _get("financial", "net"), MONEY, 13),
-        ("Gross", _get("financial", "gross"), MONEY, 13),
+        ("Units scored", getter("units_reviewed"), COUNT, 9),
+        ("Units with error", getter("units_with_error"), COUNT, 9),
+        ("Not reviewed", getter("units_not_reviewed"), COUNT, 9),
+        ("Record accuracy", getter("record_accuracy", "value"), PERCENT, 10),
+        ("lower", getter("record_accuracy", "lower"), PERCENT, 9),
+        ("upper", getter("record_accuracy", "upper"), PERCENT, 9),
+        ("Code accuracy", getter("code_accuracy", "value"), PERCENT, 10),
+        ("lower", getter("code_accuracy", "lower"), PERCENT, 9),
+        ("upper", getter("code_accuracy", "upper"), PERCENT, 9),
+        ("Verdict", getter("verdict"), None, 12),
+        ("DRG accuracy", getter("drg_accuracy", "value"), PERCENT, 10),
+        ("Financial accuracy", getter("financial_accuracy", "value"), PERCENT, 10),
+        ("Dollar accuracy", getter("dollar_accuracy"), PERCENT, 10),
+        ("Codes reviewed", getter("codes", "reviewed"), COUNT, 9),
+        ("Correct", getter("codes", "correct"), COUNT, 8),
+        ("Added", getter("codes", "added"), COUNT, 8),
+        ("Deleted", getter("codes", "deleted"), COUNT, 8),
+        ("Revised", getter("codes", "revised"), COUNT, 8),
+        ("Principal dx changed", getter("codes", "principal_dx_changed"), COUNT, 10),
+        ("Examined", getter("financial", "examined"), MONEY, 13),
+        ("Audited", getter("financial", "audited"), MONEY, 13),
+        ("Overpayment", getter("financial", "overpayment"), MONEY, 13),
+        ("Underpayment", getter("financial", "underpayment"), MONEY, 13),
+        ("Net", getter("financial", "net"), MONEY, 13),
+        ("Gross", getter("financial", "gross"), MONEY, 13),
     ]
     return cols
 
@@ -188,11 +195,11 @@ def _summary(ws: Worksheet, results: Mapping[str, Any]) -> None:
     for note in results.get("notes", []):
         rows.append(("note", note, None))
     for r, (label, value, fmt) in enumerate(rows, start=1):
-        _put(ws, r, 1, label)
+        put_cell(ws, r, 1, label)
         if value is None and label[:1].isupper():
             ws.cell(row=r, column=1).font = BOLD
             continue
-        _put(ws, r, 2, value, fmt)
+        put_cell(ws, r, 2, value, fmt)
     ws.column_dimensions["A"].width = 34
     ws.column_dimensions["B"].width = 70
     ws.freeze_panes = "A2"
@@ -202,41 +209,41 @@ def _findings(ws: Worksheet, results: Mapping[str, Any]) -> None:
     errors = {e["unit_id"]: e for e in results.get("errors", [])}
     rows = [{**u, "error": errors.get(u["unit_id"], {})} for u in results.get("units", [])]
     columns: list[Column] = [
-        ("Unit id", _get("unit_id"), None, 14),
-        ("Stratum", _get("stratum"), None, 12),
-        ("Coder", _get("coder"), None, 12),
-        ("Provider", _get("provider"), None, 12),
-        ("Auditor", _get("auditor"), None, 12),
-        ("Status", _get("status"), None, 13),
-        ("Error", _get("has_error"), None, 7),
-        ("Category", _get("category"), None, 14),
+        ("Unit id", getter("unit_id"), None, 14),
+        ("Stratum", getter("stratum"), None, 12),
+        ("Coder", getter("coder"), None, 12),
+        ("Provider", getter("provider"), None, 12),
+        ("Auditor", getter("auditor"), None, 12),
+        ("Status", getter("status"), None, 13),
+        ("Error", getter("has_error"), None, 7),
+        ("Category", getter("category"), None, 14),
         ("Original dx", _joined("error", "original", "dx"), None, 22),
         ("Audited dx", _joined("error", "audited", "dx"), None, 22),
         ("Original px", _joined("error", "original", "px"), None, 16),
         ("Audited px", _joined("error", "audited", "px"), None, 16),
         ("Original CPT/HCPCS", _joined("error", "original", "cpt"), None, 18),
         ("Audited CPT/HCPCS", _joined("error", "audited", "cpt"), None, 18),
-        ("Original DRG", _get("error", "original", "drg"), None, 9),
-        ("Audited DRG", _get("error", "audited", "drg"), None, 9),
+        ("Original DRG", getter("error", "original", "drg"), None, 9),
+        ("Audited DRG", getter("error", "audited", "drg"), None, 9),
         ("Added", _joined("error", "changes", "added"), None, 18),
         ("Deleted", _joined("error", "changes", "deleted"), None, 18),
         ("Revised", _joined("error", "changes", "revised"), None, 22),
-        ("Principal dx changed", _get("error", "changes", "principal_dx_changed"), None, 10),
-        ("Codes reviewed", _get("codes_reviewed"), COUNT, 9),
-        ("Codes correct", _get("codes_correct"), COUNT, 9),
-        ("Examined", _get("examined"), MONEY, 13),
-        ("Audited amount", _get("audited_amount"), MONEY, 13),
-        ("Difference", _get("difference"), MONEY, 13),
-        ("Rationale", _get("error", "rationale"), None, 40),
-        ("Reference", _get("error", "reference"), None, 24),
+        ("Principal dx changed", getter("error", "changes", "principal_dx_changed"), None, 10),
+        ("Codes reviewed", getter("codes_reviewed"), COUNT, 9),
+        ("Codes correct", getter("codes_correct"), COUNT, 9),
+        ("Examined", getter("examined"), MONEY, 13),
+        ("Audited amount", getter("audited_amount"), MONEY, 13),
+        ("Difference", getter("difference"), MONEY, 13),
+        ("Rationale", getter("error", "rationale"), None, 40),
+        ("Reference", getter("error", "reference"), None, 24),
     ]
-    _table(ws, columns, rows)
+    write_table(ws, columns, rows)
 
 
 def _appraisal_block(
     ws: Worksheet, row: int, title: str, ext: Mapping[str, Any], critical: str
 ) -> int:
-    _put(ws, row, 1, title)
+    put_cell(ws, row, 1, title)
     ws.cell(row=row, column=1).font = BOLD
     row += 1
     appraisal = ext.get("appraisal") or {}
@@ -257,8 +264,8 @@ def _appraisal_block(
     for label, value, fmt in facts:
         if value is None and label not in ("Universe size", "Sample size"):
             continue
-        _put(ws, row, 1, label)
-        _put(ws, row, 2, value, fmt)
+        put_cell(ws, row, 1, label)
+        put_cell(ws, row, 2, value, fmt)
         row += 1
     headers = [
         "Confidence",
@@ -269,17 +276,17 @@ def _appraisal_block(
         critical,
     ]
     for c, h in enumerate(headers, start=1):
-        _put(ws, row, c, h)
+        put_cell(ws, row, c, h)
         ws.cell(row=row, column=c).font = BOLD
     row += 1
     for key in ("80", "90", "95"):
         lim = ext["limits"][key]
-        _put(ws, row, 1, f"{key}%")
-        _put(ws, row, 2, lim["lower"], WHOLE_MONEY)
-        _put(ws, row, 3, lim["upper"], WHOLE_MONEY)
-        _put(ws, row, 4, lim["precision"], WHOLE_MONEY)
-        _put(ws, row, 5, lim["precision_percent"] / 100.0, PERCENT)
-        _put(ws, row, 6, lim["critical_value"], "0.000000000000")
+        put_cell(ws, row, 1, f"{key}%")
+        put_cell(ws, row, 2, lim["lower"], WHOLE_MONEY)
+        put_cell(ws, row, 3, lim["upper"], WHOLE_MONEY)
+        put_cell(ws, row, 4, lim["precision"], WHOLE_MONEY)
+        put_cell(ws, row, 5, lim["precision_percent"] / 100.0, PERCENT)
+        put_cell(ws, row, 6, lim["critical_value"], "0.000000000000")
         row += 1
     return row + 1
 
@@ -289,12 +296,12 @@ def _extrapolation(ws: Worksheet, results: Mapping[str, Any]) -> None:
     overall = results["overall"].get("extrapolation")
     strata = [s for s in results.get("strata", []) if s.get("extrapolation")]
     if overall is None and not strata:
-        _put(ws, 1, 1, "No extrapolation.")
+        put_cell(ws, 1, 1, "No extrapolation.")
         for r, note in enumerate(results.get("notes", []), start=2):
-            _put(ws, r, 1, note)
+            put_cell(ws, r, 1, note)
         ws.column_dimensions["A"].width = 100
         return
-    _put(ws, row, 1, "Variable appraisal (RAT-STATS layout)")
+    put_cell(ws, row, 1, "Variable appraisal (RAT-STATS layout)")
     ws.cell(row=row, column=1).font = Font(bold=True, size=12)
     row += 2
     if len(strata) > 1 or overall is None:
@@ -306,24 +313,27 @@ def _extrapolation(ws: Worksheet, results: Mapping[str, Any]) -> None:
         critical = "z-value" if overall["critical_value_rule"] in ("ratstats", "z") else "t-value"
         title = "Overall (combined strata)" if len(strata) > 1 else "Unrestricted"
         row = _appraisal_block(ws, row, title, overall, critical)
-        _put(ws, row, 1, "Demand rule")
-        _put(ws, row, 2, overall["demand_rule"])
-        _put(ws, row + 1, 1, "Demand amount")
-        _put(ws, row + 1, 2, overall["demand_amount"], WHOLE_MONEY)
-        _put(ws, row + 2, 1, "Why this amount")
-        _put(ws, row + 2, 2, overall["demand_reason"])
+        put_cell(ws, row, 1, "Demand rule")
+        put_cell(ws, row, 2, overall["demand_rule"])
+        put_cell(ws, row + 1, 1, "Demand amount")
+        put_cell(ws, row + 1, 2, overall["demand_amount"], WHOLE_MONEY)
+        put_cell(ws, row + 2, 1, "Why this amount")
+        put_cell(ws, row + 2, 2, overall["demand_reason"])
     widths = (26, 16, 16, 16, 16, 18)
     for c, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = w
 
 
-def results_workbook_bytes(results: Mapping[str, Any]) -> bytes:
-    """Return results.xlsx for a results.json dict."""
+def results_workbook_bytes(scored: Results) -> bytes:
+    """Return results.xlsx for the results (renders; computes nothing)."""
+    results = scored.to_json_dict()
     wb = Workbook()
     summary = wb.worksheets[0]
     summary.title = "Summary"
     _summary(summary, results)
-    _table(wb.create_sheet("Coders"), _group_columns("coder", "Coder"), results.get("coders", []))
+    write_table(
+        wb.create_sheet("Coders"), _group_columns("coder", "Coder"), results.get("coders", [])
+    )
     for key, attr, title in (
         ("providers", "provider", "Providers"),
         ("auditors", "auditor", "Auditors"),
@@ -331,17 +341,17 @@ def results_workbook_bytes(results: Mapping[str, Any]) -> bytes:
         ("strata", "stratum", "Strata"),
     ):
         if results.get(key):
-            _table(wb.create_sheet(title), _group_columns(attr, title[:-1]), results[key])
-    _table(
+            write_table(wb.create_sheet(title), _group_columns(attr, title[:-1]), results[key])
+    write_table(
         wb.create_sheet("Categories"),
         [
-            ("Error category", _get("category"), None, 22),
-            ("Units", _get("units"), COUNT, 8),
-            ("Share", _get("share"), PERCENT, 9),
-            ("Cumulative share", _get("cumulative_share"), PERCENT, 11),
-            ("Overpayment", _get("overpayment"), MONEY, 14),
-            ("Underpayment", _get("underpayment"), MONEY, 14),
-            ("Net", _get("net"), MONEY, 14),
+            ("Error category", getter("category"), None, 22),
+            ("Units", getter("units"), COUNT, 8),
+            ("Share", getter("share"), PERCENT, 9),
+            ("Cumulative share", getter("cumulative_share"), PERCENT, 11),
+            ("Overpayment", getter("overpayment"), MONEY, 14),
+            ("Underpayment", getter("underpayment"), MONEY, 14),
+            ("Net", getter("net"), MONEY, 14),
         ],
         results.get("categories", []),
     )

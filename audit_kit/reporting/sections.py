@@ -11,16 +11,16 @@ from audit_kit.reporting.formatting import (
     NETTING,
     RATSTATS_STREAMS_NOTE,
     VERDICTS,
-    _finite,
-    _sub,
     conf,
     count,
     describe,
+    finite_number,
     money,
     pct,
     pct_lower,
     pct_upper,
     percent_units,
+    sub_mapping,
     text,
 )
 
@@ -39,14 +39,14 @@ def _interval(obj: Any, default_conf: Any) -> dict[str, Any]:
     }
 
 
-def _financial(obj: Any) -> dict[str, str] | None:
+def financial_view(obj: Any) -> dict[str, str] | None:
     if not isinstance(obj, Mapping):
         return None
     keys = ("examined", "audited", "overpayment", "underpayment", "net", "gross")
     return {k: money(obj.get(k)) for k in keys}
 
 
-def _group(group: Mapping[str, Any], default_conf: Any) -> dict[str, Any]:
+def group_view(group: Mapping[str, Any], default_conf: Any) -> dict[str, Any]:
     codes = group.get("codes") if isinstance(group.get("codes"), Mapping) else None
     optional = {}
     for key in ("drg_accuracy", "financial_accuracy"):
@@ -63,14 +63,14 @@ def _group(group: Mapping[str, Any], default_conf: Any) -> dict[str, Any]:
         "drg": optional["drg_accuracy"],
         "financial_accuracy": optional["financial_accuracy"],
         "dollar_accuracy": pct(group.get("dollar_accuracy"))
-        if _finite(group.get("dollar_accuracy")) is not None
+        if finite_number(group.get("dollar_accuracy")) is not None
         else None,
         "verdict": group.get("verdict"),
         "verdict_label": VERDICTS.get(str(group.get("verdict")), "n/a"),
-        "codes": {k: count(v) for k, v in codes.items() if _finite(v) is not None}
+        "codes": {k: count(v) for k, v in codes.items() if finite_number(v) is not None}
         if codes
         else None,
-        "financial": _financial(group.get("financial")),
+        "financial": financial_view(group.get("financial")),
     }
 
 
@@ -83,9 +83,9 @@ _RULE_LIMITS = {
 
 def _demand_plain(ex: Mapping[str, Any], rule: str) -> str | None:
     """Explain in plain words a demand of $0 whose rule's limit is not positive, else None."""
-    if _finite(ex.get("demand_amount")) != 0.0:
+    if finite_number(ex.get("demand_amount")) != 0.0:
         return None
-    point = _finite(ex.get("point_estimate"))
+    point = finite_number(ex.get("point_estimate"))
     population = count(ex.get("population"))
     if rule == "point_estimate":
         if point is None or point > 0:
@@ -96,7 +96,7 @@ def _demand_plain(ex: Mapping[str, Any], rule: str) -> str | None:
             "nothing to demand."
         )
     key, confidence = _RULE_LIMITS.get(rule, (None, None))
-    lower = _finite(ex.get(key)) if key else None
+    lower = finite_number(ex.get(key)) if key else None
     if lower is None or lower > 0:
         return None
     if point is not None and point > 0:
@@ -120,10 +120,10 @@ def _demand_plain(ex: Mapping[str, Any], rule: str) -> str | None:
     )
 
 
-def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | None:
+def extrapolation_view(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(ex, Mapping):
         return None
-    limits_in = _sub(ex, "limits")
+    limits_in = sub_mapping(ex, "limits")
     limits = []
     for level in ("80", "90", "95"):
         lim = limits_in.get(level)
@@ -137,7 +137,7 @@ def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | Non
                 "precision": money(lim.get("precision"), cents=False),
                 "precision_percent": percent_units(lim.get("precision_percent")),
                 "critical_value": f"{lim['critical_value']:.12f}"
-                if _finite(lim.get("critical_value")) is not None
+                if finite_number(lim.get("critical_value")) is not None
                 else "n/a",
             }
         )
@@ -164,12 +164,14 @@ def _extrapolation(ex: Any, settings: Mapping[str, Any]) -> dict[str, Any] | Non
         "demand_label_in_reason": text(ex.get("demand_reason")).startswith(rule_label),
         "critical_value_rule": text(ex.get("critical_value_rule") or "")
         or text(settings.get("critical_value_rule")),
-        "skewness": f"{ex['skewness']:.4f}" if _finite(ex.get("skewness")) is not None else None,
+        "skewness": f"{ex['skewness']:.4f}"
+        if finite_number(ex.get("skewness")) is not None
+        else None,
         "strata_skewness": [
-            {"stratum": str(k), "skewness": f"{v:.4f}" if _finite(v) is not None else "n/a"}
-            for k, v in _sub(ex, "strata_skewness").items()
+            {"stratum": str(k), "skewness": f"{v:.4f}" if finite_number(v) is not None else "n/a"}
+            for k, v in sub_mapping(ex, "strata_skewness").items()
         ],
-        "notes": [_note(n) for n in (_sub(ex, "appraisal").get("notes") or [])],
+        "notes": [_note(n) for n in (sub_mapping(ex, "appraisal").get("notes") or [])],
         "printout": _variable_printout(ex),
         "attribute_printout": _attribute_printout(ex.get("error_rate")),
     }
@@ -200,7 +202,7 @@ def _variable_printout(ex: Mapping[str, Any]) -> str:
     """The dollar appraisal in the layout of RAT-STATS' Unrestricted Variable Appraisal."""
     measure = text(ex.get("measure") or "difference").replace("_", " ").upper()
     # scoring.py keeps the appraisal statistics (mean, sd, kurtosis...) in a sub-object.
-    ex = {**ex, **{k: v for k, v in _sub(ex, "appraisal").items() if v is not None}}
+    ex = {**ex, **{k: v for k, v in sub_mapping(ex, "appraisal").items() if v is not None}}
     stratified = bool(ex.get("strata_skewness")) or "degrees_of_freedom" in ex
     lines = [
         "VARIABLE APPRAISAL" + (" (STRATIFIED, OVERALL)" if stratified else ""),
@@ -218,7 +220,7 @@ def _variable_printout(ex: Mapping[str, Any]) -> str:
         ("kurtosis", "KURTOSIS:"),
         ("se_mean", "STANDARD ERROR (MEAN):"),
     ):
-        value = _finite(ex.get(key))
+        value = finite_number(ex.get(key))
         if value is None:
             continue
         shown = count(value) if key == "nonzero" else f"{value:,.2f}"
@@ -227,7 +229,7 @@ def _variable_printout(ex: Mapping[str, Any]) -> str:
         lines.append(_pad(label, shown))
     lines.append(_pad("STANDARD ERROR (TOTAL):", money(ex.get("se_total"), cents=False)))
     lines.append(_pad("POINT ESTIMATE:", money(ex.get("point_estimate"), cents=False)))
-    limits = _sub(ex, "limits")
+    limits = sub_mapping(ex, "limits")
     levels = [lv for lv in ("80", "90", "95") if isinstance(limits.get(lv), Mapping)]
     if levels:
         lines += ["", f"{'':<22}" + "".join(f"{lv + '% CONF. LEVEL':>20}" for lv in levels)]
@@ -239,7 +241,7 @@ def _variable_printout(ex: Mapping[str, Any]) -> str:
             (
                 "T/Z-VALUE USED",
                 "critical_value",
-                lambda v: f"{v:.12f}" if _finite(v) is not None else "n/a",
+                lambda v: f"{v:.12f}" if finite_number(v) is not None else "n/a",
             ),
         )
         for label, key, fmt in rows:
@@ -254,7 +256,7 @@ def _attribute_printout(att: Any) -> str | None:
     if not isinstance(att, Mapping):
         return None
     strata = [s for s in att.get("strata") or [] if isinstance(s, Mapping)]
-    overall = _sub(att, "overall")
+    overall = sub_mapping(att, "overall")
     lines = ["ATTRIBUTE APPRAISAL (UNITS IN ERROR)" + (" (STRATIFIED)" if strata else ""), ""]
     if strata:
         lines.append(f"{'STRATUM':<14}{'UNIVERSE':>10}{'SAMPLE':>9}{'ERRORS':>9}{'PERCENT':>11}")
@@ -273,10 +275,12 @@ def _attribute_printout(att: Any) -> str | None:
         _pad("PERCENT OF ITEMS OF INTEREST:", pct(att.get("rate"), 3)),
         _pad(
             "PROJECTED QUANTITY:",
-            count(round(att["quantity"])) if _finite(att.get("quantity")) is not None else "n/a",
+            count(round(att["quantity"]))
+            if finite_number(att.get("quantity")) is not None
+            else "n/a",
         ),
     ]
-    limits = _sub(att, "limits")
+    limits = sub_mapping(att, "limits")
     levels = [lv for lv in ("80", "90", "95") if isinstance(limits.get(lv), Mapping)]
     if levels:
         lines += ["", f"{'':<22}" + "".join(f"{lv + '% CONF. LEVEL':>20}" for lv in levels)]
@@ -328,7 +332,7 @@ def _changes(obj: Any) -> list[str]:
     return out
 
 
-def _finding(err: Mapping[str, Any]) -> dict[str, Any]:
+def finding_view(err: Mapping[str, Any]) -> dict[str, Any]:
     # Whitelist: unit ids and coding only, never a patient field.
     status = text(err.get("status"))
     return {
@@ -342,19 +346,21 @@ def _finding(err: Mapping[str, Any]) -> dict[str, Any]:
         "audited": _codes(err.get("audited"))
         or (["record missing: no code is supported"] if "missing" in status else []),
         "changes": _changes(err.get("changes")),
-        "examined": money(err.get("examined")) if _finite(err.get("examined")) is not None else "",
+        "examined": money(err.get("examined"))
+        if finite_number(err.get("examined")) is not None
+        else "",
         "audited_amount": money(err.get("audited_amount"))
-        if _finite(err.get("audited_amount")) is not None
+        if finite_number(err.get("audited_amount")) is not None
         else "",
         "difference": money(err.get("difference"))
-        if _finite(err.get("difference")) is not None
+        if finite_number(err.get("difference")) is not None
         else "",
         "rationale": text(err.get("rationale")),
         "reference": text(err.get("reference")),
     }
 
 
-def _audit_view(results: Mapping[str, Any]) -> dict[str, str]:
+def audit_view(results: Mapping[str, Any]) -> dict[str, str]:
     audit = results["audit"]
     keys = (
         "id",
@@ -371,7 +377,7 @@ def _audit_view(results: Mapping[str, Any]) -> dict[str, str]:
     return {k: text(audit.get(k)) for k in keys}
 
 
-def _settings_view(settings: Mapping[str, Any]) -> dict[str, Any]:
+def settings_view(settings: Mapping[str, Any]) -> dict[str, Any]:
     rule = text(settings.get("demand_rule"))
     return {
         "target": pct(settings.get("target_accuracy")),
@@ -385,7 +391,7 @@ def _settings_view(settings: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _accuracy_row(label: str, group: Mapping[str, Any], measure: str) -> charts.AccuracyRow:
+def accuracy_row(label: str, group: Mapping[str, Any], measure: str) -> charts.AccuracyRow:
     interval = group[measure]
     # `verdict` judges code accuracy; record accuracy has its own verdict only when scored so.
     verdict = group.get("verdict") if measure == "code_accuracy" else group.get("record_verdict")
@@ -398,7 +404,7 @@ def _accuracy_row(label: str, group: Mapping[str, Any], measure: str) -> charts.
     )
 
 
-def _other_groups(results: Mapping[str, Any], default_conf: Any) -> list[dict[str, Any]]:
+def other_groups_view(results: Mapping[str, Any], default_conf: Any) -> list[dict[str, Any]]:
     out = []
     for key, name_key, title in (
         ("providers", "provider", "Providers"),
@@ -414,7 +420,7 @@ def _other_groups(results: Mapping[str, Any], default_conf: Any) -> list[dict[st
             if not isinstance(g, Mapping):
                 continue
             try:
-                view = _group(g, default_conf)
+                view = group_view(g, default_conf)
             except (KeyError, TypeError):
                 continue
             view["name"] = text(g.get(name_key))
@@ -424,12 +430,12 @@ def _other_groups(results: Mapping[str, Any], default_conf: Any) -> list[dict[st
     return out
 
 
-def _sampling_view(sampling: Mapping[str, Any] | None, statement: str | None) -> dict[str, Any]:
+def sampling_view(sampling: Mapping[str, Any] | None, statement: str | None) -> dict[str, Any]:
     if not isinstance(sampling, Mapping):
         return {"present": False, "statement": statement}
-    universe = _sub(sampling, "universe")
-    frame = _sub(sampling, "frame")
-    generator = _sub(sampling, "generator")
+    universe = sub_mapping(sampling, "universe")
+    frame = sub_mapping(sampling, "frame")
+    generator = sub_mapping(sampling, "generator")
     audit = sampling.get("audit")
     rows: list[tuple[str, str]] = []
     if isinstance(audit, Mapping):
@@ -496,7 +502,7 @@ def _sampling_view(sampling: Mapping[str, Any] | None, statement: str | None) ->
     }
 
 
-def _progress(progress: Any) -> list[tuple[str, str]] | None:
+def progress_view(progress: Any) -> list[tuple[str, str]] | None:
     if not isinstance(progress, Mapping):
         return None
     labels = (
@@ -510,7 +516,7 @@ def _progress(progress: Any) -> list[tuple[str, str]] | None:
     return rows or None
 
 
-def _categories(results: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+def categories_view(results: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     cats = results.get("categories")
     if not isinstance(cats, list) or not cats:
         return None
@@ -522,10 +528,10 @@ def _categories(results: Mapping[str, Any]) -> list[dict[str, Any]] | None:
             {
                 "category": text(c.get("category")),
                 "units": count(c.get("units")),
-                "units_raw": int(_finite(c.get("units")) or 0),
+                "units_raw": int(finite_number(c.get("units")) or 0),
                 "share": pct(c.get("share")),
                 "cumulative_share": pct(c.get("cumulative_share")),
-                "cumulative_raw": _finite(c.get("cumulative_share")) or 0.0,
+                "cumulative_raw": finite_number(c.get("cumulative_share")) or 0.0,
                 "overpayment": money(c.get("overpayment")),
                 "underpayment": money(c.get("underpayment")),
                 "net": money(c.get("net")),
@@ -535,7 +541,7 @@ def _categories(results: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     return rows or None
 
 
-def _doc(title: str, results: Mapping[str, Any], rendered_at: str) -> dict[str, str]:
+def doc_view(title: str, results: Mapping[str, Any], rendered_at: str) -> dict[str, str]:
     audit = results["audit"]
     return {
         "title": title,

@@ -15,9 +15,9 @@ from audit_kit.reporting import trend_charts as charts
 from audit_kit.reporting.environment import template_roots
 from audit_kit.reporting.formatting import (
     VERDICTS,
-    _finite,
     conf,
     count,
+    finite_number,
     pct,
     pct_lower,
     pct_upper,
@@ -36,7 +36,7 @@ GROUP_WORDS = {"coder": "Coder", "provider": "Provider", "auditor": "Auditor"}
 
 
 def _interval(block: Any) -> dict[str, str] | None:
-    if not isinstance(block, Mapping) or _finite(block.get("value")) is None:
+    if not isinstance(block, Mapping) or finite_number(block.get("value")) is None:
         return None
     return {
         "value": pct(block.get("value")),
@@ -86,7 +86,9 @@ def _multiples(
     target: float | None,
 ) -> list[str]:
     lows = [
-        _finite((p.get(measure) or {}).get("lower")) for c in coders for p in c.get("periods") or []
+        finite_number((p.get(measure) or {}).get("lower"))
+        for c in coders
+        for p in c.get("periods") or []
     ]
     known = [v for v in lows if v is not None]
     lo = min(0.8, max(0.0, (min(known) if known else 0.8) - 0.02))
@@ -98,12 +100,12 @@ def _multiples(
         for label in labels:
             entry = by_period.get(label)
             block = (entry or {}).get(measure) or {}
-            value = _finite(block.get("value")) if entry else None
+            value = finite_number(block.get("value")) if entry else None
             points.append(
                 charts.MultiplePoint(
                     value=value,
-                    lower=_finite(block.get("lower")),
-                    upper=_finite(block.get("upper")),
+                    lower=finite_number(block.get("lower")),
+                    upper=finite_number(block.get("upper")),
                     verdict=text((entry or {}).get("verdict")),
                 )
             )
@@ -180,7 +182,7 @@ def trend_context(trend: Mapping[str, Any], *, rendered_at: str) -> dict[str, An
     labels = [text(p.get("period")) for p in periods]
     latest = periods[-1] if periods else {}
     measure = text((trend.get("cadence") or {}).get("measure")) or "code_accuracy"
-    targets = {_finite(p.get("target_accuracy")) for p in periods}
+    targets = {finite_number(p.get("target_accuracy")) for p in periods}
     target = targets.pop() if len(targets) == 1 else None
     overall = []
     for entry in trend.get("overall") or []:
@@ -224,7 +226,7 @@ def trend_context(trend: Mapping[str, Any], *, rendered_at: str) -> dict[str, An
                 flagged=bool(point.get("out_of_control")),
             )
         )
-    center = _finite(chart.get("center"))
+    center = finite_number(chart.get("center"))
     p_chart_svg = (
         charts.p_chart(chart_points, center=center, title="p-chart of the record error rate")
         if chart_points and center is not None
@@ -232,7 +234,7 @@ def trend_context(trend: Mapping[str, Any], *, rendered_at: str) -> dict[str, An
     )
     funnel = trend.get("funnel")
     funnel_view = None
-    if isinstance(funnel, Mapping) and _finite(funnel.get("target")) is not None:
+    if isinstance(funnel, Mapping) and finite_number(funnel.get("target")) is not None:
         dots = [
             charts.FunnelDot(
                 label=text(c.get("coder")),

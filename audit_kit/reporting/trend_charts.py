@@ -19,11 +19,11 @@ from audit_kit.reporting.charts import (
     LIGHT,
     MID,
     WIDTH,
-    _marker,
-    _num,
-    _short,
-    _svg,
-    _x,
+    esc,
+    fmt,
+    marker,
+    shorten,
+    svg_doc,
 )
 
 __all__ = [
@@ -85,10 +85,10 @@ def _y_grid(body: list[str], sy: object, hi: float, step: float, x1: float, x2: 
         value = i * step
         y = sy(value)  # type: ignore[operator]
         body.append(
-            f'<line x1="{_num(x1)}" y1="{_num(y)}" x2="{_num(x2)}" y2="{_num(y)}" '
+            f'<line x1="{fmt(x1)}" y1="{fmt(y)}" x2="{fmt(x2)}" y2="{fmt(y)}" '
             f'stroke="{GRID}" stroke-width="0.8"/>'
-            f'<text x="{_num(x1 - 6)}" y="{_num(y + 3.5)}" text-anchor="end">'
-            f"{_num(value * 100)}%</text>"
+            f'<text x="{fmt(x1 - 6)}" y="{fmt(y + 3.5)}" text-anchor="end">'
+            f"{fmt(value * 100)}%</text>"
         )
 
 
@@ -109,19 +109,19 @@ def p_chart(points: Sequence[PChartPoint], *, center: float, title: str) -> str:
         x0, x1, cx = left + slot * i, left + slot * (i + 1), left + slot * (i + 0.5)
         for limit in (pt.lower, pt.upper):
             body.append(
-                f'<line x1="{_num(x0 + 2)}" y1="{_num(sy(limit))}" x2="{_num(x1 - 2)}" '
-                f'y2="{_num(sy(limit))}" stroke="{DARK}" stroke-width="1.2"/>'
+                f'<line x1="{fmt(x0 + 2)}" y1="{fmt(sy(limit))}" x2="{fmt(x1 - 2)}" '
+                f'y2="{fmt(sy(limit))}" stroke="{DARK}" stroke-width="1.2"/>'
             )
-        line.append(f"{_num(cx)},{_num(sy(pt.p))}")
-        label = _short(pt.label, 14 if len(points) > 6 else 24)
+        line.append(f"{fmt(cx)},{fmt(sy(pt.p))}")
+        label = shorten(pt.label, 14 if len(points) > 6 else 24)
         body.append(
-            f'<text x="{_num(cx)}" y="{_num(base + 14)}" text-anchor="middle" font-size="8">'
-            f"{_x(label)}</text>"
+            f'<text x="{fmt(cx)}" y="{fmt(base + 14)}" text-anchor="middle" font-size="8">'
+            f"{esc(label)}</text>"
         )
     body.append(
-        f'<line x1="{_num(left)}" y1="{_num(sy(center))}" x2="{_num(right)}" '
-        f'y2="{_num(sy(center))}" stroke="{INK}" stroke-width="1.1" stroke-dasharray="5 3"/>'
-        f'<line x1="{_num(left)}" y1="{_num(base)}" x2="{_num(right)}" y2="{_num(base)}" '
+        f'<line x1="{fmt(left)}" y1="{fmt(sy(center))}" x2="{fmt(right)}" '
+        f'y2="{fmt(sy(center))}" stroke="{INK}" stroke-width="1.1" stroke-dasharray="5 3"/>'
+        f'<line x1="{fmt(left)}" y1="{fmt(base)}" x2="{fmt(right)}" y2="{fmt(base)}" '
         f'stroke="{INK}" stroke-width="0.8"/>'
     )
     if line:
@@ -130,21 +130,21 @@ def p_chart(points: Sequence[PChartPoint], *, center: float, title: str) -> str:
         )
     for pt, xy in zip(points, line, strict=True):
         cx, cy = (float(v) for v in xy.split(","))
-        body.append(_marker(cx, cy, "below" if pt.flagged else "meets", 3.5))
+        body.append(marker(cx, cy, "below" if pt.flagged else "meets", 3.5))
     ly = height - 22
     body.append(
-        f'<circle cx="{_num(left + 4)}" cy="{_num(ly - 3.5)}" r="3.5" fill="{INK}"/>'
-        f'<text x="{_num(left + 12)}" y="{_num(ly)}">period error rate</text>'
-        f'<rect x="{_num(left + 116)}" y="{_num(ly - 7)}" width="7" height="7" fill="{INK}"/>'
-        f'<text x="{_num(left + 128)}" y="{_num(ly)}">outside its limits</text>'
-        f'<line x1="{_num(left + 228)}" y1="{_num(ly - 3.5)}" x2="{_num(left + 252)}" '
-        f'y2="{_num(ly - 3.5)}" stroke="{INK}" stroke-dasharray="5 3"/>'
-        f'<text x="{_num(left + 258)}" y="{_num(ly)}">centre line p-bar</text>'
-        f'<line x1="{_num(left + 356)}" y1="{_num(ly - 3.5)}" x2="{_num(left + 380)}" '
-        f'y2="{_num(ly - 3.5)}" stroke="{DARK}" stroke-width="1.2"/>'
-        f'<text x="{_num(left + 386)}" y="{_num(ly)}">3-sigma limits for the period\'s n</text>'
+        f'<circle cx="{fmt(left + 4)}" cy="{fmt(ly - 3.5)}" r="3.5" fill="{INK}"/>'
+        f'<text x="{fmt(left + 12)}" y="{fmt(ly)}">period error rate</text>'
+        f'<rect x="{fmt(left + 116)}" y="{fmt(ly - 7)}" width="7" height="7" fill="{INK}"/>'
+        f'<text x="{fmt(left + 128)}" y="{fmt(ly)}">outside its limits</text>'
+        f'<line x1="{fmt(left + 228)}" y1="{fmt(ly - 3.5)}" x2="{fmt(left + 252)}" '
+        f'y2="{fmt(ly - 3.5)}" stroke="{INK}" stroke-dasharray="5 3"/>'
+        f'<text x="{fmt(left + 258)}" y="{fmt(ly)}">centre line p-bar</text>'
+        f'<line x1="{fmt(left + 356)}" y1="{fmt(ly - 3.5)}" x2="{fmt(left + 380)}" '
+        f'y2="{fmt(ly - 3.5)}" stroke="{DARK}" stroke-width="1.2"/>'
+        f'<text x="{fmt(left + 386)}" y="{fmt(ly)}">3-sigma limits for the period\'s n</text>'
     )
-    return _svg(height, title, body)
+    return svg_doc(height, title, body)
 
 
 def funnel_chart(
@@ -166,16 +166,14 @@ def funnel_chart(
     _y_grid(body, sy, hi, step, left, right)
     tick = max(1, math.ceil(n_max / 8))
     for n in range(0, n_max + 1, tick):
-        body.append(
-            f'<text x="{_num(sx(n))}" y="{_num(base + 13)}" text-anchor="middle">{n}</text>'
-        )
+        body.append(f'<text x="{fmt(sx(n))}" y="{fmt(base + 13)}" text-anchor="middle">{n}</text>')
     for attr, dash, width in (
         ("lower95", "", 1.0),
         ("upper95", "", 1.0),
         ("lower998", "2 2", 1.0),
         ("upper998", "2 2", 1.0),
     ):
-        pts = " ".join(f"{_num(sx(c.n))},{_num(sy(getattr(c, attr)))}" for c in curve)
+        pts = " ".join(f"{fmt(sx(c.n))},{fmt(sy(getattr(c, attr)))}" for c in curve)
         if pts:
             dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
             body.append(
@@ -183,39 +181,39 @@ def funnel_chart(
                 f'stroke-width="{width}"{dash_attr}/>'
             )
     body.append(
-        f'<line x1="{_num(left)}" y1="{_num(sy(target))}" x2="{_num(right)}" '
-        f'y2="{_num(sy(target))}" stroke="{INK}" stroke-width="1.1" stroke-dasharray="5 3"/>'
-        f'<line x1="{_num(left)}" y1="{_num(base)}" x2="{_num(right)}" y2="{_num(base)}" '
+        f'<line x1="{fmt(left)}" y1="{fmt(sy(target))}" x2="{fmt(right)}" '
+        f'y2="{fmt(sy(target))}" stroke="{INK}" stroke-width="1.1" stroke-dasharray="5 3"/>'
+        f'<line x1="{fmt(left)}" y1="{fmt(base)}" x2="{fmt(right)}" y2="{fmt(base)}" '
         f'stroke="{INK}" stroke-width="0.8"/>'
-        f'<text x="{_num((left + right) / 2)}" y="{_num(base + 27)}" text-anchor="middle">'
+        f'<text x="{fmt((left + right) / 2)}" y="{fmt(base + 27)}" text-anchor="middle">'
         f"units scored in the period (sample size)</text>"
     )
     for d in dots:
         cx, cy = sx(d.n), sy(d.p)
-        body.append(_marker(cx, cy, "below" if d.outside else "inconclusive", 3.2))
+        body.append(marker(cx, cy, "below" if d.outside else "inconclusive", 3.2))
         if d.outside:
             body.append(
-                f'<text x="{_num(cx + 6)}" y="{_num(cy - 4)}" font-size="8">'
-                f"{_x(_short(d.label, 16))}</text>"
+                f'<text x="{fmt(cx + 6)}" y="{fmt(cy - 4)}" font-size="8">'
+                f"{esc(shorten(d.label, 16))}</text>"
             )
     ly = height - 14
     body.append(
-        f'<circle cx="{_num(left + 4)}" cy="{_num(ly - 3.5)}" r="3.2" fill="#ffffff" '
+        f'<circle cx="{fmt(left + 4)}" cy="{fmt(ly - 3.5)}" r="3.2" fill="#ffffff" '
         f'stroke="{INK}" stroke-width="1.4"/>'
-        f'<text x="{_num(left + 12)}" y="{_num(ly)}">coder</text>'
-        f'<rect x="{_num(left + 56)}" y="{_num(ly - 7)}" width="7" height="7" fill="{INK}"/>'
-        f'<text x="{_num(left + 68)}" y="{_num(ly)}">outside 95%</text>'
-        f'<line x1="{_num(left + 146)}" y1="{_num(ly - 3.5)}" x2="{_num(left + 170)}" '
-        f'y2="{_num(ly - 3.5)}" stroke="{INK}" stroke-dasharray="5 3"/>'
-        f'<text x="{_num(left + 176)}" y="{_num(ly)}">period rate</text>'
-        f'<line x1="{_num(left + 250)}" y1="{_num(ly - 3.5)}" x2="{_num(left + 274)}" '
-        f'y2="{_num(ly - 3.5)}" stroke="{DARK}"/>'
-        f'<text x="{_num(left + 280)}" y="{_num(ly)}">95% limits</text>'
-        f'<line x1="{_num(left + 350)}" y1="{_num(ly - 3.5)}" x2="{_num(left + 374)}" '
-        f'y2="{_num(ly - 3.5)}" stroke="{DARK}" stroke-dasharray="2 2"/>'
-        f'<text x="{_num(left + 380)}" y="{_num(ly)}">99.8% limits</text>'
+        f'<text x="{fmt(left + 12)}" y="{fmt(ly)}">coder</text>'
+        f'<rect x="{fmt(left + 56)}" y="{fmt(ly - 7)}" width="7" height="7" fill="{INK}"/>'
+        f'<text x="{fmt(left + 68)}" y="{fmt(ly)}">outside 95%</text>'
+        f'<line x1="{fmt(left + 146)}" y1="{fmt(ly - 3.5)}" x2="{fmt(left + 170)}" '
+        f'y2="{fmt(ly - 3.5)}" stroke="{INK}" stroke-dasharray="5 3"/>'
+        f'<text x="{fmt(left + 176)}" y="{fmt(ly)}">period rate</text>'
+        f'<line x1="{fmt(left + 250)}" y1="{fmt(ly - 3.5)}" x2="{fmt(left + 274)}" '
+        f'y2="{fmt(ly - 3.5)}" stroke="{DARK}"/>'
+        f'<text x="{fmt(left + 280)}" y="{fmt(ly)}">95% limits</text>'
+        f'<line x1="{fmt(left + 350)}" y1="{fmt(ly - 3.5)}" x2="{fmt(left + 374)}" '
+        f'y2="{fmt(ly - 3.5)}" stroke="{DARK}" stroke-dasharray="2 2"/>'
+        f'<text x="{fmt(left + 380)}" y="{fmt(ly)}">99.8% limits</text>'
     )
-    return _svg(height, title, body)
+    return svg_doc(height, title, body)
 
 
 def small_multiple(
@@ -235,42 +233,42 @@ def small_multiple(
         return base - (min(max(v, lo), 1.0) - lo) / (1.0 - lo) * (base - top)
 
     body = [
-        f'<text x="{_num(left)}" y="10" font-weight="bold" font-size="9">'
-        f"{_x(_short(label, 30))}</text>",
-        f'<rect x="{_num(left)}" y="{_num(top)}" width="{_num(right - left)}" '
-        f'height="{_num(base - top)}" fill="none" stroke="{LIGHT}" stroke-width="0.8"/>',
+        f'<text x="{fmt(left)}" y="10" font-weight="bold" font-size="9">'
+        f"{esc(shorten(label, 30))}</text>",
+        f'<rect x="{fmt(left)}" y="{fmt(top)}" width="{fmt(right - left)}" '
+        f'height="{fmt(base - top)}" fill="none" stroke="{LIGHT}" stroke-width="0.8"/>',
     ]
     for value in (lo, 1.0):
         body.append(
-            f'<text x="{_num(left - 3)}" y="{_num(sy(value) + 3)}" text-anchor="end" '
-            f'font-size="7">{_num(value * 100)}%</text>'
+            f'<text x="{fmt(left - 3)}" y="{fmt(sy(value) + 3)}" text-anchor="end" '
+            f'font-size="7">{fmt(value * 100)}%</text>'
         )
     if target is not None and lo < target < 1.0:
         body.append(
-            f'<line x1="{_num(left)}" y1="{_num(sy(target))}" x2="{_num(right)}" '
-            f'y2="{_num(sy(target))}" stroke="{INK}" stroke-width="0.8" stroke-dasharray="4 2"/>'
+            f'<line x1="{fmt(left)}" y1="{fmt(sy(target))}" x2="{fmt(right)}" '
+            f'y2="{fmt(sy(target))}" stroke="{INK}" stroke-width="0.8" stroke-dasharray="4 2"/>'
         )
     for i, pt in enumerate(points):
         cx = left + slot * (i + 0.5)
         body.append(
-            f'<text x="{_num(cx)}" y="{_num(height - 4)}" text-anchor="middle" font-size="6.5">'
+            f'<text x="{fmt(cx)}" y="{fmt(height - 4)}" text-anchor="middle" font-size="6.5">'
             f"{i + 1}</text>"
         )
         if pt.value is None:
             body.append(
-                f'<text x="{_num(cx)}" y="{_num((top + base) / 2 + 3)}" text-anchor="middle" '
+                f'<text x="{fmt(cx)}" y="{fmt((top + base) / 2 + 3)}" text-anchor="middle" '
                 f'font-size="6.5" fill="{DARK}">absent</text>'
             )
             continue
         if pt.lower is not None and pt.upper is not None:
             body.append(
-                f'<line x1="{_num(cx)}" y1="{_num(sy(pt.lower))}" x2="{_num(cx)}" '
-                f'y2="{_num(sy(pt.upper))}" stroke="{DARK}" stroke-width="1.2"/>'
+                f'<line x1="{fmt(cx)}" y1="{fmt(sy(pt.lower))}" x2="{fmt(cx)}" '
+                f'y2="{fmt(sy(pt.upper))}" stroke="{DARK}" stroke-width="1.2"/>'
             )
-        body.append(_marker(cx, sy(pt.value), pt.verdict, 2.6))
+        body.append(marker(cx, sy(pt.value), pt.verdict, 2.6))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="multiple" role="img" '
-        f'viewBox="0 0 {_num(width)} {_num(height)}" width="{_num(width)}" '
-        f'height="{_num(height)}" font-family="{FONT}" font-size="8">'
-        f"<title>{_x(title)}</title>" + "".join(body) + "</svg>"
+        f'viewBox="0 0 {fmt(width)} {fmt(height)}" width="{fmt(width)}" '
+        f'height="{fmt(height)}" font-family="{FONT}" font-size="8">'
+        f"<title>{esc(title)}</title>" + "".join(body) + "</svg>"
     )

@@ -10,75 +10,33 @@ audits is written as text, never as a formula.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
-from audit_kit.xlsx_text import set_text
+from audit_kit.reporting.results_workbook import (
+    Column,
+    getter,
+    write_table,
+)
 
 __all__ = ["trend_workbook_bytes"]
 
 PERCENT = "0.00%"
 COUNT = "0"
-BOLD = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-
-Column = tuple[str, Callable[[Mapping[str, Any]], Any], str | None, int]
-
-
-def _get(*path: str) -> Callable[[Mapping[str, Any]], Any]:
-    def get(row: Mapping[str, Any]) -> Any:
-        value: Any = row
-        for key in path:
-            if not isinstance(value, Mapping):
-                return None
-            value = value.get(key)
-        return value
-
-    return get
-
-
-def _put(ws: Worksheet, row: int, col: int, value: Any, fmt: str | None) -> None:
-    cell = ws.cell(row=row, column=col)
-    if isinstance(value, str):
-        set_text(cell, value)
-    elif isinstance(value, bool):
-        cell.value = "yes" if value else "no"
-    elif isinstance(value, list | dict):
-        set_text(cell, str(value))
-    else:
-        cell.value = value
-        if fmt and value is not None:
-            cell.number_format = fmt
 
 
 def _sheet(wb: Workbook, title: str, columns: Sequence[Column], rows: Sequence[Any]) -> None:
-    ws = wb.create_sheet(title)
-    for c, (name, _, _, width) in enumerate(columns, start=1):
-        _put(ws, 1, c, name, None)
-        cell = ws.cell(row=1, column=c)
-        cell.font = BOLD
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.column_dimensions[get_column_letter(c)].width = width
-    for r, row in enumerate(rows, start=2):
-        for c, (_, get, fmt, _) in enumerate(columns, start=1):
-            _put(ws, r, c, get(row), fmt)
-    ws.freeze_panes = "B2"
-    if rows:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    write_table(wb.create_sheet(title), columns, rows)
 
 
 def _interval_columns(prefix: str, title: str) -> list[Column]:
     return [
-        (title, _get(prefix, "value"), PERCENT, 10),
-        ("lower", _get(prefix, "lower"), PERCENT, 9),
-        ("upper", _get(prefix, "upper"), PERCENT, 9),
-        ("confidence", _get(prefix, "confidence"), PERCENT, 9),
+        (title, getter(prefix, "value"), PERCENT, 10),
+        ("lower", getter(prefix, "lower"), PERCENT, 9),
+        ("upper", getter(prefix, "upper"), PERCENT, 9),
+        ("confidence", getter(prefix, "confidence"), PERCENT, 9),
     ]
 
 
@@ -89,15 +47,15 @@ def _categories(row: Mapping[str, Any]) -> str:
 def _period_columns(first: Column) -> list[Column]:
     return [
         first,
-        ("Period", _get("period"), None, 24),
-        ("Audit", _get("audit"), None, 24),
-        ("Units scored", _get("units_scored"), COUNT, 9),
-        ("Units with error", _get("units_with_error"), COUNT, 9),
+        ("Period", getter("period"), None, 24),
+        ("Audit", getter("audit"), None, 24),
+        ("Units scored", getter("units_scored"), COUNT, 9),
+        ("Units with error", getter("units_with_error"), COUNT, 9),
         *_interval_columns("record_accuracy", "Record accuracy"),
         *_interval_columns("code_accuracy", "Code accuracy"),
-        ("Verdict", _get("verdict"), None, 12),
-        ("Record verdict", _get("record_verdict"), None, 12),
-        ("Target", _get("target_accuracy"), PERCENT, 9),
+        ("Verdict", getter("verdict"), None, 12),
+        ("Record verdict", getter("record_verdict"), None, 12),
+        ("Target", getter("target_accuracy"), PERCENT, 9),
         ("Top error categories", _categories, None, 34),
     ]
 
@@ -114,46 +72,46 @@ def trend_workbook_bytes(trend: Mapping[str, Any]) -> bytes:
         wb,
         "Periods",
         [
-            ("Period", _get("period"), None, 26),
-            ("Audit", _get("audit"), None, 24),
-            ("Name", _get("name"), None, 36),
-            ("Status", _get("status"), None, 12),
-            ("Start", _get("start"), None, 12),
-            ("End", _get("end"), None, 12),
-            ("Sampling date", _get("sampling_date"), None, 12),
-            ("Placed by", _get("placed_by"), None, 14),
-            ("Design", _get("design"), None, 22),
-            ("Sample size rule", _get("sample_size"), None, 18),
-            ("Units scored", _get("units_scored"), COUNT, 9),
-            ("Target", _get("target_accuracy"), PERCENT, 9),
-            ("Confidence", _get("confidence"), PERCENT, 9),
-            ("Verified", _get("verified"), None, 22),
-            ("Folder", _get("audit_dir"), None, 40),
+            ("Period", getter("period"), None, 26),
+            ("Audit", getter("audit"), None, 24),
+            ("Name", getter("name"), None, 36),
+            ("Status", getter("status"), None, 12),
+            ("Start", getter("start"), None, 12),
+            ("End", getter("end"), None, 12),
+            ("Sampling date", getter("sampling_date"), None, 12),
+            ("Placed by", getter("placed_by"), None, 14),
+            ("Design", getter("design"), None, 22),
+            ("Sample size rule", getter("sample_size"), None, 18),
+            ("Units scored", getter("units_scored"), COUNT, 9),
+            ("Target", getter("target_accuracy"), PERCENT, 9),
+            ("Confidence", getter("confidence"), PERCENT, 9),
+            ("Verified", getter("verified"), None, 22),
+            ("Folder", getter("audit_dir"), None, 40),
         ],
         trend.get("periods") or [],
     )
     _sheet(
         wb,
         "Overall",
-        _period_columns(("#", _get("n"), None, 4)),
+        _period_columns(("#", getter("n"), None, 4)),
         [{"n": i + 1, **o} for i, o in enumerate(trend.get("overall") or [])],
     )
     for key, title in (("coder", "Coders"), ("provider", "Providers"), ("auditor", "Auditors")):
         groups = trend.get(f"{key}s") or []
-        _sheet(wb, title, _period_columns((title[:-1], _get(key), None, 18)), _long(groups, key))
+        _sheet(wb, title, _period_columns((title[:-1], getter(key), None, 18)), _long(groups, key))
     chart = trend.get("p_chart") or {}
     _sheet(
         wb,
         "P-chart",
         [
-            ("Period", _get("period"), None, 26),
-            ("Errors", _get("errors"), COUNT, 9),
-            ("n", _get("n"), COUNT, 9),
-            ("p", _get("p"), PERCENT, 9),
+            ("Period", getter("period"), None, 26),
+            ("Errors", getter("errors"), COUNT, 9),
+            ("n", getter("n"), COUNT, 9),
+            ("p", getter("p"), PERCENT, 9),
             ("Centre p-bar", lambda _: chart.get("center"), PERCENT, 11),
-            ("Lower limit", _get("lower"), PERCENT, 11),
-            ("Upper limit", _get("upper"), PERCENT, 11),
-            ("Out of control", _get("out_of_control"), None, 11),
+            ("Lower limit", getter("lower"), PERCENT, 11),
+            ("Upper limit", getter("upper"), PERCENT, 11),
+            ("Out of control", getter("out_of_control"), None, 11),
         ],
         chart.get("periods") or [],
     )
@@ -162,17 +120,17 @@ def trend_workbook_bytes(trend: Mapping[str, Any]) -> bytes:
         wb,
         "Funnel",
         [
-            ("Coder", _get("coder"), None, 18),
+            ("Coder", getter("coder"), None, 18),
             ("Period", lambda _: funnel.get("period"), None, 26),
-            ("n", _get("n"), COUNT, 8),
-            ("Errors", _get("errors"), COUNT, 8),
-            ("Error rate", _get("p"), PERCENT, 10),
+            ("n", getter("n"), COUNT, 8),
+            ("Errors", getter("errors"), COUNT, 8),
+            ("Error rate", getter("p"), PERCENT, 10),
             ("Period rate", lambda _: funnel.get("target"), PERCENT, 10),
-            ("95% lower", _get("lower95"), PERCENT, 10),
-            ("95% upper", _get("upper95"), PERCENT, 10),
-            ("99.8% lower", _get("lower998"), PERCENT, 10),
-            ("99.8% upper", _get("upper998"), PERCENT, 10),
-            ("Position", _get("position"), None, 14),
+            ("95% lower", getter("lower95"), PERCENT, 10),
+            ("95% upper", getter("upper95"), PERCENT, 10),
+            ("99.8% lower", getter("lower998"), PERCENT, 10),
+            ("99.8% upper", getter("upper998"), PERCENT, 10),
+            ("Position", getter("position"), None, 14),
         ],
         funnel.get("coders") or [],
     )
@@ -180,18 +138,18 @@ def trend_workbook_bytes(trend: Mapping[str, Any]) -> bytes:
         wb,
         "Next audit",
         [
-            ("Coder", _get("coder"), None, 18),
-            ("Next audit by", _get("next_audit", "date"), None, 12),
-            ("Kind", _get("next_audit", "kind"), None, 16),
-            ("Rule that fired", _get("next_audit", "rule"), None, 60),
-            ("Measure", _get("next_audit", "measure"), None, 16),
-            ("Lower limit", _get("next_audit", "lower"), PERCENT, 10),
-            ("Threshold", _get("next_audit", "threshold"), PERCENT, 10),
-            ("Months", _get("next_audit", "months"), COUNT, 8),
-            ("Counted from", _get("next_audit", "counted_from"), None, 12),
-            ("Based on period", _get("next_audit", "based_on_period"), None, 26),
-            ("New coder", _get("next_audit", "new_coder"), None, 9),
-            ("In latest period", _get("next_audit", "in_latest_period"), None, 9),
+            ("Coder", getter("coder"), None, 18),
+            ("Next audit by", getter("next_audit", "date"), None, 12),
+            ("Kind", getter("next_audit", "kind"), None, 16),
+            ("Rule that fired", getter("next_audit", "rule"), None, 60),
+            ("Measure", getter("next_audit", "measure"), None, 16),
+            ("Lower limit", getter("next_audit", "lower"), PERCENT, 10),
+            ("Threshold", getter("next_audit", "threshold"), PERCENT, 10),
+            ("Months", getter("next_audit", "months"), COUNT, 8),
+            ("Counted from", getter("next_audit", "counted_from"), None, 12),
+            ("Based on period", getter("next_audit", "based_on_period"), None, 26),
+            ("New coder", getter("next_audit", "new_coder"), None, 9),
+            ("In latest period", getter("next_audit", "in_latest_period"), None, 9),
             ("Absent from", lambda r: "; ".join(r.get("absent") or []), None, 30),
         ],
         trend.get("coders") or [],
@@ -212,10 +170,10 @@ def trend_workbook_bytes(trend: Mapping[str, Any]) -> bytes:
         wb,
         "Rules",
         [
-            ("Rule", _get("name"), None, 40),
-            ("Lower limit at least", _get("lower_at_least"), PERCENT, 12),
-            ("Next audit in months", _get("next_in_months"), COUNT, 12),
-            ("Kind", _get("kind"), None, 16),
+            ("Rule", getter("name"), None, 40),
+            ("Lower limit at least", getter("lower_at_least"), PERCENT, 12),
+            ("Next audit in months", getter("next_in_months"), COUNT, 12),
+            ("Kind", getter("kind"), None, 16),
             ("Measure", lambda _: cadence.get("measure"), None, 16),
             ("Source", lambda _: cadence.get("source"), None, 40),
         ],
@@ -230,9 +188,9 @@ def trend_workbook_bytes(trend: Mapping[str, Any]) -> bytes:
         wb,
         "Differences",
         [
-            ("Setting", _get("setting"), None, 24),
-            ("Period", _get("period"), None, 26),
-            ("Value", _get("value"), None, 50),
+            ("Setting", getter("setting"), None, 24),
+            ("Period", getter("period"), None, 26),
+            ("Value", getter("value"), None, 50),
         ],
         differences,
     )

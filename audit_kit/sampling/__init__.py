@@ -1,6 +1,6 @@
 """Frame -> strata -> sizes -> draw -> sample.csv and the sampling record; re-draw for verify.
 
-The steps, in the order they are applied (SPEC 4):
+The steps, in the order they are applied (docs/plans.md, docs/methods.md section 1):
 
 1. **Frame.** The universe's frame columns are read (unit id, strata, sampling variable, filter
    columns); the plan's filters are applied in order, each exclusion counted. Unit ids must be
@@ -35,6 +35,7 @@ import polars as pl
 from audit_kit.errors import AuditError, IntegrityError, PlanError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso, sha256_bytes
 from audit_kit.plan import SamplingPlan, load_plan_text, parse_plan_text, with_seed
+from audit_kit.sampling._engine import draw_engine_units, file_fingerprint
 from audit_kit.sampling._record import (
     DESIGN_COLUMNS,
     RATSTATS_CAVEAT,
@@ -47,11 +48,15 @@ from audit_kit.sampling._record import (
     sampling_statement,
 )
 from audit_kit.sampling._select import draw_units
+from audit_kit.sampling.engines import is_engine_url, open_engine
+from audit_kit.sampling.engines.fingerprint import changed_strata
 from audit_kit.sampling.pseudonym import key_fingerprint, load_key, pseudonymise
 from audit_kit.stats import rng as rng_mod
 from audit_kit.universe import Encoding, open_universe
 
 __all__ = [
+    "verify",
+    "sample",
     "DESIGN_COLUMNS",
     "RATSTATS_CAVEAT",
     "SampleSummary",
@@ -72,7 +77,7 @@ def _noop(_: str) -> None:
 
 def draw_sample(
     plan_path: Path | str,
-    universe: Path,
+    universe: Path | str,
     out: Path,
     *,
     seed: float | None = None,
@@ -81,8 +86,15 @@ def draw_sample(
     key_file: Path | None = None,
     encoding: Encoding = "auto",
     sheet: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
+    password_file: Path | None = None,
 ) -> SampleSummary:
     """Draw the plan's sample from the universe and create the audit folder ``out``.
+
+    ``universe`` is a file, or an engine URL (``duckdb:///...``, ``postgresql://...``,
+    ``spark:MASTER``, ``sc://...``) with ``table`` or ``query``: the census and the fetch of
+    the sampled rows then run in the engine (docs/databases.md).
 
     Writes plan.yaml (the plan text as used, seed filled in when generated or given here),
     sampling.json, sampling.txt and sample.csv in one transaction; nothing is written if any
@@ -97,35 +109,51 @@ def draw_sample(
     key = _key_for(plan, key_file, out)
     entered = plan.rng.seed
     if seed is not None and entered is not None and float(seed) != float(entered):
-        raise PlanError(
+        raise PlanError.one(
             "Two different seeds.",
-            [
-                Problem(
-                    where=f"{resolved}: rng.seed",
-                    expected=f"the same seed as --seed {seed}, or no seed in the plan",
-                    found=str(entered),
-                    fix="drop --seed, or remove rng.seed from the plan.",
-                )
-            ],
+            where=f"{resolved}: rng.seed",
+            expected=f"the same seed as --seed {seed}, or no seed in the plan",
+            found=str(entered),
+            fix="drop --seed, or remove rng.seed from the plan.",
         )
     seed_entered = entered if entered is not None else seed
     seed_value = seed_entered if seed_entered is not None else rng_mod.new_seed()
     if seed_value != entered:
         text = with_seed(text, seed_value)
-    uni = open_universe(universe, encoding=encoding, sheet=sheet, progress=say)
-    try:
-        drawn = draw_units(
-            plan, uni, seed_value, say=say, plan_dir=resolved.parent, plan_source=str(resolved)
-        )
-    finally:
-        uni.close()
+    if is_engine_url(str(universe)):
+        source = open_engine(str(universe), table=table, query=query, password_file=password_file)
+        try:
+            drawn = draw_engine_units(
+                plan,
+                source,
+                seed_value,
+                say=say,
+                plan_dir=resolved.parent,
+                plan_source=str(resolved),
+            )
+        finally:
+            source.close()
+        read_options: dict[str, object] = {}
+        universe_name = source.name
+        universe_key = source.fingerprint["digest"] if source.fingerprint else ""
+    else:
+        _no_engine_options(table, query, password_file)
+        uni = open_universe(Path(universe), encoding=encoding, sheet=sheet, progress=say)
+        try:
+            drawn = draw_units(
+                plan, uni, seed_value, say=say, plan_dir=resolved.parent, plan_source=str(resolved)
+            )
+        finally:
+            uni.close()
+        read_options = {"encoding": encoding, "delimiter": uni.delimiter, "sheet": uni.sheet}
+        universe_name = uni.path.name
+        universe_key = uni.sha256
     sample = drawn.sample
     fingerprint = None
     if plan.pseudonymise:
         assert key is not None
         sample = pseudonymise(sample, plan.columns.phi_columns(), key)
         fingerprint = key_fingerprint(key)
-    read_options = {"encoding": encoding, "delimiter": uni.delimiter, "sheet": uni.sheet}
     say(f"Writing the audit folder {out}")
     folder = AuditFolder.create(out, name=plan.name, force=force)
     record = sampling_record(
@@ -148,7 +176,7 @@ def draw_sample(
         "generator": plan.rng.generator,
         "seed": record["generator"]["seed"],
     }
-    inputs = {uni.path.name: uni.sha256, "plan": sha256_bytes(resolved.read_bytes())}
+    inputs = {universe_name: universe_key, "plan": sha256_bytes(resolved.read_bytes())}
     with folder.transaction("sample", inputs=inputs, details=details) as tx:
         tx.write_text("plan.yaml", text)
         tx.write_json("sampling.json", record)
@@ -158,7 +186,7 @@ def draw_sample(
         audit_dir=out,
         audit_id=folder.audit_id,
         plan_name=plan.name,
-        universe_file=uni.path.name,
+        universe_file=universe_name,
         universe_rows=drawn.frame.file_rows,
         population=record["frame"]["size"],
         sample_size=record["sample_size"]["n"],
@@ -173,31 +201,47 @@ def draw_sample(
     )
 
 
-def _key_for(plan: SamplingPlan, key_file: Path | None, out: Path) -> bytes | None:
-    if plan.pseudonymise and key_file is None:
+def _no_engine_options(table: str | None, query: str | None, password_file: Path | None) -> None:
+    given = [
+        name
+        for name, value in (
+            ("--table", table),
+            ("--query", query),
+            ("--password-file", password_file),
+        )
+        if value is not None
+    ]
+    if given:
         raise AuditError(
-            "This plan pseudonymises patient identifiers and needs a key.",
+            "These options are for a database universe.",
             [
                 Problem(
-                    where="--key-file",
-                    expected="the path of your pseudonymisation key (outside the audit folder)",
-                    found="none",
-                    fix='make one once: python -c "import secrets; print(secrets.token_hex(32))" '
-                    "> ~/.audit-kit/pseudonym.key, then pass --key-file with that path.",
+                    where=", ".join(given),
+                    expected="--universe duckdb:///..., postgresql://..., spark:... or sc://...",
+                    found="a universe file",
+                    fix="drop them for a file, or give the database URL as --universe.",
                 )
             ],
         )
+
+
+def _key_for(plan: SamplingPlan, key_file: Path | None, out: Path) -> bytes | None:
+    if plan.pseudonymise and key_file is None:
+        raise AuditError.one(
+            "This plan pseudonymises patient identifiers and needs a key.",
+            where="--key-file",
+            expected="the path of your pseudonymisation key (outside the audit folder)",
+            found="none",
+            fix='make one once: python -c "import secrets; print(secrets.token_hex(32))" '
+            "> ~/.audit-kit/pseudonym.key, then pass --key-file with that path.",
+        )
     if key_file is not None and not plan.pseudonymise:
-        raise AuditError(
+        raise AuditError.one(
             "A key file was given but the plan does not pseudonymise.",
-            [
-                Problem(
-                    where="--key-file",
-                    expected="pseudonymise: true in the plan",
-                    found="pseudonymise: false",
-                    fix="add pseudonymise: true to the plan, or drop --key-file.",
-                )
-            ],
+            where="--key-file",
+            expected="pseudonymise: true in the plan",
+            found="pseudonymise: false",
+            fix="add pseudonymise: true to the plan, or drop --key-file.",
         )
     return load_key(key_file, audit_dir=out) if key_file is not None else None
 
@@ -222,15 +266,21 @@ def read_sample(audit: Path | AuditFolder) -> pl.DataFrame:
 
 def verify_audit(
     audit_dir: Path,
-    universe: Path | None = None,
+    universe: Path | str | None = None,
     *,
     key_file: Path | None = None,
     progress: Progress | None = None,
+    table: str | None = None,
+    query: str | None = None,
+    password_file: Path | None = None,
 ) -> VerifyReport:
     """Check every artifact's SHA-256; with the universe, re-draw and prove sample.csv identical.
 
-    Raises :class:`IntegrityError` naming every failing file. Patient columns pseudonymised in
-    sample.csv are compared only when ``key_file`` is given (the key is not in the folder).
+    ``universe`` is a file, or an engine URL with ``table`` or ``query``: the frame is counted
+    again in the engine and its content fingerprint compared with the recorded one (the
+    changed strata are named). Raises :class:`IntegrityError` naming every failing file.
+    Patient columns pseudonymised in sample.csv are compared only when ``key_file`` is given
+    (the key is not in the folder).
     """
     say = progress or _noop
     folder = AuditFolder.open(Path(audit_dir))
@@ -254,38 +304,80 @@ def verify_audit(
     record = folder.read_json("sampling.json")
     text = folder.read_bytes("plan.yaml").decode("utf-8")
     plan = parse_plan_text(text, source=str(folder.file("plan.yaml")))
-    options = record.get("universe", {}).get("read_options", {})
-    uni = open_universe(
-        universe,
-        encoding=options.get("encoding", "auto"),
-        delimiter=options.get("delimiter"),
-        sheet=options.get("sheet"),
-        progress=say,
-    )
-    if uni.sha256 != record["universe"]["sha256"]:
-        problems.append(
-            Problem(
-                where=str(uni.path),
-                expected=f"the universe sampled: {record['universe']['file']}, SHA-256 "
-                f"{record['universe']['sha256']}",
-                found=f"SHA-256 {uni.sha256}",
-                fix="pass the universe file the sample was drawn from (archive it with the audit).",
-            )
-        )
+    recorded_uni = record.get("universe", {})
+    recorded_fp = recorded_uni.get("fingerprint")
     seed = plan.rng.seed if plan.rng.seed is not None else record["generator"]["seed"]
     probe = record.get("sample_size", {}).get("probe")
-    try:
-        drawn = draw_units(
-            plan,
-            uni,
-            seed,
-            say=say,
-            plan_dir=None,
-            probe=probe,
-            plan_source=str(folder.file("plan.yaml")),
+    plan_source = str(folder.file("plan.yaml"))
+    found_fp: dict[str, object] | None = None
+    if is_engine_url(str(universe)):
+        source = open_engine(str(universe), table=table, query=query, password_file=password_file)
+        try:
+            drawn = draw_engine_units(
+                plan, source, seed, say=say, plan_dir=None, probe=probe, plan_source=plan_source
+            )
+        finally:
+            source.close()
+        found_fp = source.fingerprint
+        universe_name = source.name
+        universe_key = source.fingerprint["digest"] if source.fingerprint else ""
+        if recorded_fp is None:
+            notes.append(
+                f"The sample was drawn from the file {recorded_uni.get('file')}; {universe_name} "
+                "was compared by re-drawing the sample (a file has no engine fingerprint)."
+            )
+    else:
+        _no_engine_options(table, query, password_file)
+        options = recorded_uni.get("read_options", {})
+        uni = open_universe(
+            Path(universe),
+            encoding=options.get("encoding", "auto"),
+            delimiter=options.get("delimiter"),
+            sheet=options.get("sheet"),
+            progress=say,
         )
-    finally:
-        uni.close()
+        try:
+            if recorded_uni.get("sha256") is not None and uni.sha256 != recorded_uni["sha256"]:
+                problems.append(
+                    Problem(
+                        where=str(uni.path),
+                        expected=f"the universe sampled: {recorded_uni['file']}, SHA-256 "
+                        f"{recorded_uni['sha256']}",
+                        found=f"SHA-256 {uni.sha256}",
+                        fix="pass the universe file the sample was drawn from (archive it with "
+                        "the audit).",
+                    )
+                )
+            drawn = draw_units(
+                plan, uni, seed, say=say, plan_dir=None, probe=probe, plan_source=plan_source
+            )
+            if recorded_fp is not None:
+                say("Computing the frame's content fingerprint")
+                found_fp = file_fingerprint(plan, uni, drawn)
+        finally:
+            uni.close()
+        universe_name = uni.path.name
+        universe_key = uni.sha256
+    if recorded_fp is not None and found_fp is not None:
+        strata = changed_strata(recorded_fp, found_fp)
+        if strata:
+            problems.append(
+                Problem(
+                    where=f"{universe_name}: frame",
+                    expected=f"the frame fingerprinted when sampling (digest "
+                    f"{recorded_fp.get('digest')})",
+                    found=f"other content in {len(strata)} stratum(s): "
+                    + ", ".join(repr(s) for s in strata[:10]),
+                    fix="rows of those strata changed since the sample was drawn (an amount, an "
+                    "id, a stratum value, or rows added or removed): sample from the data as it "
+                    "was (a snapshot or archived copy), or document the change.",
+                )
+            )
+        elif recorded_uni.get("file") is None and not is_engine_url(str(universe)):
+            notes.append(
+                f"{universe_name} holds the same frame as {recorded_uni.get('url')} (same "
+                "content fingerprint): same data, other source."
+            )
     expected = drawn.sample
     phi = plan.columns.phi_columns() if plan.pseudonymise else []
     if phi and key_file is not None:
@@ -316,7 +408,7 @@ def verify_audit(
                 Problem(
                     where=str(folder.file("sample.csv")),
                     expected=f"the sample re-drawn from plan.yaml, seed {seed} and "
-                    f"{uni.path.name} ({expected.height} rows)",
+                    f"{universe_name} ({expected.height} rows)",
                     found=mismatch,
                     fix="the sample was not drawn from this universe with this plan and seed; "
                     "restore the audit folder from its archive copy.",
@@ -327,9 +419,9 @@ def verify_audit(
     notes += _record_verification(
         folder,
         redrawn=True,
-        universe_sha256=uni.sha256,
+        universe_sha256=universe_key,
         files=files,
-        inputs={uni.path.name: uni.sha256},
+        inputs={universe_name: universe_key},
     )
     return VerifyReport(
         audit_dir=folder.path,
@@ -338,7 +430,7 @@ def verify_audit(
         redrawn=True,
         units=expected.height,
         strata=len(drawn.strata),
-        universe_file=uni.path.name,
+        universe_file=universe_name,
         notes=tuple(notes),
     )
 
@@ -396,3 +488,8 @@ def _compare_samples(
         if changed:
             bad.append(f"row {row['__i'] + 2} (unit {row[id_col]}: {', '.join(changed)})")
     return f"{len(bad)} rows differ, e.g. " + "; ".join(bad[:3])
+
+
+# The library names of the commands (`audit-kit sample`, `audit-kit verify`).
+sample = draw_sample
+verify = verify_audit

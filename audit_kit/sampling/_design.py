@@ -48,7 +48,7 @@ class Strata:
         }
 
 
-def _band_label(name: str, edges: Sequence[float], index: int, cap: float | None) -> str:
+def band_label(name: str, edges: Sequence[float], index: int, cap: float | None) -> str:
     low = edges[index]
     high = edges[index + 1] if index + 1 < len(edges) else cap
     if high is None:
@@ -100,7 +100,7 @@ def assign_strata(plan: SamplingPlan, frame: Frame, *, source: str = "plan") -> 
                 definition["by"] = dict(zip(design.by, by_value, strict=True))
             if bands is not None:
                 cap = cert.at_least if cert is not None else None
-                parts.append(_band_label(bands.column, bands.edges, b, cap))
+                parts.append(band_label(bands.column, bands.edges, b, cap))
                 definition["band"] = {
                     "column": bands.column,
                     "from": bands.edges[b],
@@ -198,12 +198,15 @@ class Sizes:
 def sample_sizes(
     plan: SamplingPlan,
     strata: Strata,
-    frame: Frame,
+    frame: Frame | None,
     *,
     plan_dir: Path | None,
     probe: dict[str, Any] | None,
     source: str = "plan",
+    sds: dict[str, float] | None = None,
 ) -> Sizes:
+    """Each stratum's sample size, and how it was chosen. ``sds`` (Neyman's per-stratum SDs)
+    are given when the frame is counted in an engine; else they come from ``frame``."""
     size = plan.size
     defs = strata.defs
     pops = {d.label: d.population for d in defs}
@@ -271,20 +274,20 @@ def sample_sizes(
                 if d.label in per:
                     n[d.label] = min(per[d.label], pops[d.label])
     else:
-        total = size.total
+        total = size.total_rule
         assert total is not None
         certain = sum(pops[d.label] for d in defs if d.certainty)
         remaining = total.total - certain
         record.update(
             total=total.total,
             allocation=total.allocation.value,
-            minimum_per_stratum=size.minimum_per_stratum,
+            minimum_per_stratum=size.minimum,
             certainty_units=certain,
         )
         if total.total > total_n:
             problems.append(
                 Problem(
-                    where=f"{source}: size.total.total",
+                    where=f"{source}: size.total",
                     expected=f"at most N = {total_n:,} (the units in the frame)",
                     found=f"{total.total:,}",
                     fix="lower the total.",
@@ -293,22 +296,33 @@ def sample_sizes(
         elif remaining < 0 or (remaining == 0 and regular):
             problems.append(
                 Problem(
-                    where=f"{source}: size.total.total",
+                    where=f"{source}: size.total",
                     expected=f"more than the {certain:,} certainty units (they count in the total)",
                     found=f"{total.total:,}",
                     fix="raise the total or the certainty threshold.",
                 )
             )
         elif regular:
-            sds: dict[str, float] | None = None
-            if total.allocation.value == "neyman":
+            if total.allocation.value == "neyman" and sds is not None:
+                sds = {d.label: sds[d.label] for d in regular}
+                record["variable"] = plan.allocation_variable()
+                record["sd"] = sds
+            elif total.allocation.value == "neyman":
+                assert frame is not None
                 values = frame.variables[plan.column_for(plan.allocation_variable() or "paid")]
                 # In unit-id order, so that the sums (and the allocation) never depend on the
                 # order of the export.
                 positions = strata.positions()
-                sds = {d.label: _sd(values[frame.in_id_order(positions[d.index])]) for d in regular}
+                # Rounded to 1e-6 dollars: an engine's SD (from exact sums of cents) and this one
+                # differ in the last bits; the rounded values, and so the allocations, agree.
+                sds = {
+                    d.label: round(_sd(values[frame.in_id_order(positions[d.index])]), 6)
+                    for d in regular
+                }
                 record["variable"] = plan.allocation_variable()
                 record["sd"] = sds
+            else:
+                sds = None
             try:
                 from audit_kit.stats import allocate
 
@@ -317,7 +331,7 @@ def sample_sizes(
                     {d.label: pops[d.label] for d in regular},
                     method=total.allocation.value,
                     sds=sds,
-                    minimum=size.minimum_per_stratum,
+                    minimum=size.minimum,
                 )
             except StatisticsError as exc:
                 problems.extend(
@@ -335,7 +349,7 @@ def sample_sizes(
                 f"total {total.total} with {total.allocation.value} allocation"
                 + (f" (variable {record['variable']})" if "variable" in record else "")
                 + (f", {certain} certainty units included" if certain else "")
-                + f", at least {size.minimum_per_stratum} per stratum"
+                + f", at least {size.minimum} per stratum"
             )
     if problems:
         raise SamplingError("The sample sizes cannot be drawn from this frame.", problems)
@@ -346,7 +360,7 @@ def sample_sizes(
 def _target_size(
     plan: SamplingPlan, population: int, *, plan_dir: Path | None, probe: dict[str, Any] | None
 ) -> tuple[int, dict[str, Any]]:
-    """Sample size from a target confidence and precision and a probe sample (SPEC 6.3)."""
+    """Sample size from a target confidence, precision and a probe (docs/methods.md 5.1)."""
     from audit_kit.stats import variable_sample_size
 
     target = plan.size.target
@@ -386,42 +400,30 @@ def _probe_stats(target: Any, plan_dir: Path | None) -> dict[str, Any]:
     try:
         probe = pl.read_csv(path, infer_schema=False)
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(
+        raise InputError.one(
             "Cannot read the probe sample.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a CSV of the probe sample's values",
-                    found=type(exc).__name__,
-                    fix="check size.target.probe_file (relative to the plan file).",
-                )
-            ],
+            where=str(path),
+            expected="a CSV of the probe sample's values",
+            found=type(exc).__name__,
+            fix="check size.target.probe_file (relative to the plan file).",
         ) from None
     column = target.probe_column or (probe.columns[-1] if probe.columns else "")
     if column not in probe.columns:
-        raise InputError(
+        raise InputError.one(
             "The probe sample has no such column.",
-            [
-                Problem(
-                    where=f"{path}: column '{column}'",
-                    expected="one of " + ", ".join(probe.columns),
-                    found="no such column",
-                    fix="set size.target.probe_column.",
-                )
-            ],
+            where=f"{path}: column '{column}'",
+            expected="one of " + ", ".join(probe.columns),
+            found="no such column",
+            fix="set size.target.probe_column.",
         )
     values, bad = parse_amounts(probe[column])
     if bool(bad.any()) or values.null_count() or len(values) < 2:
-        raise InputError(
+        raise InputError.one(
             "The probe sample cannot be used.",
-            [
-                Problem(
-                    where=f"{path}: column '{column}'",
-                    expected="at least 2 numbers, no empty or non-numeric cells",
-                    found=f"{len(values)} rows, {int(bad.sum()) + values.null_count()} unusable",
-                    fix="correct the probe file.",
-                )
-            ],
+            where=f"{path}: column '{column}'",
+            expected="at least 2 numbers, no empty or non-numeric cells",
+            found=f"{len(values)} rows, {int(bad.sum()) + values.null_count()} unusable",
+            fix="correct the probe file.",
         )
     array = values.to_numpy()
     return {

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from audit_kit.errors import InputError, Problem
+from audit_kit.errors import InputError, Problem, Problems
 from audit_kit.plan import (
     AMOUNT_FIELDS,
     HCC_FIELDS,
@@ -471,12 +471,12 @@ def _common_prefix(a: bytes, b: bytes) -> bytes:
     return a[:size]
 
 
-class _Problems:
+class _Problems(Problems):
     """Problems of one universe, collected to be raised together."""
 
     def __init__(self, universe: Universe) -> None:
+        super().__init__(InputError)
         self.universe = universe
-        self.items: list[Problem] = []
 
     def rows(self, frame: pl.DataFrame, mask: pl.Series, **kwargs: str) -> None:
         problem = row_problem(self.universe, frame, mask, **kwargs)

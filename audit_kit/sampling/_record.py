@@ -227,7 +227,7 @@ def sampling_record(
             "method": "HMAC-SHA256, key outside the audit folder" if plan.pseudonymise else None,
             "key_fingerprint": fingerprint,
         },
-        "notes": drawn.notes + drawn.universe.notes,
+        "notes": [*plan.migration_notes, *drawn.notes, *drawn.universe.notes],
         "tool_version": __version__,
         "created_at": created_at,
     }
@@ -247,8 +247,12 @@ def sampling_statement(plan: SamplingPlan, record: dict[str, Any], drawn: Drawn)
         f"Sampling unit: {plan.sampling_unit}.",
         "",
         "Universe and frame",
-        f"  The universe is the file {uni['file']} (SHA-256 {uni['sha256']}), "
-        f"{uni['rows']:,} rows.",
+        f"  The universe is the file {uni['file']} (SHA-256 {uni['sha256']}), {uni['rows']:,} rows."
+        if uni.get("engine") is None
+        else f"  The universe is the {_relation(uni)} in {uni['url']} ({uni['engine_version']}), "
+        f"{uni['rows']:,} rows, read in {uni['consistency']}; content fingerprint "
+        f"{uni.get('fingerprint', {}).get('digest')} (per-stratum md5 slice sums, computed in "
+        "the engine).",
     ]
     for item in frame["excluded"]:
         lines.append(f"  Excluded by the filter '{item['filter']}': {item['rows']:,} rows.")
@@ -311,11 +315,21 @@ def sampling_statement(plan: SamplingPlan, record: dict[str, Any], drawn: Drawn)
         "",
         "Re-creating the sample",
         "  `audit-kit verify AUDIT_DIR --universe <the universe file>` re-draws the sample from "
-        "plan.yaml and the recorded seed and proves it identical to sample.csv.",
+        "plan.yaml and the recorded seed and proves it identical to sample.csv"
+        + (
+            " (for a database: --universe <URL> with the same --table or --query; the content "
+            "fingerprint is recomputed in the engine)."
+            if uni.get("engine") is not None
+            else "."
+        ),
         "",
         f"audit-kit {record['tool_version']}, {record['created_at']}.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _relation(uni: dict[str, Any]) -> str:
+    return f"table {uni['table']}" if uni.get("table") else f"query `{uni.get('query')}`"
 
 
 def csv_bytes(frame: pl.DataFrame) -> bytes:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
-from audit_kit.errors import PlanError, Problem
+from audit_kit.errors import PlanError
 from audit_kit.plan import SamplingPlan
-from audit_kit.sampling._design import Sizes, assign_strata, sample_sizes
+from audit_kit.sampling._design import Sizes, StratumDef, assign_strata, sample_sizes
 from audit_kit.sampling._frame import Frame, build_frame
 from audit_kit.sampling._record import (
     DESIGN_COLUMNS,
@@ -24,6 +24,10 @@ from audit_kit.sampling._record import (
 from audit_kit.stats import rng as rng_mod
 from audit_kit.universe import ROW, Universe
 
+if TYPE_CHECKING:
+    from audit_kit.sampling._engine import EngineFrame
+    from audit_kit.sampling.engines import EngineUniverse
+
 # -- the draw --------------------------------------------------------------------------------
 
 
@@ -31,29 +35,30 @@ from audit_kit.universe import ROW, Universe
 class Drawn:
     """A drawn sample before it is written: the sample.csv rows and how they were drawn."""
 
-    universe: Universe
-    frame: Frame
+    universe: Universe | EngineUniverse
+    frame: Frame | EngineFrame
     strata: list[Stratum]
     sample: pl.DataFrame  # sample.csv before pseudonymisation
     sizes: Sizes
     generator: dict[str, Any]
     notes: list[str]
+    #: A file's frame: each frame position's stratum index (for its fingerprint).
+    of_unit: np.ndarray[Any, np.dtype[np.integer[Any]]] | None = None
+    #: The index in ``of_unit`` of each stratum in ``strata``.
+    strata_index: tuple[int, ...] = ()
 
 
-def _seed_used(generator: str, seed: int | float) -> int | float:
+def seed_used(generator: str, seed: int | float) -> int | float:
+    """The seed as the generator uses it (RAT-STATS: rounded to 2 decimals)."""
     if generator == "ratstats":
         return rng_mod.ratstats_seed(float(seed))
     if isinstance(seed, float) and not seed.is_integer():
-        raise PlanError(
+        raise PlanError.one(
             "The seed does not suit the generator.",
-            [
-                Problem(
-                    where="seed",
-                    expected="a whole number for generator pcg64",
-                    found=repr(seed),
-                    fix="use a whole number, or rng.generator: ratstats for decimal seeds.",
-                )
-            ],
+            where="seed",
+            expected="a whole number for generator pcg64",
+            found=repr(seed),
+            fix="use a whole number, or rng.generator: ratstats for decimal seeds.",
         )
     return int(seed)
 
@@ -75,47 +80,13 @@ def draw_units(
     (mean and SD recorded at sampling time) replaces a ``size.target`` probe file.
     """
     generator = plan.rng.generator
-    used = _seed_used(generator, seed)
+    used = seed_used(generator, seed)
     frame = build_frame(plan, universe, say)
     design = assign_strata(plan, frame, source=plan_source)
     defs, notes = design.defs, design.notes
     sizes = sample_sizes(plan, design, frame, plan_dir=plan_dir, probe=probe, source=plan_source)
     say(f"Drawing {sizes.record['n']:,} units from {len(defs):,} strata ({generator})")
-    strata: list[Stratum] = []
-    requests: list[tuple[int, tuple[int, ...]]] = []
-    simple = plan.design.method == "simple"
-    gen_name = rng_mod.GeneratorName(generator)
-    for d in defs:
-        pop = d.population
-        n_h = sizes.n[d.label]
-        census = n_h >= pop
-        wh: tuple[int, int, int] | None = None
-        stream_seed: int | float | None = None
-        if census:
-            numbers: tuple[int, ...] = tuple(range(1, pop + 1))
-            k = 0
-        else:
-            k = min(plan.spares, pop - n_h)
-            stream_seed = used if simple else rng_mod.stratum_seed(used, d.label, gen_name)
-            draw = rng_mod.draw_distinct(
-                generator, stream_seed, low=1, high=pop, sample_size=n_h, spares=k
-            )
-            numbers, wh = draw.values, draw.wh_seeds
-        requests.append((d.index, numbers))
-        strata.append(
-            Stratum(
-                label=d.label,
-                population=pop,
-                sample=n_h if not census else pop,
-                spares=k,
-                census=census,
-                certainty=d.certainty,
-                seed=stream_seed,
-                wh_seeds=wh,
-                definition=d.definition,
-                frame_numbers=numbers,
-            )
-        )
+    strata, requests = draw_strata(plan, defs, sizes, used)
     picked = np.concatenate(frame.pick(design.of_unit, requests)).astype(np.int64)
     table = pl.DataFrame(
         {
@@ -163,6 +134,67 @@ def draw_units(
         .sort(["__stratum", "frame_number"])
         .select([*kept, *DESIGN_COLUMNS])
     )
+    return Drawn(
+        universe,
+        frame,
+        strata,
+        sample,
+        sizes,
+        generator_record(plan, used),
+        notes,
+        design.of_unit,
+        tuple(d.index for d in defs),
+    )
+
+
+def draw_strata(
+    plan: SamplingPlan, defs: list[StratumDef], sizes: Sizes, used: int | float
+) -> tuple[list[Stratum], list[tuple[int, tuple[int, ...]]]]:
+    """Draw each stratum's frame numbers (and spares) from its stream; a stratum with
+    N_h <= n_h is taken in full. Returns the strata and, per stratum, (index, numbers in
+    selection order)."""
+    generator = plan.rng.generator
+    simple = plan.design.method == "simple"
+    gen_name = rng_mod.GeneratorName(generator)
+    strata: list[Stratum] = []
+    requests: list[tuple[int, tuple[int, ...]]] = []
+    for d in defs:
+        pop = d.population
+        n_h = sizes.n[d.label]
+        census = n_h >= pop
+        wh: tuple[int, int, int] | None = None
+        stream_seed: int | float | None = None
+        if census:
+            numbers: tuple[int, ...] = tuple(range(1, pop + 1))
+            k = 0
+        else:
+            k = min(plan.spares, pop - n_h)
+            stream_seed = used if simple else rng_mod.stratum_seed(used, d.label, gen_name)
+            draw = rng_mod.draw_distinct(
+                generator, stream_seed, low=1, high=pop, sample_size=n_h, spares=k
+            )
+            numbers, wh = draw.values, draw.wh_seeds
+        requests.append((d.index, numbers))
+        strata.append(
+            Stratum(
+                label=d.label,
+                population=pop,
+                sample=n_h if not census else pop,
+                spares=k,
+                census=census,
+                certainty=d.certainty,
+                seed=stream_seed,
+                wh_seeds=wh,
+                definition=d.definition,
+                frame_numbers=numbers,
+            )
+        )
+    return strata, requests
+
+
+def generator_record(plan: SamplingPlan, used: int | float) -> dict[str, Any]:
+    """The generator part of the sampling record."""
+    generator = plan.rng.generator
     gen: dict[str, Any] = {
         "name": generator,
         "seed_used": used,
@@ -170,8 +202,8 @@ def draw_units(
     }
     if generator == "ratstats":
         gen["caveat"] = RATSTATS_CAVEAT
-        if simple:
+        if plan.design.method == "simple":
             gen["wh_seeds"] = list(rng_mod.ratstats_wh_seeds(float(used)))
-    if not simple:
+    if plan.design.method != "simple":
         gen["stratum_streams"] = STREAM_RULE
-    return Drawn(universe, frame, strata, sample, sizes, gen, notes)
+    return gen

@@ -4,7 +4,7 @@
 ``findings.csv`` through the audit folder (hash-checked), and writes ``results.json`` (structure
 in docs/architecture.md) and ``results.xlsx`` in one transaction with a ``score`` event.
 
-What is scored (SPEC section 7):
+What is scored (docs/methods.md section 7):
 
 * units with status ``reviewed`` or ``record missing``; ``not reviewed`` units are excluded and
   counted; sampled units not yet returned count as outstanding in ``progress``;
@@ -27,7 +27,7 @@ What is scored (SPEC section 7):
   (``net``: examined - audited; ``overpayments_only``: underpayments entered as 0;
   ``gross``: absolute differences), appraised per stratum with N_h from sampling.json
   (``stats.appraise_variable`` for a simple design, ``appraise_variable_stratified`` otherwise),
-  with the demand rule applied and its reason (SPEC 6.4), and the attribute appraisal of the
+  with the demand rule applied and its reason (methods.md 3.4), and the attribute appraisal of the
   rate of units with a payment error. ``financial.extrapolate: false`` (probe) skips it.
 * **CIA discovery** (``scoring.error_threshold``): net error rate = net overpayment / amount
   examined in the sample; at or above the threshold, the full-sample size from the discovery
@@ -46,6 +46,10 @@ __all__ = [
     "ScoredUnit",
     "extrapolate",
     "netted",
+    "score",
     "score_audit",
     "score_frames",
 ]
+
+# The library name of the command (`audit-kit score`).
+score = score_audit

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from audit_kit.scoring._groups import _overall_population
-from audit_kit.scoring._units import ScoredUnit, _Context
+from audit_kit.scoring._groups import overall_population
+from audit_kit.scoring._units import ScoredUnit, ScoringContext
 from audit_kit.scoring.financial import totals
 from audit_kit.stats import cia_full_sample_size
 
 
-def _cia_discovery(
-    scored: Sequence[ScoredUnit], ctx: _Context, sampling: Mapping[str, Any]
+def discover_cia(
+    scored: Sequence[ScoredUnit], ctx: ScoringContext, sampling: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     threshold = ctx.plan.scoring.error_threshold
     if threshold is None:
@@ -22,7 +22,7 @@ def _cia_discovery(
     rate = money["net"] / money["examined"] if money["examined"] > 0 else None
     exceeded = rate is not None and rate >= threshold
     full: dict[str, Any] | None = None
-    population = _overall_population(ctx, sampling)
+    population = overall_population(ctx, sampling)
     if exceeded and population is not None and len(amounts) >= 2:
         # Underpayments enter as 0 (OIG CIA Appendix B); 90% confidence, 25% precision.
         full = cia_full_sample_size(

@@ -1,4 +1,4 @@
-"""Extrapolate the sample differences to the universe (SPEC 6.2, 6.4, section 8)."""
+"""Extrapolate the sample differences to the universe (docs/methods.md sections 3, 3.4 and 7.3)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from audit_kit.scoring._units import ScoredUnit, _Context
+from audit_kit.scoring._units import ScoredUnit, ScoringContext
 from audit_kit.scoring.financial import CENT
 from audit_kit.stats import (
     AttributeStratum,
@@ -103,7 +103,7 @@ def extrapolate(
     ``stats.appraise_variable_stratified`` under ``critical_value_rule`` (RAT-STATS: z); a
     one-stratum design (``stratified`` False) is the unrestricted appraisal itself. The rate of
     units with a payment difference is appraised as an attribute (exact for one stratum,
-    stratified normal approximation otherwise). The demand rule (SPEC 6.4) picks the amount;
+    stratified normal approximation otherwise). The demand rule (methods.md 3.4) picks the amount;
     a non-positive amount is no demand (0). A stratum without values makes the overall
     extrapolation impossible (a note says which).
     """
@@ -179,8 +179,8 @@ def extrapolate(
     return Extrapolation(overall=overall, strata=per_stratum, notes=flags)
 
 
-def _extrapolate(
-    scored: Sequence[ScoredUnit], ctx: _Context
+def extrapolate_scored(
+    scored: Sequence[ScoredUnit], ctx: ScoringContext
 ) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
     fin = ctx.plan.financial
     if not fin.extrapolate:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from audit_kit.scoring._units import UNCATEGORISED, ScoredUnit, _confidence_key, _Context
+from audit_kit.scoring._units import UNCATEGORISED, ScoredUnit, ScoringContext, confidence_key
 from audit_kit.scoring.financial import totals
 from audit_kit.stats import (
     AttributeStratum,
@@ -16,7 +16,7 @@ from audit_kit.stats import (
 )
 
 
-def _overall_population(ctx: _Context, sampling: Mapping[str, Any]) -> int | None:
+def overall_population(ctx: ScoringContext, sampling: Mapping[str, Any]) -> int | None:
     if ctx.strata:
         return sum(int(s["population"]) for s in ctx.strata.values())
     size = sampling.get("frame", {}).get("size")
@@ -38,7 +38,7 @@ def _interval(
 def _share(
     units: Sequence[ScoredUnit],
     ok: Callable[[ScoredUnit], bool | None],
-    ctx: _Context,
+    ctx: ScoringContext,
     *,
     population: int | None,
     stratified: bool,
@@ -61,7 +61,7 @@ def _share(
                 for name, (n, x) in counts.items()
             ]
         )
-        limit = appraisal.limits[_confidence_key(ctx.confidence)]
+        limit = appraisal.limits[confidence_key(ctx.confidence)]
         return _interval(
             1.0 - appraisal.rate,
             1.0 - float(limit.upper_rate or 0.0),
@@ -75,7 +75,7 @@ def _share(
 
 
 def _code_accuracy(
-    units: Sequence[ScoredUnit], ctx: _Context, *, population: int | None
+    units: Sequence[ScoredUnit], ctx: ScoringContext, *, population: int | None
 ) -> dict[str, Any] | None:
     pairs = [
         (u.weight * c.correct, u.weight * (c.correct + c.weighted_errors))
@@ -152,9 +152,9 @@ def _code_counts(units: Sequence[ScoredUnit]) -> dict[str, Any]:
     return counts
 
 
-def _group(
+def score_group(
     units: Sequence[ScoredUnit],
-    ctx: _Context,
+    ctx: ScoringContext,
     *,
     population: int | None,
     overall: bool = False,
@@ -216,7 +216,7 @@ def _hcc_sets(u: ScoredUnit) -> tuple[set[str], set[str]] | None:
 
 
 def _hcc_fields(
-    units: Sequence[ScoredUnit], ctx: _Context, *, population: int | None
+    units: Sequence[ScoredUnit], ctx: ScoringContext, *, population: int | None
 ) -> dict[str, Any]:
     """HCCs kept, deleted and added (after hierarchies) and the share of submitted HCCs kept."""
     kept = deleted = added = 0
@@ -253,7 +253,7 @@ def _hcc_fields(
 
 
 def _hcc_accuracy(
-    pairs: Sequence[tuple[float, float]], ctx: _Context, *, population: int | None
+    pairs: Sequence[tuple[float, float]], ctx: ScoringContext, *, population: int | None
 ) -> dict[str, Any] | None:
     """Share of submitted HCCs the records support: a ratio estimator over enrollee-years.
 
@@ -280,7 +280,9 @@ def _hcc_accuracy(
     return _interval(est.value, est.lower, est.upper, ctx.confidence, est.method)
 
 
-def _groups(returned: Sequence[ScoredUnit], attr: str, ctx: _Context) -> list[dict[str, Any]]:
+def score_groups(
+    returned: Sequence[ScoredUnit], attr: str, ctx: ScoringContext
+) -> list[dict[str, Any]]:
     keys = sorted({k for u in returned if (k := getattr(u, attr)) is not None})
     if not keys:
         return []
@@ -300,12 +302,16 @@ def _groups(returned: Sequence[ScoredUnit], attr: str, ctx: _Context) -> list[di
             if whole == {u.unit_id for u in members} and stratum in ctx.strata:
                 population = int(ctx.strata[stratum]["population"])
         out.append(
-            {attr: label, "population": population, **_group(members, ctx, population=population)}
+            {
+                attr: label,
+                "population": population,
+                **score_group(members, ctx, population=population),
+            }
         )
     return out
 
 
-def _categories(scored: Sequence[ScoredUnit]) -> list[dict[str, Any]]:
+def category_table(scored: Sequence[ScoredUnit]) -> list[dict[str, Any]]:
     """Error categories, most frequent first (a Pareto table)."""
     errors = [u for u in scored if u.has_error]
     by_cat: dict[str, list[ScoredUnit]] = {}

@@ -8,56 +8,56 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
 from audit_kit._version import __version__
-from audit_kit.errors import AuditError, Problem
+from audit_kit.errors import AuditError
 from audit_kit.folder.manifest import AuditFolder, now_iso
-from audit_kit.plan import SamplingPlan, parse_plan
-from audit_kit.scoring._cia import _cia_discovery
-from audit_kit.scoring._extrapolation import _extrapolate
-from audit_kit.scoring._groups import _categories, _group, _groups, _overall_population
+from audit_kit.folder.results import Results
+from audit_kit.folder.sampling_record import SamplingRecord
+from audit_kit.plan import SamplingPlan
+from audit_kit.plan.canonical import canonical_units
+from audit_kit.scoring._cia import discover_cia
+from audit_kit.scoring._extrapolation import extrapolate_scored
+from audit_kit.scoring._groups import category_table, overall_population, score_group, score_groups
 from audit_kit.scoring._units import (
     GROUPINGS,
     ScoredUnit,
-    _Context,
-    _read_findings,
-    _with_amounts,
-    _with_weights,
+    ScoringContext,
+    read_returned,
+    with_amounts,
+    with_weights,
 )
 from audit_kit.scoring.comparison import CodeSet, resolve_weights
 from audit_kit.scoring.financial import ReferenceFile
-from audit_kit.universe import canonical_units
 
 
 def score_audit(
-    audit_dir: Path, *, progress: Callable[[str], None] | None = None
-) -> dict[str, Any]:
-    """Score the audit in ``audit_dir``; write results.json and results.xlsx; return results.
+    audit_dir: Path,
+    *,
+    progress: Callable[[str], None] | None = None,
+    results_workbook: Callable[[Results], bytes] | None = None,
+) -> Results:
+    """Score the audit in ``audit_dir``; write results.json (and results.xlsx); return results.
 
     ``progress`` is called with one line as reading, scoring and writing begin.
+    ``results_workbook`` renders results.xlsx from the results (the CLI passes
+    ``reporting.results_workbook_bytes``: scoring computes, reporting renders); both files are
+    written in one transaction.
     """
-    from audit_kit.reporting.results_workbook import results_workbook_bytes
-
     say = progress or _noop
     folder = AuditFolder.open(Path(audit_dir))
     if not folder.has("findings.csv"):
-        raise AuditError(
+        raise AuditError.one(
             "There are no findings to score yet.",
-            [
-                Problem(
-                    where=str(folder.file("findings.csv")),
-                    expected="validated findings from returned workbooks",
-                    found="no findings.csv",
-                    fix="run `audit-kit collect AUDIT_DIR RETURNED_WORKBOOKS...` first, "
-                    "then `audit-kit score AUDIT_DIR`.",
-                )
-            ],
+            where=str(folder.file("findings.csv")),
+            expected="validated findings from returned workbooks",
+            found="no findings.csv",
+            fix="run `audit-kit collect AUDIT_DIR RETURNED_WORKBOOKS...` first, "
+            "then `audit-kit score AUDIT_DIR`.",
         )
     say("reading plan.yaml, sampling.json, sample.csv and findings.csv")
-    plan_text = folder.read_bytes("plan.yaml").decode("utf-8")
-    plan = parse_plan(yaml.safe_load(plan_text), source="plan.yaml")
-    sampling = folder.read_json("sampling.json")
+    plan = folder.read_plan()
+    sampling = folder.read_sampling()
     sample = folder.read_csv("sample.csv", infer_schema=False)
     findings = folder.read_csv("findings.csv", infer_schema=False)
     artifacts = folder.artifacts()
@@ -79,20 +79,26 @@ def score_audit(
     }
     say(f"scoring {findings.height} finding(s) against {sample.height} sampled unit(s)")
     results = score_frames(
-        plan, sampling, canonical_units(sample, plan), findings, audit=audit, audit_dir=folder.path
+        plan,
+        sampling.to_json_dict(),
+        canonical_units(sample, plan),
+        findings,
+        audit=audit,
+        audit_dir=folder.path,
     )
-    for name, ref in results["settings"]["reference_files"].items():
-        inputs[f"{name}:{ref['file']}"] = ref["sha256"]
-    overall = results["overall"]
+    for name, ref in results.settings.reference_files.items():
+        inputs[f"{name}:{ref.file}"] = ref.sha256
+    overall = results.overall
     details = {
-        "units_scored": overall["units_reviewed"],
-        "units_with_error": overall["units_with_error"],
-        "verdict": overall["verdict"],
+        "units_scored": overall.units_reviewed,
+        "units_with_error": overall.units_with_error,
+        "verdict": overall.verdict,
     }
-    say("writing results.json and results.xlsx")
+    say("writing results.json" + (" and results.xlsx" if results_workbook else ""))
     with folder.transaction("score", inputs=inputs, details=details) as tx:
-        tx.write_json("results.json", results)
-        tx.write_bytes("results.xlsx", results_workbook_bytes(results))
+        tx.write_json("results.json", results.to_json_dict())
+        if results_workbook is not None:
+            tx.write_bytes("results.xlsx", results_workbook(results))
     return results
 
 
@@ -108,15 +114,15 @@ def score_frames(
     *,
     audit: Mapping[str, Any],
     audit_dir: Path,
-) -> dict[str, Any]:
-    """Score canonical units (``universe.canonical_units``) against findings; return results.
+) -> Results:
+    """Score canonical units (``plan.canonical.canonical_units``) against findings; return results.
 
     Pure apart from reading the plan's reference files (fee schedule, DRG weights); the
     folder pipeline is :func:`score_audit`.
     """
     weights = resolve_weights(plan.scoring.weights, source="plan.yaml")
     strata = {str(s["stratum"]): s for s in sampling.get("strata", [])}
-    ctx = _Context(
+    ctx = ScoringContext(
         plan=plan,
         confidence=float(plan.scoring.confidence),
         target=float(plan.scoring.target_accuracy),
@@ -124,10 +130,10 @@ def score_frames(
         stratified=plan.design.method == "stratified" or len(strata) > 1,
         notes=[],
     )
-    returned = _read_findings(units, findings, strata, examined=plan.financial.examined)
+    returned = read_returned(units, findings, strata, examined=plan.financial.examined)
     references: dict[str, ReferenceFile] = {}
-    returned = _with_amounts(returned, ctx, weights, audit_dir, references)
-    returned = _with_weights(returned, ctx)
+    returned = with_amounts(returned, ctx, weights, audit_dir, references)
+    returned = with_weights(returned, ctx)
     scored = [u for u in returned if u.scored]
     unscored = [name for name in strata if not any(u.stratum == name for u in scored)]
     if ctx.stratified and unscored:
@@ -136,8 +142,8 @@ def score_frames(
             + ", ".join(unscored)
             + "."
         )
-    extrapolation, strata_extrapolation = _extrapolate(scored, ctx)
-    overall = _group(returned, ctx, population=_overall_population(ctx, sampling), overall=True)
+    extrapolation, strata_extrapolation = extrapolate_scored(scored, ctx)
+    overall = score_group(returned, ctx, population=overall_population(ctx, sampling), overall=True)
     overall["extrapolation"] = extrapolation
     results: dict[str, Any] = {
         "audit": dict(audit),
@@ -146,14 +152,14 @@ def score_frames(
         "overall": overall,
     }
     for key, attr in GROUPINGS:
-        results[key] = _groups(returned, attr, ctx)
-    results["settings_groups"] = _groups(returned, "setting", ctx)
+        results[key] = score_groups(returned, attr, ctx)
+    results["settings_groups"] = score_groups(returned, "setting", ctx)
     results["strata"] = [
         {
             "stratum": name,
             "population": int(info["population"]),
             "sample": int(info["sample"]),
-            **_group(
+            **score_group(
                 [u for u in returned if u.stratum == name],
                 ctx,
                 population=int(info["population"]),
@@ -162,13 +168,13 @@ def score_frames(
         }
         for name, info in strata.items()
     ]
-    results["categories"] = _categories(scored)
+    results["categories"] = category_table(scored)
     results["errors"] = [_error_entry(u) for u in returned if u.has_error]
     results["units"] = [_unit_entry(u) for u in returned]
-    results["cia_discovery"] = _cia_discovery(scored, ctx, sampling)
-    results["sampling"] = dict(sampling)
+    results["cia_discovery"] = discover_cia(scored, ctx, sampling)
+    results["sampling"] = SamplingRecord.model_validate(sampling).to_json_dict()
     results["notes"] = ctx.notes
-    return results
+    return Results.model_validate(results)
 
 
 def _amount_fields(u: ScoredUnit) -> dict[str, Any]:

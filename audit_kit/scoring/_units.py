@@ -124,7 +124,7 @@ def _float(value: Any) -> float | None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Context:
+class ScoringContext:
     plan: SamplingPlan
     confidence: float
     target: float
@@ -133,11 +133,11 @@ class _Context:
     notes: list[str]
 
 
-def _confidence_key(level: float) -> str:
+def confidence_key(level: float) -> str:
     return str(round(level * 100))
 
 
-def _read_findings(
+def read_returned(
     units: pl.DataFrame, findings: pl.DataFrame, strata: Mapping[str, Any], *, examined: str
 ) -> list[ScoredUnit]:
     by_id = {str(r["unit_id"]): r for r in units.iter_rows(named=True)}
@@ -244,7 +244,7 @@ def _read_findings(
     return out
 
 
-def _compare(u: ScoredUnit, ctx: _Context, weights: Mapping[str, float]) -> UnitComparison:
+def _compare(u: ScoredUnit, ctx: ScoringContext, weights: Mapping[str, float]) -> UnitComparison:
     return compare_unit(
         u.original,
         u.audited,
@@ -254,9 +254,9 @@ def _compare(u: ScoredUnit, ctx: _Context, weights: Mapping[str, float]) -> Unit
     )
 
 
-def _with_amounts(
+def with_amounts(
     returned: list[ScoredUnit],
-    ctx: _Context,
+    ctx: ScoringContext,
     weights: Mapping[str, float],
     audit_dir: Path,
     references: dict[str, ReferenceFile],
@@ -333,7 +333,7 @@ def _with_amounts(
     return out
 
 
-def _with_weights(returned: list[ScoredUnit], ctx: _Context) -> list[ScoredUnit]:
+def with_weights(returned: list[ScoredUnit], ctx: ScoringContext) -> list[ScoredUnit]:
     """Attach the design weight N_h / n_h (n_h = units scored in the stratum)."""
     scored = Counter(u.stratum for u in returned if u.scored)
     out = []

@@ -1,4 +1,6 @@
-"""Compare a unit's original coding with the auditor's coding, code over code (SPEC section 7).
+"""Compare a unit's original coding with the auditor's coding, code over code.
+
+The rules (docs/methods.md section 7.1):
 
 For each code type the original list O and the audited list A are compared as multisets:
 
@@ -22,7 +24,7 @@ For each code type the original list O and the audited list A are compared as mu
 * **sequencing**: the kept codes of a type in another relative order (for dx, apart from the
   principal) are counted separately, with weight ``sequencing`` (default 0: reported, not scored).
 
-Counts per unit, as in SPEC section 7::
+Counts per unit (docs/methods.md section 7.1)::
 
     reviewed = kept + deleted + added - revised
     correct  = kept - (re-sequenced principal dx)
@@ -41,7 +43,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from audit_kit.errors import PlanError, Problem
+from audit_kit.errors import PlanError
+from audit_kit.plan.checks import weight_problems
+from audit_kit.plan.model import DEFAULT_WEIGHTS
 from audit_kit.values.codes import CptItem
 
 __all__ = [
@@ -60,13 +64,6 @@ CodeType = Literal["dx", "px", "cpt", "modifiers"]
 CODE_TYPES: Final[tuple[CodeType, ...]] = ("dx", "px", "cpt", "modifiers")
 
 #: Error classes and their default weights (``scoring.weights`` overrides any of them).
-DEFAULT_WEIGHTS: Final[Mapping[str, float]] = {
-    "added": 1.0,
-    "deleted": 1.0,
-    "revised": 1.0,
-    "principal_dx": 2.0,
-    "sequencing": 0.0,
-}
 
 #: E/M families: codes of one family are levels of one service, so a change of level is one
 #: revision. (CPT 2023+ code set; 99241/99251 were deleted in 2023 and are not listed.)
@@ -271,26 +268,7 @@ class UnitComparison:
 
 def resolve_weights(overrides: Mapping[str, float], *, source: str = "plan") -> dict[str, float]:
     """Merge ``scoring.weights`` into the defaults; unknown classes or negative weights raise."""
-    problems = []
-    for key, value in overrides.items():
-        if key not in DEFAULT_WEIGHTS:
-            problems.append(
-                Problem(
-                    where=f"{source}: scoring.weights.{key}",
-                    expected="one of " + ", ".join(DEFAULT_WEIGHTS),
-                    found=repr(key),
-                    fix="remove the key or correct its spelling.",
-                )
-            )
-        elif value < 0:
-            problems.append(
-                Problem(
-                    where=f"{source}: scoring.weights.{key}",
-                    expected="a weight >= 0",
-                    found=repr(value),
-                    fix="use 0 to report an error class without scoring it.",
-                )
-            )
+    problems = weight_problems(dict(overrides), source=source)
     if problems:
         raise PlanError(f"The scoring weights have {len(problems)} problem(s).", problems)
     return {**DEFAULT_WEIGHTS, **{k: float(v) for k, v in overrides.items()}}

@@ -1,4 +1,6 @@
-"""Examined and audited amounts per unit, by the plan's financial basis (SPEC section 8).
+"""Examined and audited amounts per unit, by the plan's financial basis.
+
+See docs/methods.md section 7.4.
 
 ``difference = examined - audited`` (positive: overpaid). Bases (plan ``financial.basis``):
 
@@ -129,16 +131,12 @@ def _read_reference_csv(path: Path, what: str) -> pl.DataFrame:
         data = path.read_bytes()
         return pl.read_csv(io.BytesIO(data), infer_schema=False)
     except (OSError, pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
-        raise InputError(
+        raise InputError.one(
             f"Cannot read the {what}.",
-            [
-                Problem(
-                    where=str(path),
-                    expected=f"a UTF-8 CSV {what}",
-                    found=type(exc).__name__,
-                    fix="export it again as CSV (UTF-8, comma separated).",
-                )
-            ],
+            where=str(path),
+            expected=f"a UTF-8 CSV {what}",
+            found=type(exc).__name__,
+            fix="export it again as CSV (UTF-8, comma separated).",
         ) from None
 
 

@@ -6,7 +6,7 @@ examined, audited, difference), the demand-amount rule, and sample sizes (variab
 stratified with Neyman allocation, attribute, the CIA full-sample rule).
 
 Every result is a frozen dataclass whose ``to_dict()`` is the JSON of the matching
-RAT-STATS-style command (SPEC 10b). Every function validates its inputs and raises one
+RAT-STATS-style command (docs/cli.md). Every function validates its inputs and raises one
 :class:`~audit_kit.errors.StatisticsError` listing every problem. Each docstring gives the
 formula, its assumptions and the RAT-STATS 2010 User Guide (UG2010) / Companion Manual
 (CM2010) page it reproduces; ``docs/methods.md`` says how each is validated.

@@ -11,7 +11,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from audit_kit.errors import Problem, StatisticsError
+from audit_kit import errors
+from audit_kit.errors import StatisticsError
 
 __all__ = [
     "APPRAISAL_CONFIDENCES",
@@ -71,18 +72,11 @@ _NUMBER_TYPES: frozenset[type] = frozenset(
 )
 
 
-class Problems:
-    """Collect every problem with the inputs, then raise one :class:`StatisticsError`."""
+class Problems(errors.Problems):
+    """The problem collector raising :class:`StatisticsError`, with checks of numbers."""
 
     def __init__(self) -> None:
-        self.items: list[Problem] = []
-
-    def add(self, where: str, expected: str, found: object, fix: str = "") -> None:
-        self.items.append(Problem(where=where, expected=expected, found=str(found), fix=fix))
-
-    def raise_if_any(self, summary: str) -> None:
-        if self.items:
-            raise StatisticsError(summary, self.items)
+        super().__init__(StatisticsError)
 
     def count(self, where: str, value: object, *, minimum: int = 0, fix: str = "") -> int | None:
         """Check a whole number >= ``minimum``; return it, or ``None`` after recording why not."""

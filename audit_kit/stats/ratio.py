@@ -187,7 +187,7 @@ def proportion_interval(
 
 
 class DemandRule(StrEnum):
-    """Which number of a variable appraisal is "the" amount (SPEC 6.4)."""
+    """Which number of a variable appraisal is "the" amount (docs/methods.md section 3.4)."""
 
     POINT_ESTIMATE = "point_estimate"
     CMS_ONE_SIDED_90 = "cms_one_sided_90"
@@ -231,7 +231,7 @@ def demand_amount(
     limits: Mapping[str, VariableLimit | Mapping[str, Any]],
     rule: DemandRule | str,
 ) -> float:
-    """Return the amount the demand rule picks (SPEC 6.4).
+    """Return the amount the demand rule picks (docs/methods.md section 3.4).
 
     ``point_estimate``: the point estimate; ``cms_one_sided_90``: ``limits["80"]`` lower
     (one-sided 90% lower limit = two-sided 80% lower limit; CMS PIM ch. 8 §8.4.5.1);

@@ -98,9 +98,12 @@ class Draw:
 def ratstats_seed(seed: float) -> float:
     """Round a seed as RAT-STATS does (2 decimals) and check its range."""
     if isinstance(seed, bool) or not isinstance(seed, int | float):
-        raise StatisticsError(
+        raise StatisticsError.one(
             "Invalid seed.",
-            [Problem(where="seed", expected="a number", found=repr(seed), fix="enter a number.")],
+            where="seed",
+            expected="a number",
+            found=repr(seed),
+            fix="enter a number.",
         )
     # Range first: a huge value (1e30, or an integer beyond float range) cannot be rounded.
     if not (isinstance(seed, int) or math.isfinite(seed)) or not 0 < seed < 10**15:
@@ -247,21 +250,20 @@ def draw_distinct(
                 values.append(value)
     else:
         if isinstance(seed, float) and not seed.is_integer():
-            raise StatisticsError(
+            raise StatisticsError.one(
                 "Invalid seed for pcg64.",
-                [
-                    Problem(
-                        where="seed",
-                        expected="a whole number >= 0",
-                        found=repr(seed),
-                        fix="use a whole number, or --generator ratstats for decimal seeds.",
-                    )
-                ],
+                where="seed",
+                expected="a whole number >= 0",
+                found=repr(seed),
+                fix="use a whole number, or --generator ratstats for decimal seeds.",
             )
         if int(seed) < 0:
-            raise StatisticsError(
+            raise StatisticsError.one(
                 "Invalid seed for pcg64.",
-                [Problem(where="seed", expected="a whole number >= 0", found=str(seed), fix="")],
+                where="seed",
+                expected="a whole number >= 0",
+                found=str(seed),
+                fix="",
             )
         seed_used = int(seed)
         rng = np.random.Generator(np.random.PCG64(seed_used))

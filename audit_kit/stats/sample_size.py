@@ -637,7 +637,7 @@ class CiaFullSample:
 def cia_full_sample_size(differences: Sequence[float], *, population: int) -> CiaFullSample:
     """Return the CIA full-sample size from the discovery sample's payment differences.
 
-    Rule (OIG CIA Appendix B, Claims Review; SPEC 6.3): overpayments of the discovery sample,
+    Rule (OIG CIA Appendix B, Claims Review; docs/methods.md 5.4): overpayments of the sample,
     underpayments entered as 0 (d_i -> max(d_i, 0)); their mean and SD (divisor n-1) feed
     :func:`required_sample_size` at 90% confidence and 25% precision, rounded to the nearest
     whole number. With no overpayment the size is undefined (``None``, with a note).

@@ -91,7 +91,7 @@ class VariableMeasure:
     stratum: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the measure's block of the appraisal JSON (SPEC 10b)."""
+        """Return the measure's block of the appraisal JSON (docs/cli.md)."""
         return {
             "total": self.total,
             "nonzero": self.nonzero,
@@ -211,8 +211,8 @@ def appraise_variable(values: Sequence[float], population: int) -> VariableMeasu
     A census (n = N) has zero variance (flagged ``census``).
 
     Assumptions: simple random sample without replacement; the t interval relies on the
-    central limit theorem and under-covers on the upper side for skewed overpayments (SPEC
-    6.2): the skewness is reported so a reader can judge.
+    central limit theorem and under-covers on the upper side for skewed overpayments
+    (docs/methods.md 3.2): the skewness is reported so a reader can judge.
     Validated against UG2010 pp. 4-16/4-17 (DATASRS, N = 10,000, n = 50).
     """
     problems = Problems()
@@ -231,7 +231,7 @@ def complete_measures(
 ) -> dict[str, tuple[float, ...]]:
     """Return the measures given plus the one any two of them imply.
 
-    Rule (SPEC 6.2; UG2010 p. 4-10): difference = examined - audited (positive = overpaid),
+    Rule (docs/methods.md 3.1; UG2010 p. 4-10): difference = examined - audited (> 0: overpaid),
     so audited = examined - difference and examined = audited + difference. With one measure,
     only it is returned; with all three, each row must satisfy the rule within ``tolerance``
     (half a cent by default). Keys are in the order examined, audited, difference.
@@ -345,7 +345,7 @@ class StratifiedVariableMeasure:
     notes: tuple[str, ...] = ()
 
     def overall_dict(self) -> dict[str, Any]:
-        """Return the measure's block of the ``overall`` object (SPEC 10b)."""
+        """Return the measure's block of the ``overall`` object (docs/cli.md)."""
         return {
             "point_estimate": self.point_estimate,
             "se_total": self.se_total,
@@ -356,7 +356,7 @@ class StratifiedVariableMeasure:
         }
 
     def to_dict(self, measure: str = "values") -> dict[str, Any]:
-        """Return the stratified appraisal JSON (SPEC 10b) with this measure under ``measure``."""
+        """Return the stratified appraisal JSON (docs/cli.md), this measure under ``measure``."""
         return StratifiedVariableAppraisal(
             critical_value_rule=self.rule,
             population=self.population,

@@ -17,13 +17,12 @@ password-protected workbooks and binary files are refused with a hint.
 Modules: :mod:`~audit_kit.universe.opening` (:func:`open_universe`: format sniffing, the
 background byte pass, XLSX zip-bomb checks), :mod:`~audit_kit.universe.reading`
 (:class:`Universe`: lazy reads and fetches), :mod:`~audit_kit.universe.validation` (row naming
-and the problems sampling collects), :mod:`~audit_kit.universe.canonical`
-(:func:`canonical_units`).
+and the problems sampling collects). The sample under audit-kit field names is
+:func:`audit_kit.plan.canonical.canonical_units` (the plan's column mapping applied).
 """
 
 from __future__ import annotations
 
-from audit_kit.universe.canonical import canonical_units
 from audit_kit.universe.opening import open_universe
 from audit_kit.universe.reading import Encoding, Universe
 from audit_kit.universe.validation import (
@@ -41,7 +40,6 @@ __all__ = [
     "ROW",
     "Encoding",
     "Universe",
-    "canonical_units",
     "describe_rows",
     "duplicate_problem",
     "missing_column_problems",

@@ -10,7 +10,6 @@ import os
 import sys
 import threading
 import zipfile
-import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,13 +17,14 @@ import numpy as np
 import polars as pl
 
 from audit_kit.errors import InputError, Problem
+from audit_kit.files import archive as archive_checks
 from audit_kit.universe.lines import LineScan
 from audit_kit.universe.reading import (
+    BytePass,
     Encoding,
     Format,
     Progress,
     Universe,
-    _Pass,
 )
 from audit_kit.universe.validation import ROW
 
@@ -56,37 +56,32 @@ def open_universe(
     path = Path(path)
     where = str(path)
     if not path.is_file():
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [
-                Problem(
-                    where=where,
-                    expected="a CSV, Parquet or XLSX file",
-                    found="a folder" if path.is_dir() else "no such file",
-                    fix="check the --universe path.",
-                )
-            ],
+            where=where,
+            expected="a CSV, Parquet or XLSX file",
+            found="a folder" if path.is_dir() else "no such file",
+            fix="check the --universe path.",
         )
     try:
         with path.open("rb") as fh:
             head = fh.read(1 << 16)
         size = path.stat().st_size
     except OSError as exc:
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [Problem(where=where, expected="a readable file", found=type(exc).__name__, fix="")],
+            where=where,
+            expected="a readable file",
+            found=type(exc).__name__,
+            fix="",
         ) from None
     if size == 0:
-        raise InputError(
+        raise InputError.one(
             "The universe file is empty.",
-            [
-                Problem(
-                    where=where,
-                    expected="a header row and one row per unit",
-                    found="an empty file (0 bytes)",
-                    fix="export the universe again.",
-                )
-            ],
+            where=where,
+            expected="a header row and one row per unit",
+            found="an empty file (0 bytes)",
+            fix="export the universe again.",
         )
     fmt = _sniff_format(path, head)
     say(f"Reading {path.name} ({_human_bytes(size)}, {fmt.upper()})")
@@ -122,47 +117,35 @@ def _sniff_format(path: Path, head: bytes) -> Format:
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InputError(
+        raise InputError.one(
             "The universe file is a legacy or password-protected Office file.",
-            [
-                Problem(
-                    where=where,
-                    expected="CSV, Parquet or XLSX (Excel 2007 or later, not encrypted)",
-                    found="an .xls workbook or an encrypted .xlsx",
-                    fix="open it in Excel and save as .xlsx (without a password) or CSV UTF-8.",
-                )
-            ],
+            where=where,
+            expected="CSV, Parquet or XLSX (Excel 2007 or later, not encrypted)",
+            found="an .xls workbook or an encrypted .xlsx",
+            fix="open it in Excel and save as .xlsx (without a password) or CSV UTF-8.",
         )
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
         len(head) > 3 and head.count(b"\x00") > len(head) // 4 and head[1:2] == b"\x00"
     ):
-        raise InputError(
+        raise InputError.one(
             "The universe file has the wrong text encoding.",
-            [
-                Problem(
-                    where=where,
-                    expected="UTF-8 or Latin-1 text",
-                    found="UTF-16 text (Excel's 'Unicode text' export)",
-                    fix="save it from Excel as 'CSV UTF-8 (comma delimited)'.",
-                )
-            ],
+            where=where,
+            expected="UTF-8 or Latin-1 text",
+            found="UTF-16 text (Excel's 'Unicode text' export)",
+            fix="save it from Excel as 'CSV UTF-8 (comma delimited)'.",
         )
     if b"\x00" in head:
-        raise InputError(
+        raise InputError.one(
             "The universe file is not a table audit-kit can read.",
-            [
-                Problem(
-                    where=where,
-                    expected="CSV, Parquet or XLSX",
-                    found="a binary file of another kind",
-                    fix="export the universe as CSV, Parquet or XLSX.",
-                )
-            ],
+            where=where,
+            expected="CSV, Parquet or XLSX",
+            found="a binary file of another kind",
+            fix="export the universe as CSV, Parquet or XLSX.",
         )
     return "csv"
 
 
-def _byte_pass(path: Path, text: tuple[bytes, bool] | None, stop: threading.Event) -> _Pass:
+def _byte_pass(path: Path, text: tuple[bytes, bool] | None, stop: threading.Event) -> BytePass:
     """One pass over a file: SHA-256 and, for text (``(delimiter, check_utf8)``), where every
     line starts, the first byte that is not UTF-8, and the delimiter count."""
     _yield_to_reader()
@@ -174,7 +157,7 @@ def _byte_pass(path: Path, text: tuple[bytes, bool] | None, stop: threading.Even
         with path.open("rb", buffering=0) as fh:
             while not stop.is_set() and (size := fh.readinto(buffer)):
                 digest.update(view[:size])
-        return _Pass(digest.hexdigest())
+        return BytePass(digest.hexdigest())
     delimiter, check_utf8 = text
     decoder = codecs.getincrementaldecoder("utf-8")()
     array = np.frombuffer(buffer, dtype=np.uint8)
@@ -204,7 +187,7 @@ def _byte_pass(path: Path, text: tuple[bytes, bool] | None, stop: threading.Even
     lines_index = scan.result()
     if check_utf8 and bad_line is None and not _idle(decoder):
         bad_line = lines_index.newlines + 1  # the file ends inside a character
-    return _Pass(
+    return BytePass(
         digest.hexdigest(),
         lines=lines_index,
         bad_utf8_line=bad_line,
@@ -243,16 +226,12 @@ def _open_csv(
     lines = text_head.splitlines()
     header_line = lines[0] if lines else ""
     if not header_line.strip():
-        raise InputError(
+        raise InputError.one(
             "The universe file has no header row.",
-            [
-                Problem(
-                    where=f"{path}: row 1",
-                    expected="a header row naming the columns",
-                    found="an empty first line",
-                    fix="export the universe with column headers in the first row.",
-                )
-            ],
+            where=f"{path}: row 1",
+            expected="a header row naming the columns",
+            found="an empty first line",
+            fix="export the universe with column headers in the first row.",
         )
     columns = next(csv.reader([header_line], delimiter=sep), [])
     universe = Universe(
@@ -288,22 +267,18 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _open_parquet(path: Path, size: int, pending: Future[_Pass]) -> Universe:
+def _open_parquet(path: Path, size: int, pending: Future[BytePass]) -> Universe:
     try:
         lf = pl.scan_parquet(path)
         columns = tuple(lf.collect_schema().names())
         rows = int(lf.select(pl.len()).collect().item())
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a readable Parquet file",
-                    found=f"a damaged or unsupported Parquet file ({type(exc).__name__})",
-                    fix="write the Parquet file again, or export CSV.",
-                )
-            ],
+            where=str(path),
+            expected="a readable Parquet file",
+            found=f"a damaged or unsupported Parquet file ({type(exc).__name__})",
+            fix="write the Parquet file again, or export CSV.",
         ) from None
     return Universe(
         path=path,
@@ -317,19 +292,21 @@ def _open_parquet(path: Path, size: int, pending: Future[_Pass]) -> Universe:
 
 
 # Limits for an XLSX universe. A universe is far larger than a returned workbook (the limits of
-# audit_kit.xlsx_safety would refuse real ones), so the total is generous; what gives a zip bomb
+# audit_kit.workbook.safety would refuse real ones), so the total is generous; what gives a zip bomb
 # away is its compression ratio: sheet XML of real exports packs about 5-50x, deflate bombs
 # ~1000x. Every part is then inflated in bounded chunks (nothing is kept) to prove it is no
 # larger than declared, and XML parts must not declare a DOCTYPE or entities.
 XLSX_MAX_MEMBERS = 10_000
 XLSX_MAX_TOTAL_BYTES = 4 << 30
 XLSX_MAX_RATIO = 400
-_XLSX_RATIO_FLOOR = 1 << 20
-_XLSX_CHUNK = 1 << 20
-_XML_DECLARATIONS = tuple(
-    marker.encode(enc)
-    for marker in ("<!DOCTYPE", "<!ENTITY")
-    for enc in ("utf-8", "utf-16-le", "utf-16-be")
+#: The shared zip checks (audit_kit.files.archive) with the limits of a universe workbook.
+XLSX_LIMITS = archive_checks.Limits(
+    max_members=XLSX_MAX_MEMBERS,
+    max_total_bytes=XLSX_MAX_TOTAL_BYTES,
+    max_member_bytes=None,
+    max_ratio=XLSX_MAX_RATIO,
+    ratio_floor=1 << 20,
+    chunk=1 << 20,
 )
 
 
@@ -346,17 +323,13 @@ def _check_xlsx_package(path: Path) -> None:
 
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        raise InputError(
+    except archive_checks.NOT_A_ZIP:
+        raise InputError.one(
             "Cannot read the universe file.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a readable XLSX workbook",
-                    found="a damaged zip package",
-                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
-                )
-            ],
+            where=str(path),
+            expected="a readable XLSX workbook",
+            found="a damaged zip package",
+            fix="open it in Excel and save it again as .xlsx, or export CSV.",
         ) from None
     with archive:
         infos = archive.infolist()
@@ -370,73 +343,42 @@ def _check_xlsx_package(path: Path) -> None:
                 f"{_human_bytes(total)} declared",
             )
         for info in infos:
-            if info.file_size > _XLSX_RATIO_FLOOR and info.file_size > XLSX_MAX_RATIO * max(
-                info.compress_size, 1
-            ):
+            if archive_checks.ratio_exceeded(info, XLSX_LIMITS):
                 raise refuse(
                     f"{path}, part {info.filename}",
                     f"a compression ratio of at most {XLSX_MAX_RATIO}:1",
-                    f"{info.file_size // max(info.compress_size, 1):,}:1 "
+                    f"{archive_checks.ratio(info):,}:1 "
                     f"({_human_bytes(info.file_size)} declared; a zip bomb)",
                 )
         for info in infos:
-            found = _scan_xlsx_member(archive, info)
+            found = archive_checks.scan_member(archive, info, XLSX_LIMITS)
+            if found == archive_checks.DECLARATION:
+                found += " (an XML bomb or entity attack)"
             if found is not None:
                 raise refuse(f"{path}, part {info.filename}", "a well-formed workbook part", found)
 
 
-def _scan_xlsx_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
-    """Inflate one part in bounded chunks; return what is wrong with it, or None."""
-    name = info.filename.rsplit("/", 1)[-1]
-    is_xml = name.endswith((".xml", ".rels", ".vml")) or "." not in name
-    limit = max(info.file_size, 0)
-    seen = 0
-    tail = b""
-    try:
-        with archive.open(info) as member:
-            while chunk := member.read(_XLSX_CHUNK):
-                seen += len(chunk)
-                if seen > limit:
-                    return "a part larger than its declared size (a zip bomb)"
-                if is_xml:
-                    window = tail + chunk
-                    if any(marker in window for marker in _XML_DECLARATIONS):
-                        return "a DOCTYPE or ENTITY declaration (an XML bomb or entity attack)"
-                    tail = window[-32:]
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError):
-        return "a damaged or unreadable part"
-    return None
-
-
-def _open_xlsx(path: Path, size: int, pending: Future[_Pass], sheet: str | None) -> Universe:
+def _open_xlsx(path: Path, size: int, pending: Future[BytePass], sheet: str | None) -> Universe:
     _check_xlsx_package(path)
     try:
         import fastexcel
 
         sheets = list(fastexcel.read_excel(path).sheet_names)
     except Exception as exc:  # fastexcel raises its own exception types
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a readable XLSX workbook",
-                    found=f"a damaged or unsupported workbook ({type(exc).__name__})",
-                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
-                )
-            ],
+            where=str(path),
+            expected="a readable XLSX workbook",
+            found=f"a damaged or unsupported workbook ({type(exc).__name__})",
+            fix="open it in Excel and save it again as .xlsx, or export CSV.",
         ) from None
     if not sheets or (sheet is not None and sheet not in sheets):
-        raise InputError(
+        raise InputError.one(
             "The universe sheet is not in the workbook.",
-            [
-                Problem(
-                    where=str(path),
-                    expected=f"a sheet named {sheet!r}" if sheet else "at least one sheet",
-                    found="sheets: " + (", ".join(sheets) or "none"),
-                    fix="pass --sheet with one of those names.",
-                )
-            ],
+            where=str(path),
+            expected=f"a sheet named {sheet!r}" if sheet else "at least one sheet",
+            found="sheets: " + (", ".join(sheets) or "none"),
+            fix="pass --sheet with one of those names.",
         )
     name = sheet or sheets[0]
     try:
@@ -450,16 +392,12 @@ def _open_xlsx(path: Path, size: int, pending: Future[_Pass], sheet: str | None)
             raise_if_empty=False,
         )
     except Exception as exc:  # fastexcel raises its own exception types
-        raise InputError(
+        raise InputError.one(
             "Cannot read the universe file.",
-            [
-                Problem(
-                    where=f"{path} [{name}]",
-                    expected="a worksheet with a header row",
-                    found=f"an unreadable sheet ({type(exc).__name__})",
-                    fix="open it in Excel and save it again as .xlsx, or export CSV.",
-                )
-            ],
+            where=f"{path} [{name}]",
+            expected="a worksheet with a header row",
+            found=f"an unreadable sheet ({type(exc).__name__})",
+            fix="open it in Excel and save it again as .xlsx, or export CSV.",
         ) from None
     frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.UInt32))
     data_cols = [c for c in frame.columns if c != ROW]

@@ -24,7 +24,7 @@ Progress = Callable[[str], None]
 
 
 @dataclass(slots=True)
-class _Pass:
+class BytePass:
     """What one pass over a file's bytes found (run in a background thread)."""
 
     sha256: str
@@ -62,7 +62,7 @@ class Universe:
     _lines: LineIndex | None = field(default=None, repr=False)
     #: XLSX only: the whole sheet, all cells as text.
     _sheet_frame: pl.DataFrame | None = field(default=None, repr=False)
-    _pending: Future[_Pass] | None = field(default=None, repr=False)
+    _pending: Future[BytePass] | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _sha256: str = field(default="", repr=False)
 
@@ -80,16 +80,12 @@ class Universe:
         try:
             result = self._pending.result()
         except OSError as exc:
-            raise InputError(
+            raise InputError.one(
                 "Cannot read the universe file.",
-                [
-                    Problem(
-                        where=str(self.path),
-                        expected="a readable file",
-                        found=type(exc).__name__,
-                        fix="check the file and its permissions.",
-                    )
-                ],
+                where=str(self.path),
+                expected="a readable file",
+                found=type(exc).__name__,
+                fix="check the file and its permissions.",
             ) from None
         finally:
             self._pending = None
@@ -101,17 +97,12 @@ class Universe:
             self._lines = result.lines
         if result.bad_utf8_line is not None and self._data is None:
             if self.requested_encoding == "utf-8":
-                raise InputError(
+                raise InputError.one(
                     "The universe file has the wrong text encoding.",
-                    [
-                        Problem(
-                            where=f"{self.path}: line {result.bad_utf8_line}",
-                            expected="UTF-8 text (as --encoding utf-8 requires)",
-                            found="a byte that is not UTF-8 (Latin-1/Windows exports look "
-                            "like this)",
-                            fix="re-run with --encoding latin-1 (or auto), or save as 'CSV UTF-8'.",
-                        )
-                    ],
+                    where=f"{self.path}: line {result.bad_utf8_line}",
+                    expected="UTF-8 text (as --encoding utf-8 requires)",
+                    found="a byte that is not UTF-8 (Latin-1/Windows exports look like this)",
+                    fix="re-run with --encoding latin-1 (or auto), or save as 'CSV UTF-8'.",
                 )
             self.notes.append(
                 f"The file is not UTF-8 (first at line {result.bad_utf8_line}); it was read as "
@@ -132,7 +123,7 @@ class Universe:
         self._data = self.path.read_bytes().decode("latin-1").encode("utf-8")
         self._lines = index_lines(self._data)
 
-    def _check_fields(self, result: _Pass) -> None:
+    def _check_fields(self, result: BytePass) -> None:
         """Refuse rows with more or fewer fields than the header (a delimiter inside a field)."""
         width = len(self.columns)
         if width < 2:
@@ -152,18 +143,14 @@ class Universe:
                 pass
         bad = _diagnose_csv(self._text_stream(), self.delimiter or ",", width)
         if bad:
-            raise InputError(
+            raise InputError.one(
                 "The universe file has rows that do not match its header.",
-                [
-                    Problem(
-                        where=f"{self.path}: {describe_rows(bad, self.row_label, count=len(bad))}",
-                        expected=f"{width} fields per row, as in the header",
-                        found=f"{len(bad)} row{'s' if len(bad) > 1 else ''} with another number "
-                        "of fields (or an unclosed quote)",
-                        fix="check the delimiter and the quoting of those rows in the export "
-                        "(a delimiter inside a value must be quoted).",
-                    )
-                ],
+                where=f"{self.path}: {describe_rows(bad, self.row_label, count=len(bad))}",
+                expected=f"{width} fields per row, as in the header",
+                found=f"{len(bad)} row{'s' if len(bad) > 1 else ''} with another number "
+                "of fields (or an unclosed quote)",
+                fix="check the delimiter and the quoting of those rows in the export "
+                "(a delimiter inside a value must be quoted).",
             )
 
     # -- description -----------------------------------------------------------------------

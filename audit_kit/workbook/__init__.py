@@ -4,7 +4,7 @@ The package's modules: ``_layout`` (headers, allowed values, the recorded layout
 a unit's codes), ``_assign`` (original columns, units to auditors, double review), ``_write``
 (rendering and recording the workbooks), ``_read`` (a returned workbook's cells as text).
 
-Layout of a workbook (SPEC 5.1, docs/architecture.md "Workbooks"):
+Layout of a workbook (docs/auditor-guide.md, docs/architecture.md "Workbooks"):
 
 ``Instructions``  how to fill it, allowed values, contact, audit and workbook id
 ``Sample``        one row per unit: the plan's ``workbook.columns`` under the universe's column
@@ -28,6 +28,14 @@ so every string round-trips exactly.
 
 from __future__ import annotations
 
+from audit_kit.folder.workbook_record import (
+    WORKBOOK_FORMAT,
+    OriginalColumn,
+    WorkbookLayout,
+)
+from audit_kit.folder.workbook_record import (
+    ColumnKind as ColumnKind,
+)
 from audit_kit.workbook._layout import (
     CELL_SEPARATOR as CELL_SEPARATOR,
 )
@@ -36,10 +44,7 @@ from audit_kit.workbook._layout import (
     ERROR_CATEGORIES,
     FINDING_HEADERS,
     STATUSES,
-    WORKBOOK_FORMAT,
-    OriginalColumn,
     UnitCodes,
-    WorkbookLayout,
     canonical_value,
     code_reader,
     load_audit,
@@ -67,15 +72,13 @@ from audit_kit.workbook._layout import (
     SPARE_MARK as SPARE_MARK,
 )
 from audit_kit.workbook._layout import (
-    ColumnKind as ColumnKind,
-)
-from audit_kit.workbook._layout import (
     prefilled as prefilled,
 )
 from audit_kit.workbook._read import ReturnedSheet, read_returned
 from audit_kit.workbook._write import write_workbooks
 
 __all__ = [
+    "workbooks",
     "CODER_RESPONSES",
     "ERROR_CATEGORIES",
     "FINDING_HEADERS",
@@ -95,3 +98,7 @@ __all__ = [
     "unit_codes",
     "write_workbooks",
 ]
+
+
+# The library name of the command (`audit-kit workbooks`).
+workbooks = write_workbooks

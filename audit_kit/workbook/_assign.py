@@ -16,11 +16,14 @@ from pathlib import Path
 import polars as pl
 
 from audit_kit.errors import InputError, Problem
+from audit_kit.files.text import read_text
+from audit_kit.folder.workbook_record import (
+    ColumnKind,
+    OriginalColumn,
+)
 from audit_kit.plan import FIELDS, SamplingPlan
 from audit_kit.workbook._layout import (
     FINDING_HEADERS,
-    ColumnKind,
-    OriginalColumn,
 )
 
 _NUMBER_FIELDS = frozenset({"billed", "paid", "units", "age"})
@@ -30,7 +33,7 @@ _DATE_FIELDS = frozenset({"service_date"})
 # -- columns and assignment --------------------------------------------------------------------
 
 
-def _original_columns(plan: SamplingPlan, sample_columns: Sequence[str]) -> list[OriginalColumn]:
+def original_columns(plan: SamplingPlan, sample_columns: Sequence[str]) -> list[OriginalColumn]:
     problems: list[Problem] = []
     out: dict[str, OriginalColumn] = {}
     mapped = plan.columns.mapped()
@@ -95,38 +98,27 @@ def _original_columns(plan: SamplingPlan, sample_columns: Sequence[str]) -> list
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return _SLUG_RE.sub("-", text.lower()).strip("-")[:40] or "auditor"
 
 
 def _read_assignment(path: Path, unit_ids: Sequence[str], spares: set[str]) -> dict[str, str]:
     problems: list[Problem] = []
-    try:
-        text = path.read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            "Cannot read the assignment file.",
-            [
-                Problem(
-                    where=str(path),
-                    expected="a readable UTF-8 CSV with columns unit_id,auditor",
-                    found=type(exc).__name__,
-                    fix="check the path and save the file as CSV UTF-8.",
-                )
-            ],
-        ) from None
+    text = read_text(
+        path,
+        summary="Cannot read the assignment file.",
+        expected="a readable UTF-8 CSV with columns unit_id,auditor",
+        fix="check the path and save the file as CSV UTF-8.",
+        encoding="utf-8-sig",
+    )
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or not {"unit_id", "auditor"} <= set(reader.fieldnames):
-        raise InputError(
+        raise InputError.one(
             "The assignment file has the wrong columns.",
-            [
-                Problem(
-                    where=f"{path}, row 1",
-                    expected="the header unit_id,auditor",
-                    found=", ".join(reader.fieldnames or []) or "an empty file",
-                    fix="put unit_id and auditor in the first row.",
-                )
-            ],
+            where=f"{path}, row 1",
+            expected="the header unit_id,auditor",
+            found=", ".join(reader.fieldnames or []) or "an empty file",
+            fix="put unit_id and auditor in the first row.",
         )
     known = set(unit_ids)
     out: dict[str, str] = {}
@@ -180,7 +172,7 @@ def _read_assignment(path: Path, unit_ids: Sequence[str], spares: set[str]) -> d
     return out
 
 
-def _assign(
+def assign_units(
     sample: pl.DataFrame,
     unit_col: str,
     *,
@@ -191,35 +183,27 @@ def _assign(
     """Return the auditors (workbook order) and unit id -> auditor ('' = one for all)."""
     unit_ids = sample[unit_col].to_list()
     flags = sample["spare"].to_list() if "spare" in sample.columns else [None] * len(unit_ids)
-    spares = {u for u, s in zip(unit_ids, flags, strict=True) if _truthy(s)}
+    spares = {u for u, s in zip(unit_ids, flags, strict=True) if truthy(s)}
     if assignment is not None:
         if auditors:
-            raise InputError(
+            raise InputError.one(
                 "Give either auditors or an assignment file, not both.",
-                [
-                    Problem(
-                        where="--auditors / --assignment",
-                        expected="one way of assigning units",
-                        found="both",
-                        fix="drop --auditors; the assignment file names the auditors.",
-                    )
-                ],
+                where="--auditors / --assignment",
+                expected="one way of assigning units",
+                found="both",
+                fix="drop --auditors; the assignment file names the auditors.",
             )
         mapping = _read_assignment(assignment, unit_ids, spares)
         names = list(dict.fromkeys(mapping[u] for u in unit_ids if u in mapping))
         return names, mapping
     if not auditors:
         if by == "stratum":
-            raise InputError(
+            raise InputError.one(
                 "Assigning by stratum needs auditors.",
-                [
-                    Problem(
-                        where="--by stratum",
-                        expected="--auditors a,b,...",
-                        found="no auditors",
-                        fix="name the auditors, or drop --by for one workbook for all.",
-                    )
-                ],
+                where="--by stratum",
+                expected="--auditors a,b,...",
+                found="no auditors",
+                fix="name the auditors, or drop --by for one workbook for all.",
             )
         return [""], dict.fromkeys(unit_ids, "")
     names = _check_auditor_names(auditors)
@@ -249,16 +233,12 @@ def _assign(
         for unit, stratum in zip(unit_ids, strata, strict=True):
             mapping[unit] = owner[stratum]
     else:
-        raise InputError(
+        raise InputError.one(
             "Unknown assignment method.",
-            [
-                Problem(
-                    where="--by",
-                    expected="round_robin or stratum",
-                    found=repr(by),
-                    fix="use --by round_robin or --by stratum.",
-                )
-            ],
+            where="--by",
+            expected="round_robin or stratum",
+            found=repr(by),
+            fix="use --by round_robin or --by stratum.",
         )
     return names, mapping
 
@@ -291,27 +271,23 @@ def _check_auditor_names(auditors: Sequence[str]) -> list[str]:
     return names
 
 
-def _truthy(value: str | None) -> bool:
+def truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("true", "1", "yes", "y", "t")
 
 
-def _double_review_units(
+def pick_double_review(
     audit_id: str, units: Sequence[str], share: float, n_auditors: int
 ) -> list[str]:
     """Pick the double-review subsample: a deterministic, recorded function of the audit id."""
     if share <= 0:
         return []
     if n_auditors < 2:
-        raise InputError(
+        raise InputError.one(
             "The plan asks for double review, which needs two auditors or more.",
-            [
-                Problem(
-                    where="plan.yaml: workbook.double_review",
-                    expected="at least two auditors (--auditors a,b or an assignment file)",
-                    found=f"{n_auditors} auditor(s)",
-                    fix="name a second auditor, or set workbook.double_review: 0.",
-                )
-            ],
+            where="plan.yaml: workbook.double_review",
+            expected="at least two auditors (--auditors a,b or an assignment file)",
+            found=f"{n_auditors} auditor(s)",
+            fix="name a second auditor, or set workbook.double_review: 0.",
         )
     count = min(len(units), max(1, math.ceil(share * len(units))))
     ranked = sorted(units, key=lambda u: hashlib.sha256(f"{audit_id}:{u}".encode()).hexdigest())

@@ -13,17 +13,16 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
 
 import polars as pl
-import yaml
 
-from audit_kit._version import __version__
 from audit_kit.folder.manifest import AuditFolder
-from audit_kit.plan import SamplingPlan, parse_plan
+from audit_kit.folder.workbook_record import (
+    ColumnKind,
+    WorkbookLayout,
+)
+from audit_kit.plan import SamplingPlan
 from audit_kit.values.codes import split_codes
-
-WORKBOOK_FORMAT = "audit-kit-workbook/1"
 
 FINDING_HEADERS: tuple[str, ...] = (
     "Review status",
@@ -54,88 +53,24 @@ SPARE_MARK = "spare"
 #: Separator written between codes in the audited code cells.
 CELL_SEPARATOR = "; "
 
-ColumnKind = Literal["text", "number", "date"]
-
 
 # -- the audit's recorded state ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OriginalColumn:
-    """An original (locked) column: header = the universe's column name."""
-
-    header: str
-    field: str | None
-    kind: ColumnKind
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"header": self.header, "field": self.field, "kind": self.kind}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WorkbookLayout:
-    """What the audit folder records about one issued workbook (``workbooks/<id>.json``)."""
-
-    workbook_id: str
-    auditor: str
-    batch: int
-    columns: tuple[OriginalColumn, ...]
-    spare_header: str | None
-    units: tuple[dict[str, Any], ...]  # {unit_id, row_sha256, spare, role, stratum}
-    encrypted: bool = False
-
-    def to_dict(self, audit_id: str) -> dict[str, Any]:
-        return {
-            "format": WORKBOOK_FORMAT,
-            "audit_id": audit_id,
-            "workbook_id": self.workbook_id,
-            "auditor": self.auditor,
-            "batch": self.batch,
-            "columns": [c.to_dict() for c in self.columns],
-            "spare_header": self.spare_header,
-            "finding_headers": list(FINDING_HEADERS),
-            "encrypted": self.encrypted,
-            "units": list(self.units),
-            "tool_version": __version__,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> WorkbookLayout:
-        return cls(
-            workbook_id=str(data["workbook_id"]),
-            auditor=str(data["auditor"]),
-            batch=int(data["batch"]),
-            columns=tuple(
-                OriginalColumn(header=c["header"], field=c["field"], kind=c["kind"])
-                for c in data["columns"]
-            ),
-            spare_header=data.get("spare_header"),
-            units=tuple(data["units"]),
-            encrypted=bool(data.get("encrypted", False)),
-        )
-
-
 def load_audit(folder: AuditFolder) -> tuple[SamplingPlan, pl.DataFrame]:
     """Read the plan and sample.csv (every column as text, exactly as sampling wrote it)."""
-    plan = parse_plan(yaml.safe_load(folder.read_bytes("plan.yaml")), source="plan.yaml")
-    sample = folder.read_csv("sample.csv", infer_schema=False)
-    return plan, sample
+    return folder.read_plan(), folder.read_sample()
 
 
 def load_layouts(folder: AuditFolder) -> dict[str, WorkbookLayout]:
     """Return every issued workbook's recorded layout, by workbook id."""
-    layouts: dict[str, WorkbookLayout] = {}
-    for rel in sorted(folder.artifacts()):
-        if rel.startswith("workbooks/") and rel.endswith(".json"):
-            layout = WorkbookLayout.from_dict(folder.read_json(rel))
-            layouts[layout.workbook_id] = layout
-    return layouts
+    return folder.read_layouts()
 
 
 # -- values ------------------------------------------------------------------------------------
 
 
-def _as_float(text: str) -> float | None:
+def as_float(text: str) -> float | None:
     try:
         value = float(text.replace(",", "").strip())
     except ValueError:
@@ -143,7 +78,7 @@ def _as_float(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _as_date(text: str) -> dt.date | None:
+def as_date(text: str) -> dt.date | None:
     head = text.strip()[:10]
     try:
         return dt.date.fromisoformat(head)
@@ -163,10 +98,10 @@ def canonical_value(value: str | None, kind: ColumnKind) -> str:
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     if kind == "number":
-        number = _as_float(value)
+        number = as_float(value)
         return repr(number) if number is not None else value
     if kind == "date":
-        day = _as_date(value)
+        day = as_date(value)
         return day.isoformat() if day is not None else value
     return value
 

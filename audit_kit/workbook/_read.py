@@ -12,10 +12,12 @@ import fastexcel
 from openpyxl import load_workbook
 
 from audit_kit.errors import Problem
+from audit_kit.folder.workbook_record import (
+    WORKBOOK_FORMAT,
+)
 from audit_kit.workbook._layout import (
     SHEET_AUDIT,
     SHEET_SAMPLE,
-    WORKBOOK_FORMAT,
 )
 
 # -- reading -----------------------------------------------------------------------------------

@@ -26,15 +26,20 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from audit_kit._version import __version__
-from audit_kit.errors import AuditError, Problem
+from audit_kit.errors import AuditError
 from audit_kit.folder.manifest import AuditFolder, now_iso
+from audit_kit.folder.workbook_record import (
+    WORKBOOK_FORMAT,
+    OriginalColumn,
+    WorkbookLayout,
+)
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook._assign import (
-    _assign,
-    _double_review_units,
-    _original_columns,
-    _slug,
-    _truthy,
+    assign_units,
+    original_columns,
+    pick_double_review,
+    slug,
+    truthy,
 )
 from audit_kit.workbook._layout import (
     CODER_RESPONSES,
@@ -47,20 +52,17 @@ from audit_kit.workbook._layout import (
     SPARE_HEADER,
     SPARE_MARK,
     STATUSES,
-    WORKBOOK_FORMAT,
-    OriginalColumn,
     UnitCodes,
-    WorkbookLayout,
-    _as_date,
-    _as_float,
+    as_date,
+    as_float,
     canonical_value,
     code_reader,
     load_audit,
     prefilled,
     row_digest,
 )
-from audit_kit.xlsx_safety import encrypt_xlsx
-from audit_kit.xlsx_text import set_text as _set_text
+from audit_kit.workbook.cells import set_text as _set_text
+from audit_kit.workbook.safety import encrypt_xlsx
 
 _AMOUNT_FORMAT = "#,##0.00"
 _DATE_FORMAT = "yyyy-mm-dd"
@@ -115,26 +117,35 @@ def write_workbooks(
     """
     folder = AuditFolder.open(Path(audit_dir))
     plan, sample = load_audit(folder)
-    if plan.workbook.password and not password:
-        raise AuditError(
-            "The plan asks for encrypted workbooks.",
-            [
-                Problem(
-                    where="plan.yaml: workbook.password",
-                    expected="a password (from --password-file or the prompt)",
-                    found="none",
-                    fix="pass --password-file FILE (one line: the password).",
-                )
-            ],
+    wanted = [
+        (key, why)
+        for key, why, on in (
+            ("password", "encrypted workbooks", plan.workbook.password),
+            ("protect_password", "password-protected sheets", plan.workbook.protect_password),
         )
-    columns = _original_columns(plan, sample.columns)
+        if on
+    ]
+    if wanted and not password:
+        key, why = wanted[0]
+        raise AuditError.one(
+            f"The plan asks for {why}.",
+            where=f"plan.yaml: workbook.{key}",
+            expected="a password (from --password-file or the prompt)",
+            found="none",
+            fix="pass --password-file FILE (one line: the password).",
+        )
+    # Sheet protection uses the same password file; the password is never in the plan.
+    protection = password if plan.workbook.protect_password else None
+    # a password given only for sheet protection does not also encrypt
+    encrypt = bool(password) and (plan.workbook.password or not plan.workbook.protect_password)
+    columns = original_columns(plan, sample.columns)
     unit_col = plan.columns.unit_id
-    names, mapping = _assign(sample, unit_col, auditors=auditors, by=by, assignment=assignment)
+    names, mapping = assign_units(sample, unit_col, auditors=auditors, by=by, assignment=assignment)
 
     batch = 1 + sum(1 for e in folder.events if e.get("command") == "workbooks")
     ids: dict[str, str] = {}
     for name in names:
-        base = f"W{batch}-{_slug(name) if name else 'all'}"
+        base = f"W{batch}-{slug(name) if name else 'all'}"
         wid, k = base, 2
         while wid in ids.values() or folder.has(f"workbooks/{wid}.xlsx"):
             wid, k = f"{base}-{k}", k + 1
@@ -142,10 +153,10 @@ def write_workbooks(
     books = {name: _Plan(workbook_id=ids[name], auditor=name) for name in names}
 
     records = sample.to_dicts()
-    spare_units = {r[unit_col] for r in records if _truthy(r.get("spare"))}
+    spare_units = {r[unit_col] for r in records if truthy(r.get("spare"))}
     sampled = [r[unit_col] for r in records if r[unit_col] not in spare_units]
     double = set(
-        _double_review_units(folder.audit_id, sampled, plan.workbook.double_review, len(names))
+        pick_double_review(folder.audit_id, sampled, plan.workbook.double_review, len(names))
     )
     read_codes = code_reader(plan)
     for record in records:
@@ -189,7 +200,7 @@ def write_workbooks(
         details={
             "batch": batch,
             "by": "assignment" if assignment is not None else by if auditors else "one",
-            "encrypted": bool(password),
+            "encrypted": encrypt,
             "double_review_units": sorted(double),
             "workbooks": summary,
         },
@@ -214,15 +225,15 @@ def write_workbooks(
                     }
                     for r in book.rows
                 ),
-                encrypted=bool(password),
+                encrypted=encrypt,
             )
-            data = _render(folder.audit_id, plan, layout, book.rows, created)
-            if password:
-                data = encrypt_xlsx(data, password)
+            data = _render(folder.audit_id, plan, layout, book.rows, created, protection=protection)
+            if encrypt:
+                data = encrypt_xlsx(data, password or "")
             tx.write_bytes(f"workbooks/{book.workbook_id}.xlsx", data, kind="workbook")
             tx.write_json(
                 f"workbooks/{book.workbook_id}.json",
-                layout.to_dict(folder.audit_id),
+                layout.to_dict(folder.audit_id, finding_headers=FINDING_HEADERS),
                 kind="workbook-layout",
             )
             outputs.append(folder.file(f"workbooks/{book.workbook_id}.xlsx"))
@@ -254,6 +265,8 @@ def _render(
     layout: WorkbookLayout,
     rows: Sequence[_Row],
     created: str,
+    *,
+    protection: str | None = None,
 ) -> bytes:
     wb = Workbook()
     ws_info = wb.active
@@ -262,7 +275,7 @@ def _render(
     ws = wb.create_sheet(SHEET_SAMPLE)
     ws_lists = wb.create_sheet(SHEET_LISTS)
     ws_audit = wb.create_sheet(SHEET_AUDIT)
-    password = plan.workbook.protect_password
+    password = protection
 
     headers = [c.header for c in layout.columns]
     if layout.spare_header:
@@ -288,12 +301,12 @@ def _render(
             if value is None or value == "":
                 continue
             has_cr = has_cr or "\r" in value
-            if col.kind == "number" and (number := _as_float(value)) is not None:
+            if col.kind == "number" and (number := as_float(value)) is not None:
                 cell.value = number
                 cell.number_format = _AMOUNT_FORMAT if col.field != "units" else "0"
             elif (
                 col.kind == "date"
-                and (day := _as_date(value)) is not None
+                and (day := as_date(value)) is not None
                 and len(value.strip()) == 10
             ):
                 cell.value = day
@@ -311,7 +324,7 @@ def _render(
             cell.protection = _UNLOCKED
             if header == "Audited amount":
                 cell.number_format = _AMOUNT_FORMAT
-                number = _as_float(prefill[header]) if prefill.get(header) else None
+                number = as_float(prefill[header]) if prefill.get(header) else None
                 if number is not None:
                     cell.value = number
             elif header == "Review date":
@@ -325,7 +338,7 @@ def _render(
 
     _finish_sample(ws, layout, headers, col_of, first_finding, last, password)
     _fill_lists(ws_lists, password)
-    _fill_instructions(ws_info, audit_id, plan, layout, rows, created)
+    _fill_instructions(ws_info, audit_id, plan, layout, rows, created, password)
     _fill_audit(ws_audit, audit_id, layout, rows, created)
     wb.security = WorkbookProtection(workbookPassword=password, lockStructure=True)
     wb.active = 1  # open on the Sample sheet
@@ -459,6 +472,7 @@ def _fill_instructions(
     layout: WorkbookLayout,
     rows: Sequence[_Row],
     created: str,
+    protection: str | None,
 ) -> None:
     sampled = sum(1 for r in rows if not r.spare)
     spares = len(rows) - sampled
@@ -548,8 +562,8 @@ def _fill_instructions(
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = INSTRUCTION_WIDTH
     ws.protection.sheet = True
-    if plan.workbook.protect_password:
-        ws.protection.password = plan.workbook.protect_password
+    if protection:
+        ws.protection.password = protection
 
 
 def _fill_audit(

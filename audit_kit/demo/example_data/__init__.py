@@ -36,9 +36,6 @@ from __future__ import annotations
 from audit_kit.demo.example_data.cases import Setting as Setting
 from audit_kit.demo.example_data.encounters import QUARTER_END, QUARTER_START
 from audit_kit.demo.example_data.fees import (
-    _PFS_RVU as _PFS_RVU,  # tests/test_examples.py checks it against examples/data
-)
-from audit_kit.demo.example_data.fees import (
     BASE_RATE,
     DRG_WEIGHTS,
     GROUPER_VERSION,
@@ -46,6 +43,9 @@ from audit_kit.demo.example_data.fees import (
     DrgGrouper,
     claim_fee,
     code_fee,
+)
+from audit_kit.demo.example_data.fees import (
+    PFS_RVU as PFS_RVU,  # tests/test_examples.py checks it against examples/data
 )
 from audit_kit.demo.example_data.fees import (
     base_code as base_code,

@@ -77,7 +77,7 @@ DRG_WEIGHTS: dict[str, tuple[float, float]] = {
 }
 
 #: CY 2026 PFS national total RVUs (non-facility, facility) from RVU26C; see examples/data.
-_PFS_RVU: dict[str, tuple[float, float]] = {
+PFS_RVU: dict[str, tuple[float, float]] = {
     "99202": (2.25, 1.23),
     "99203": (3.52, 2.14),
     "99204": (5.31, 3.50),
@@ -166,8 +166,8 @@ def code_fee(item: str, setting: Setting) -> float:
     code = base_code(item)
     if setting == "outpatient":
         return _ILLUSTRATIVE_FACILITY.get(code, 0.0)
-    if code in _PFS_RVU:
-        nonfac, fac = _PFS_RVU[code]
+    if code in PFS_RVU:
+        nonfac, fac = PFS_RVU[code]
         return round((fac if code in HOSPITAL_SETTING_EM else nonfac) * PFS_CONVERSION_FACTOR, 2)
     return _ILLUSTRATIVE_PROFESSIONAL.get(code, 0.0)
 

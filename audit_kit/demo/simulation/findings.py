@@ -20,7 +20,7 @@ from audit_kit.demo.simulation.profiles import (
     SETTING_KINDS,
     CoderProfile,
 )
-from audit_kit.universe import canonical_units
+from audit_kit.plan.canonical import canonical_units
 
 #: Prefix of every simulated rationale.
 SIMULATED = "[simulated]"

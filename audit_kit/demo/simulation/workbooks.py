@@ -42,16 +42,12 @@ def fill_workbooks(
     plan, sample = load_audit(folder)
     layouts = load_layouts(folder)
     if not layouts:
-        raise AuditError(
+        raise AuditError.one(
             "No workbooks to fill.",
-            [
-                Problem(
-                    where=str(folder.path / "workbooks"),
-                    expected="workbooks written by `audit-kit workbooks`",
-                    found="none",
-                    fix="run `audit-kit workbooks AUDIT_DIR --auditors a,b` first.",
-                )
-            ],
+            where=str(folder.path / "workbooks"),
+            expected="workbooks written by `audit-kit workbooks`",
+            found="none",
+            fix="run `audit-kit workbooks AUDIT_DIR --auditors a,b` first.",
         )
     findings = simulate_findings(sample, plan, seed=seed, profiles=profiles)
     out_dir = Path(out_dir)
@@ -59,16 +55,12 @@ def fill_workbooks(
     written: list[Path] = []
     for number, (wid, layout) in enumerate(sorted(layouts.items()), start=1):
         if layout.encrypted:
-            raise AuditError(
+            raise AuditError.one(
                 "The simulation cannot fill encrypted workbooks.",
-                [
-                    Problem(
-                        where=str(folder.file(f"workbooks/{wid}.xlsx")),
-                        expected="an unencrypted workbook",
-                        found="an encrypted one",
-                        fix="run the demo without workbook passwords.",
-                    )
-                ],
+                where=str(folder.file(f"workbooks/{wid}.xlsx")),
+                expected="an unencrypted workbook",
+                found="an encrypted one",
+                fix="run the demo without workbook passwords.",
             )
         auditor = layout.auditor or f"sim-auditor-{number}"
         unit_header = layout.columns[0].header if layout.columns else plan.columns.unit_id

@@ -38,6 +38,7 @@ from audit_kit.plan.mapping.proposal import (
 )
 
 __all__ = [
+    "init",
     "DEFAULT_SAMPLE_ROWS",
     "ColumnGuess",
     "InitSummary",
@@ -48,3 +49,7 @@ __all__ = [
     "read_head",
     "write_plan",
 ]
+
+
+# The library name of the command (`audit-kit init`).
+init = write_plan

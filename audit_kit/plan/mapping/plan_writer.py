@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from audit_kit.errors import AuditError, PlanError, Problem
-from audit_kit.folder.manifest import atomic_write_bytes
+from audit_kit.files.atomic import atomic_write_bytes
 from audit_kit.plan import SamplingPlan, parse_plan_text
 from audit_kit.plan.mapping.proposal import (
     DEFAULT_SAMPLE_ROWS,
@@ -252,16 +252,12 @@ class InitSummary:
 def _preset_text(name: str) -> str:
     presets = list_presets()
     if name not in presets:
-        raise PlanError(
+        raise PlanError.one(
             "No such preset.",
-            [
-                Problem(
-                    where=f"--preset {name}",
-                    expected="one of: " + (", ".join(presets) or "(no presets installed)"),
-                    found=f"'{name}'",
-                    fix="list the presets with `audit-kit plans`, or leave --preset out.",
-                )
-            ],
+            where=f"--preset {name}",
+            expected="one of: " + (", ".join(presets) or "(no presets installed)"),
+            found=f"'{name}'",
+            fix="list the presets with `audit-kit plans`, or leave --preset out.",
         )
     return presets[name].read_text("utf-8")
 
@@ -283,21 +279,20 @@ def write_plan(
     out = Path(out)
     universe = Path(universe)
     if out.exists() and not force:
-        raise AuditError(
+        raise AuditError.one(
             "Refusing to overwrite an existing plan.",
-            [
-                Problem(
-                    where=str(out),
-                    expected="a new file",
-                    found="an existing file" if out.is_file() else "an existing folder",
-                    fix="choose another --out, or pass --force to replace it.",
-                )
-            ],
+            where=str(out),
+            expected="a new file",
+            found="an existing file" if out.is_file() else "an existing folder",
+            fix="choose another --out, or pass --force to replace it.",
         )
     if out.is_dir():
-        raise AuditError(
+        raise AuditError.one(
             "Cannot write the plan.",
-            [Problem(where=str(out), expected="a file path", found="a folder", fix="add a name.")],
+            where=str(out),
+            expected="a file path",
+            found="a folder",
+            fix="add a name.",
         )
     preset_text = _preset_text(preset) if preset else None
     notes: list[str] = []

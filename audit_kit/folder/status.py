@@ -26,7 +26,7 @@ from typing import Any
 from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import AuditFolder
 
-__all__ = ["AuditStatus", "AuditorStatus", "Step", "audit_status"]
+__all__ = ["AuditStatus", "AuditorStatus", "Step", "audit_status", "status"]
 
 STEPS = ("sampled", "workbooks", "returned", "scored", "reported", "verified")
 
@@ -152,7 +152,7 @@ def audit_status(audit_dir: Path) -> AuditStatus:
     sample_event = _last(events, "sample")
     sample_rows: list[dict[str, Any]] = []
     if readable("sample.csv"):
-        sample = folder.read_csv("sample.csv", infer_schema=False)
+        sample = folder.read_sample()
         sample_rows = sample.to_dicts()
         spare_flags = [_truthy(r.get("spare")) for r in sample_rows]
         spares = sum(spare_flags)
@@ -310,17 +310,13 @@ def _auditors(
     readable: Callable[[str], bool],
     sample_rows: Sequence[Mapping[str, Any]],
 ) -> list[AuditorStatus]:
-    from audit_kit.workbook import load_layouts
-
-    layouts = load_layouts(folder)
+    layouts = folder.read_layouts()
     if not layouts:
         return []
     unit_col = None
     sampled: set[str] | None = None
     if readable("plan.yaml") and sample_rows:
-        from audit_kit.workbook import load_audit
-
-        plan, _ = load_audit(folder)
+        plan = folder.read_plan()
         unit_col = plan.columns.unit_id
         sampled = {str(r.get(unit_col)) for r in sample_rows if not _truthy(r.get("spare"))}
     owner: dict[str, tuple[int, str]] = {}
@@ -337,7 +333,7 @@ def _auditors(
                 owner[uid] = (layout.batch, layout.auditor)
     statuses: dict[str, str] = {}
     if readable("findings.csv"):
-        findings = folder.read_csv("findings.csv", infer_schema=False)
+        findings = folder.read_findings()
         for row in findings.iter_rows(named=True):
             statuses[str(row.get("unit_id"))] = str(row.get("review_status") or "")
     counts: dict[str, list[int]] = {name: [0, 0, 0, 0] for name in books}
@@ -402,3 +398,7 @@ def _next(
             f"audit-kit verify {where} --universe {universe}",
         )
     return ("nothing: the audit is complete; archive the folder", None)
+
+
+# The library name of the command (`audit-kit status`).
+status = audit_status

@@ -1,6 +1,6 @@
 """Write text into an Excel cell so that it arrives exactly as it was, never as a formula.
 
-Shared by the auditor workbooks and results.xlsx (formula injection, SPEC section 10).
+Shared by the auditor workbooks and results.xlsx (formula injection: docs/security.md).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ import msoffcrypto
 import msoffcrypto.exceptions
 
 from audit_kit.errors import Problem, WorkbookError
+from audit_kit.files import archive as archive_checks
 
 __all__ = [
     "MAX_COMPRESSION_RATIO",
@@ -66,9 +67,14 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
-_FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY")
-_FORBIDDEN_UTF16 = tuple(
-    m.decode().encode(enc) for m in _FORBIDDEN for enc in ("utf-16-le", "utf-16-be")
+#: The shared zip checks (audit_kit.files.archive) with the limits of a returned workbook.
+LIMITS = archive_checks.Limits(
+    max_members=MAX_MEMBERS,
+    max_total_bytes=MAX_TOTAL_BYTES,
+    max_member_bytes=MAX_MEMBER_BYTES,
+    max_ratio=MAX_COMPRESSION_RATIO,
+    ratio_floor=_RATIO_FLOOR,
+    chunk=_CHUNK,
 )
 
 
@@ -200,7 +206,7 @@ def _check(data: bytes, *, where: str) -> tuple[zipfile.ZipFile | None, list[Pro
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+    except archive_checks.NOT_A_ZIP:
         return None, [not_xlsx]
     problems: list[Problem] = []
     if len(infos) > MAX_MEMBERS:
@@ -233,14 +239,12 @@ def _check(data: bytes, *, where: str) -> tuple[zipfile.ZipFile | None, list[Pro
                     bomb_fix,
                 )
             )
-        elif info.file_size > _RATIO_FLOOR and info.file_size > MAX_COMPRESSION_RATIO * max(
-            info.compress_size, 1
-        ):
+        elif archive_checks.ratio_exceeded(info, LIMITS):
             problems.append(
                 _problem(
                     f"{where}, part {info.filename}",
                     f"a compression ratio of at most {MAX_COMPRESSION_RATIO}:1",
-                    f"{info.file_size // max(info.compress_size, 1)}:1 (a zip bomb)",
+                    f"{archive_checks.ratio(info)}:1 (a zip bomb)",
                     bomb_fix,
                 )
             )
@@ -267,7 +271,9 @@ def _check(data: bytes, *, where: str) -> tuple[zipfile.ZipFile | None, list[Pro
     full = sum(worst) > MAX_TOTAL_BYTES or max(worst, default=0) > MAX_MEMBER_BYTES
     view = memoryview(data)
     for info in infos:
-        found = _scan_member(archive, info) if full else _scan_prolog(view, info)
+        found = (
+            archive_checks.scan_member(archive, info, LIMITS) if full else _scan_prolog(view, info)
+        )
         if found is not None:
             problems.append(
                 _problem(
@@ -279,40 +285,6 @@ def _check(data: bytes, *, where: str) -> tuple[zipfile.ZipFile | None, list[Pro
                 )
             )
     return (None if problems else archive), problems
-
-
-def _scan_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
-    """Inflate one member in bounded chunks; return what is wrong with it, or None."""
-    is_xml = _is_xml(info.filename)
-    seen = 0
-    tail = b""
-    try:
-        with archive.open(info) as member:
-            while True:
-                chunk = member.read(_CHUNK)
-                if not chunk:
-                    break
-                seen += len(chunk)
-                if seen > info.file_size or seen > MAX_MEMBER_BYTES:
-                    return "a part larger than its declared size (a zip bomb)"
-                if is_xml:
-                    window = tail + chunk
-                    if any(m in window for m in _FORBIDDEN) or any(
-                        m in window for m in _FORBIDDEN_UTF16
-                    ):
-                        return "a DOCTYPE or ENTITY declaration"
-                    tail = window[-32:]
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        OSError,
-        EOFError,
-        ValueError,
-        NotImplementedError,
-        RuntimeError,
-    ):
-        return "a damaged or unreadable part"
-    return None
 
 
 def _core_modified(data: bytes, archive: zipfile.ZipFile) -> str:
@@ -333,10 +305,6 @@ def _core_modified(data: bytes, archive: zipfile.ZipFile) -> str:
         return match.group(1).decode("utf-8").strip()
     except UnicodeDecodeError:
         return ""
-
-
-def _is_xml(name: str) -> bool:
-    return name.endswith((".xml", ".rels", ".vml")) or "." not in name.rsplit("/", 1)[-1]
 
 
 def _member_head(data: memoryview, info: zipfile.ZipInfo, limit: int) -> bytes:
@@ -375,7 +343,7 @@ class _MemberReader:
 
 def _scan_prolog(data: memoryview, info: zipfile.ZipInfo) -> str | None:
     """Read an XML part only up to its root element; a DOCTYPE can only appear before it."""
-    if not _is_xml(info.filename):
+    if not archive_checks.is_xml_part(info.filename):
         return None
     try:
         member = _MemberReader(data, info)

@@ -1,11 +1,14 @@
-"""The sample under audit-kit field names, typed (docs/architecture.md)."""
+"""The sample under audit-kit field names, typed, as the plan's column mapping says.
+
+See docs/architecture.md ("sample.csv").
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
-from audit_kit.errors import InputError, Problem
-from audit_kit.plan import CODE_FIELDS, SamplingPlan
+from audit_kit.errors import InputError
+from audit_kit.plan.model import CODE_FIELDS, SamplingPlan
 from audit_kit.universe.validation import parse_amounts, parse_dates
 from audit_kit.values.codes import split_codes
 
@@ -36,16 +39,12 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
 
     unit = column("unit_id")
     if unit is None:
-        raise InputError(
+        raise InputError.one(
             "The sample has no unit id column.",
-            [
-                Problem(
-                    where=f"sample.csv: column '{cols.unit_id}'",
-                    expected="the plan's columns.unit_id",
-                    found="no such column",
-                    fix="pass the sample.csv written by `audit-kit sample` with this plan.",
-                )
-            ],
+            where=f"sample.csv: column '{cols.unit_id}'",
+            expected="the plan's columns.unit_id",
+            found="no such column",
+            fix="pass the sample.csv written by `audit-kit sample` with this plan.",
         )
     out["unit_id"] = unit.cast(pl.String).alias("unit_id")
     for name in _TEXT_FIELDS:
