@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from score_helpers import score_json
 
 from audit_kit import findings, reporting, sampling, workbook
@@ -70,7 +71,12 @@ def test_mock_radv_cycle(tmp_path: Path) -> None:
     results = score_json(out)
     overall = results["overall"]
     hccs = overall["hccs"]
-    assert hccs["deleted"] > 0 and hccs["added"] == 0
+    # The review only removes codes: an HCC is "added" only where removing a code unmasks a
+    # lower HCC of its hierarchy (E11.69 unsupported, E11.9 supported: HCC 37 -> 38).
+    assert hccs["deleted"] > 0 and hccs["added"] <= hccs["deleted"]
+    for u in results["units"]:
+        for added in set(u["hccs_supported"]) - set(u["hccs_submitted"]):
+            assert added == "V28 HCC 38" and "V28 HCC 37" in u["hccs_submitted"]
     assert hccs["kept"] + hccs["deleted"] == hccs["submitted"]
     assert 0 < overall["hcc_accuracy"]["lower"] <= overall["hcc_accuracy"]["value"] < 1
     ext = overall["extrapolation"]
@@ -82,7 +88,16 @@ def test_mock_radv_cycle(tmp_path: Path) -> None:
     # rc04's records support fewer codes than rc01's (the simulated truth: 30 % vs 5 %)
     assert coders["rc04"]["hcc_accuracy"]["value"] < coders["rc01"]["hcc_accuracy"]["value"]
     reports = reporting.render_reports(out)
-    assert reports
+    report = next(Path(r) for r in reports if Path(r).name == "report.pdf")
+    pdf_text = " ".join(" ".join(p.extract_text() for p in PdfReader(report).pages).split())
+    assert "Risk adjustment (CMS-HCC)" in pdf_text and "Most deleted HCCs" in pdf_text
+    top = hccs["most_deleted"][0]
+    assert top["hcc"] in pdf_text
+    # no member names (the findings table names units by their enrollee-year id, as for any
+    # audit; the HCC section itself lists HCCs and counts only)
+    assert "Testmember" not in pdf_text
+    section = pdf_text.split("Risk adjustment (CMS-HCC)")[1].split("Other breakdowns")[0]
+    assert "EY0" not in section
 
 
 def test_sampling_names_bad_demographics_by_row(tmp_path: Path) -> None:

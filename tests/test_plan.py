@@ -242,7 +242,7 @@ def test_preset_rules_follow_the_spec() -> None:
     assert load_plan("inpatient-drg-validation").financial.basis == "drg"
     radv = load_plan("mock-radv")
     assert radv.financial.basis == "hcc" and radv.sampling_unit == "enrollee-year"
-    assert radv.size.total is not None and 35 <= radv.size.total.total <= 200
+    assert radv.size.total is not None and 35 <= radv.size.total <= 200
     assert radv.design.strata is not None and radv.design.strata.dollar_bands is not None
     assert radv.design.strata.dollar_bands.column == "raf_score"
 
