@@ -82,10 +82,10 @@ def test_rejection_exits_1_naming_the_cell(
     code, out, err = run(["collect", str(audit), str(bad), "--json"], capsys)
     assert code == 1
     assert "Traceback" not in err
-    assert f"{bad}, Sample!R2: expected empty or one of coding" in err
+    assert f"{bad}, Sample!R2 (unit E0001): expected empty or one of coding" in err
     payload = json.loads(out)
     assert payload["error"] == "WorkbookError"
-    assert payload["problems"][0]["where"] == f"{bad}, Sample!R2"
+    assert payload["problems"][0]["where"] == f"{bad}, Sample!R2 (unit E0001)"
     assert payload["problems"][0]["found"] == "'oops'"
 
 

@@ -63,8 +63,10 @@ def test_normalisations_are_notes(issued: tuple[Path, dict[str, Path]], tmp_path
     out = fill(book, tmp_path / "r.xlsx", {"E0005": {**REVIEWED, "Audited DRG": "65"}})
     summary = collect(audit, [out])
     notes = summary.files[0].notes
-    assert any("'e119' read as E11.9" in n for n in notes)
-    assert any("'65' read as 065" in n for n in notes)
+    # Notes only about what the auditor entered: the pre-filled 'e119' (as the billing system
+    # wrote it, left by the auditor) is recorded as E11.9 without a note; the DRG typed is noted.
+    assert not any("e119" in n for n in notes)
+    assert len(notes) == 1 and "'65' read as 065" in notes[0]
     row = read_csv(audit / "findings.csv").to_dicts()[0]
     assert (row["audited_principal_dx"], row["audited_drg"]) == ("E11.9", "065")
 
@@ -174,14 +176,17 @@ def test_reissued_unit_takes_the_later_auditor(
     issued: tuple[Path, dict[str, Path]], tmp_path: Path
 ) -> None:
     audit, books = issued
-    ann = fill_all(books["ann"], tmp_path / "ann.xlsx")
-    collect(audit, [ann])
-    unit = units_of(books["ann"])[0]
+    unit, *rest = units_of(books["ann"])
+    # ann returns all but one unit; that open unit (only) is re-issued to carol
+    partial = fill(books["ann"], tmp_path / "ann-partial.xlsx", dict.fromkeys(rest, REVIEWED))
+    collect(audit, [partial])
     csv = tmp_path / "reassign.csv"
-    rows = [f"{u},{'carol' if u == unit else 'ann'}" for u in units_of(books["ann"])]
-    rows += [f"{u},bob" for u in units_of(books["bob"])]
+    rows = [f"{unit},carol", *(f"{u},bob" for u in units_of(books["bob"]))]
     csv.write_text("unit_id,auditor\n" + "\n".join(rows) + "\n")
-    papers = {p.stem: p for p in write_workbooks(audit, assignment=csv)}
+    papers = {p.stem: p for p in write_workbooks(audit, assignment=csv, open_units_only=True)}
+    assert units_of(papers["W2-carol"]) == [unit]  # ann's collected units stay hers
+    # ann's late return of the unit, then carol's: the later issue's findings stand
+    collect(audit, [fill_all(books["ann"], tmp_path / "ann.xlsx")])
     carol = fill(papers["W2-carol"], tmp_path / "carol.xlsx", {unit: REVIEWED})
     summary = collect(audit, [carol])
     assert summary.superseded[0]["reason"] == "re-issued to another auditor"
@@ -286,7 +291,8 @@ def test_resorted_rows_are_fine(issued: tuple[Path, dict[str, Path]], tmp_path: 
 def cell_ref(book: Path, unit: str, header: str) -> str:
     ws = openpyxl.load_workbook(book)["Sample"]
     col = openpyxl.utils.get_column_letter(headers(ws)[header])
-    return f"Sample!{col}{unit_rows(ws)[unit]}"
+    # the unit id is named beside the cell
+    return f"Sample!{col}{unit_rows(ws)[unit]} (unit {unit})"
 
 
 BAD_ENTRIES: dict[str, tuple[dict[str, object], str, str, str]] = {
@@ -419,7 +425,7 @@ def test_changed_original_cell_is_named_without_its_value(
     ref = cell_ref(books["ann"], unit, "coder_id")
 
     def change(ws: openpyxl.worksheet.worksheet.Worksheet) -> None:
-        ws[ref.split("!")[1]].value = "SECRET-PHI-VALUE"
+        ws[ref.split("!")[1].split()[0]].value = "SECRET-PHI-VALUE"
 
     out = edit_sheet(books["ann"], tmp_path / "changed.xlsx", change)
     with pytest.raises(WorkbookError) as info:

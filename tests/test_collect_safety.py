@@ -346,5 +346,5 @@ def test_out_of_range_date_serial_is_a_problem_not_a_crash(
     with pytest.raises(WorkbookError) as info:
         collect(audit, [out])
     (problem,) = info.value.problems
-    assert problem.where == f"{out}, Sample!V2"
+    assert problem.where == f"{out}, Sample!V2 (unit E0001)"
     assert problem.found == "'#VALUE!'"

@@ -31,6 +31,7 @@ import yaml
 
 from audit_kit.cli import main
 from audit_kit.demo.example_data import write_universe
+from audit_kit.findings import collect
 from audit_kit.sampling import draw_sample
 from audit_kit.workbook import write_workbooks
 from audit_kit.workbook.safety import encrypt_xlsx
@@ -259,6 +260,39 @@ def _negative(rows: list[dict[str, str]], fields: list[str]) -> None:
     rows[7]["billed_amount"] = "-12.50"
 
 
+def _dup_excluded(rows: list[dict[str, str]], fields: list[str]) -> None:
+    # The copy's payment is 0: paid > 0 would exclude it, yet the id names two rows.
+    rows[6]["encounter_id"] = rows[3]["encounter_id"]
+    rows[6]["paid_amount"] = "0"
+
+
+def _title_only(base: Base, cwd: Path) -> list[str]:
+    (cwd / "export.csv").write_text("Q3 2026 charge report,,,\n,,,\n", "utf-8")
+    write_plan(cwd / "plan.yaml")
+    return SAMPLE
+
+
+def _text_date_filter(d: dict[str, Any]) -> None:
+    d["frame"]["filters"].append({"column": "service_date", "op": ">=", "value": "9/31/2026"})
+
+
+def _preset_as_is(base: Base, cwd: Path) -> list[str]:
+    rows = universe_rows(base.universe)
+    renamed = [
+        {("Acct #" if k == "encounter_id" else k.title()): v for k, v in r.items()} for r in rows
+    ]
+    write_rows(cwd / "export.csv", renamed, list(renamed[0]))
+    return [
+        "sample",
+        "--plan",
+        "quarterly-coder-review",
+        "--universe",
+        "export.csv",
+        "--out",
+        "q1-audit",
+    ]
+
+
 def _no_coder(rows: list[dict[str, str]], fields: list[str]) -> list[str]:
     return [f for f in fields if f != "coder_id"]
 
@@ -369,6 +403,24 @@ def _missing_return(base: Base, cwd: Path) -> list[str]:
     return ["collect", "q1-audit", "returned/W1-ann.xlsx"]
 
 
+def _reissue(base: Base, cwd: Path) -> list[str]:
+    audit = copy_audit(base, cwd)  # ann's workbook returned and collected, bob's still out
+    collect(audit, [fill_book(audit / "workbooks" / "W1-ann.xlsx", cwd / "W1-ann.xlsx")])
+    return ["workbooks", "q1-audit", "--auditors", "cy"]
+
+
+def _reissue_nothing_open(base: Base, cwd: Path) -> list[str]:
+    copy_audit(base, cwd, "scored-audit").rename(cwd / "q1-audit")
+    return ["workbooks", "q1-audit", "--auditors", "cy", "--open-units-only"]
+
+
+def _filled_in_place(base: Base, cwd: Path) -> list[str]:
+    audit = copy_audit(base, cwd)
+    book = audit / "workbooks" / "W1-ann.xlsx"
+    fill_book(book, book)
+    return ["verify", "q1-audit"]
+
+
 def _score_first(base: Base, cwd: Path) -> list[str]:
     copy_audit(base, cwd)
     return ["score", "q1-audit"]
@@ -446,6 +498,16 @@ CASES: dict[str, Case] = {
         universe_case(_not_number), ("export.csv", "paid_amount", "row 5")
     ),
     "Negative amount": Case(universe_case(_negative), ("export.csv", "billed_amount", "row 9")),
+    "Duplicate unit ids among excluded rows": Case(
+        universe_case(_dup_excluded), ("export.csv", "encounter_id", "rows 5, 8")
+    ),
+    "Header row not found": Case(_title_only, ("export.csv", "row 1")),
+    "A date in a filter is not a date": Case(
+        plan_case(_text_date_filter), ("frame.filters[1].value", "9/31/2026")
+    ),
+    "A shipped preset used with another export": Case(
+        _preset_as_is, ("quarterly-coder-review", "audit-kit init")
+    ),
     "Empty file": Case(raw_universe(b""), ("export.csv",)),
     "Header row only": Case(_header_only, ("export.csv",)),
     "Binary file": Case(raw_universe(bytes(range(256)) * 20), ("export.csv",)),
@@ -542,12 +604,23 @@ CASES: dict[str, Case] = {
     "Negative audited amount": Case(
         collect_case(review_first(Audited_amount=-50)), ("returned/W1-ann.xlsx", "Sample!")
     ),
+    "Code typed with a space": Case(
+        collect_case(review_first(Audited_principal_dx="E 11.9")),
+        ("returned/W1-ann.xlsx", "Sample!", "did you mean E11.9?"),
+    ),
     "Row added": Case(collect_case(_added_row), ("returned/W1-ann.xlsx", "Sample!A")),
     "Row deleted": Case(collect_case(_deleted_row), ("returned/W1-ann.xlsx", "Sample, unit")),
     "Encrypted workbook without a password": Case(_encrypted, ("returned/W1-ann.xlsx",)),
+    "Workbooks again after returns were collected": Case(
+        _reissue, ("q1-audit/findings.csv", "--open-units-only")
+    ),
+    "No open units to issue": Case(_reissue_nothing_open, ("q1-audit/findings.csv",)),
     "Scoring before collecting": Case(_score_first, ("q1-audit/findings.csv",)),
     # integrity
     "Verify after a file was edited": Case(_verify_edited, ("q1-audit", "sample.csv")),
+    "Workbook filled in place, not collected yet": Case(
+        _filled_in_place, ("q1-audit/workbooks/W1-ann.xlsx", "audit-kit collect")
+    ),
     # audit programs
     "Trend of an unscored audit": Case(_trend_unscored, ("q1-audit/results.json",)),
     "Trend of an audit that fails verification": Case(_trend_edited, ("q1-audit", "sample.csv")),

@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "stats": {"errors"},
     "universe": {"errors", "files", "values"},
     "plan": {"errors", "files", "values", "universe", "_version"},
-    "folder": {"errors", "files", "plan", "_version"},
+    "folder": {"errors", "files", "values", "plan", "_version"},
     "sampling": BOTTOM,
     "scoring": BOTTOM,
     "workbook": BOTTOM,

@@ -53,4 +53,4 @@ def test_local_links_and_pictures_in_the_docs_exist() -> None:
                 missing.append(f"{page.relative_to(ROOT)} -> {target}")
     assert missing == []
     guide = (ROOT / "docs" / "auditor-guide.md").read_text("utf-8")
-    assert guide.count("](img/workbook-") == 3
+    assert guide.count("](img/workbook-") == 4

@@ -448,7 +448,7 @@ def test_every_data_problem_is_reported_at_once(tmp_path: Path) -> None:
         )
     text = info.value.render()
     assert info.value.summary == "The universe file has 5 problem(s)."
-    assert "row 12: expected a number" in text
+    assert "row 12: expected an amount such as 1234.50" in text
     assert "row 13: expected an amount >= 0" in text
     assert "(coder), row 14: expected a value in every row" in text
     assert "(unit_id), row 15: expected a unit id" in text

@@ -81,6 +81,7 @@ def test_progress_and_units(scored: tuple[Path, dict[str, Any]]) -> None:
         "units_reviewed": 5,
         "units_record_missing": 1,
         "units_not_reviewed": 1,
+        "units_scored": 6,
         "units_outstanding": 0,
     }
     overall = results["overall"]

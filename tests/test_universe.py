@@ -20,9 +20,9 @@ from audit_kit.universe import (
     ROW,
     missing_column_problems,
     open_universe,
-    parse_amounts,
-    parse_dates,
 )
+from audit_kit.values.dates import date_series
+from audit_kit.values.money import money_series
 
 HEADER = "encounter_id,coder_id,patient_name,paid_amount\n"
 
@@ -251,7 +251,7 @@ def test_fetch_by_offset_and_with_quoted_line_breaks(tmp_path: Path) -> None:
 
 
 def test_parse_amounts() -> None:
-    values, bad = parse_amounts(
+    values, bad = money_series(
         pl.Series(["1234.5", "$1,234.56", " 7 ", "", None, "n/a", "1,23", "inf"])
     )
     assert values.to_list()[:5] == [1234.5, 1234.56, 7.0, None, None]
@@ -259,7 +259,7 @@ def test_parse_amounts() -> None:
 
 
 def test_parse_dates() -> None:
-    values, bad = parse_dates(
+    values, bad = date_series(
         pl.Series(["2026-07-01", "07/02/2026", "20260703", "2026-07-04 00:00:00", "soon", None])
     )
     assert [str(v) for v in values.to_list()[:4]] == [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from audit_kit import stats
 from audit_kit.errors import InputError, Problem, Problems
+from audit_kit.values.money import NotMoney, parse_money
 
 __all__ = [
     "Collector",
@@ -125,18 +125,12 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
     return Table(path=path, columns=[str(c) for c in frame.columns], rows=rows)
 
 
-_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d*)?$")
-
-
 def parse_number(text: str) -> float | None:
-    cleaned = text.replace("$", "").replace(" ", "")
-    if _THOUSANDS.match(cleaned):
-        cleaned = cleaned.replace(",", "")
+    """A number or amount as the one money parser reads it (None when it is not one)."""
     try:
-        value = float(cleaned)
-    except ValueError:
+        return parse_money(text)
+    except NotMoney:
         return None
-    return value if math.isfinite(value) else None
 
 
 def stratum_label(text: str) -> str:

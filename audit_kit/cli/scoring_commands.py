@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import click
 
 from audit_kit.cli import cli
-
-if TYPE_CHECKING:
-    from audit_kit.folder.results import Interval, Results
-
 from audit_kit.cli._common import (
     audit_dir_argument,
     echo_json,
@@ -19,56 +16,83 @@ from audit_kit.cli._common import (
     progress_printer,
     quiet_option,
 )
+from audit_kit.values.counts import COUNT_WORDS, counts_line, scored_of_sampled
 
 __all__ = ["score_command"]
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
+def _interval(block: Mapping[str, Any] | None, scored: str) -> str:
+    from audit_kit.reporting.formatting import pct, pct_lower, pct_upper
 
-
-def _interval(block: Interval | None) -> str:
     if block is None:
         return "n/a (nothing scored)"
+    # rounded as the PDF rounds them: the lower limit down, the upper limit up
     return (
-        f"{_pct(block.value)} ({block.confidence:.0%} limits "
-        f"{_pct(block.lower)} to {_pct(block.upper)})"
+        f"{pct(block['value'])} ({block['confidence']:.0%} limits "
+        f"{pct_lower(block['lower'])} to {pct_upper(block['upper'])}), {scored}"
     )
 
 
-def _money(value: float) -> str:
-    return f"${value:,.2f}"
+def _pct(value: float | None) -> str:
+    from audit_kit.reporting.formatting import pct
+
+    return pct(value)
 
 
-def summary_lines(results: Results) -> list[str]:
-    """Return the human summary of the results."""
-    overall, progress, money = results.overall, results.progress, results.overall.financial
+def _money(value: float, *, cents: bool = True) -> str:
+    from audit_kit.reporting.formatting import money
+
+    # as the PDF shows it: sample amounts to the cent, extrapolated ones to whole dollars
+    return money(value, cents=cents)
+
+
+def preliminary_line(results: Mapping[str, Any]) -> str | None:
+    """The warning that results are preliminary, or None when they are final."""
+    if results.get("status") != "preliminary":
+        return None
+    progress = results["progress"]
+    return (
+        f"PRELIMINARY: {progress['units_outstanding']:,} of {progress['units_sampled']:,} "
+        f"{COUNT_WORDS['units_sampled']} {COUNT_WORDS['units_outstanding']}; every result below "
+        "will change as they come in (collect them, then score again)."
+    )
+
+
+def summary_lines(results: Mapping[str, Any]) -> list[str]:
+    """Return the human summary of a results dict."""
+    overall = results["overall"]
+    progress = results["progress"]
+    settings = results["settings"]
+    money = overall["financial"]
+    scored = scored_of_sampled(overall["units_reviewed"], progress["units_sampled"])
+    warning = preliminary_line(results)
     lines = [
-        f"Scored {overall.units_reviewed} unit(s) of {progress.units_sampled} sampled "
-        f"({progress.units_not_reviewed} not reviewed, "
-        f"{progress.units_outstanding} not returned yet).",
-        f"Record accuracy: {_interval(overall.record_accuracy)}",
-        f"Code accuracy:   {_interval(overall.code_accuracy)}",
-        f"Verdict against the {results.settings.target_accuracy:.1%} target: {overall.verdict}",
-        f"Sample: overpaid {_money(money.overpayment)}, underpaid "
-        f"{_money(money.underpayment)}, net {_money(money.net)}, "
-        f"gross {_money(money.gross)}",
+        *([warning] if warning else []),
+        f"Units: {counts_line(progress)}.",
+        f"Record accuracy: {_interval(overall['record_accuracy'], scored)}",
+        f"Code accuracy:   {_interval(overall['code_accuracy'], scored)}",
+        f"Verdict against the {settings['target_accuracy']:.1%} target: {overall['verdict']}"
+        + (" (preliminary)" if warning else ""),
+        f"Sample: overpaid {_money(money['overpayment'])}, underpaid "
+        f"{_money(money['underpayment'])}, net {_money(money['net'])}, "
+        f"gross {_money(money['gross'])}",
     ]
-    ext = overall.extrapolation
+    ext = overall.get("extrapolation")
     if ext is not None:
         lines.append(
-            f"Extrapolated ({ext.measure}): point estimate {_money(ext.point_estimate)}; "
-            f"demand amount {_money(ext.demand_amount)} ({ext.demand_rule})"
+            f"Extrapolated ({ext['measure']}): point estimate "
+            f"{_money(ext['point_estimate'], cents=False)}; demand amount "
+            f"{_money(ext['demand_amount'], cents=False)} ({ext['demand_rule']})"
         )
-    cia = results.cia_discovery
-    if cia is not None and cia.net_error_rate is not None:
-        full = cia.full_sample
+    cia = results.get("cia_discovery")
+    if cia is not None and cia["net_error_rate"] is not None:
+        full = cia.get("full_sample") or {}
         lines.append(
-            f"CIA discovery: net error rate {_pct(cia.net_error_rate)} "
-            f"(threshold {_pct(cia.threshold)})"
-            + (f"; full sample of {full.sample_size} needed" if full and full.sample_size else "")
+            f"CIA discovery: net error rate {_pct(cia['net_error_rate'])} "
+            f"(threshold {_pct(cia['threshold'])})"
+            + (f"; full sample of {full['sample_size']} needed" if full.get("sample_size") else "")
         )
-    lines.extend(f"Note: {note}" for note in results.notes)
+    lines.extend(f"Note: {note}" for note in results.get("notes", []))
     return lines
 
 
@@ -84,7 +108,9 @@ def score_command(audit_dir: Path, as_json: bool, quiet: bool) -> None:
     results.xlsx into AUDIT_DIR in one step recorded in audit.json: record,
     code and financial accuracy with confidence limits per coder, provider,
     auditor and stratum, and the overpayment extrapolated to the universe with
-    the plan's demand rule. With --json, prints the overall block.
+    the plan's demand rule. While sampled units are not returned yet, the
+    results are preliminary (results.json "status"), and the summary says so.
+    With --json, prints the overall block (the warning goes to stderr).
 
     \b
     Example:
@@ -94,13 +120,17 @@ def score_command(audit_dir: Path, as_json: bool, quiet: bool) -> None:
     from audit_kit import scoring
     from audit_kit.reporting.results_workbook import results_workbook_bytes
 
-    results = scoring.score(
+    scored = scoring.score(
         audit_dir,
         progress=progress_printer(quiet=quiet or as_json),
         results_workbook=results_workbook_bytes,
     )
+    results = scored.to_json_dict()  # the summary reads the file's keys, as results.json has them
+    warning = preliminary_line(results)
     if as_json:
-        echo_json(results.overall.to_json_dict())
+        echo_json(results["overall"])
+        if warning and not quiet:
+            click.echo(warning, err=True)  # stdout holds exactly one JSON document
         return
     for line in summary_lines(results):
         click.echo(line)

@@ -88,6 +88,12 @@ password_file_option = click.option(
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="CSV with columns unit_id,auditor (instead of --auditors).",
 )
+@click.option(
+    "--open-units-only",
+    is_flag=True,
+    help="After returns were collected: issue only the units without findings (each unit "
+    "whose findings are in stays with its auditor).",
+)
 @password_file_option
 @json_option
 @quiet_option
@@ -96,6 +102,7 @@ def workbooks_command(
     auditors: str | None,
     by: str,
     assignment: Path | None,
+    open_units_only: bool,
     password_file: Path | None,
     as_json: bool,
     quiet: bool,
@@ -107,11 +114,14 @@ def workbooks_command(
     with each unit's original columns (locked) and the finding columns to fill
     in, the audited codes pre-filled with the original ones. The password, if
     the plan asks for one, comes from --password-file or a hidden prompt,
-    never from the command line.
+    never from the command line. Once returns have been collected, running it
+    again is refused (it would re-assign units whose findings are in);
+    --open-units-only issues only the units still without findings.
 
     \b
     Example:
       audit-kit workbooks audits/q3 --auditors ann,bob
+      audit-kit workbooks audits/q3 --auditors cy --open-units-only
       audit-kit workbooks audits/q3 --assignment assign.csv --password-file pw.txt
     """
     from audit_kit import workbook
@@ -125,6 +135,7 @@ def workbooks_command(
         by="stratum" if by == "stratum" else "round_robin",
         assignment=assignment,
         password=password,
+        open_units_only=open_units_only,
         progress=progress_printer(quiet=quiet or as_json),
     )
     if as_json:

@@ -169,6 +169,7 @@ def _collect(
     results: list[FileResult] = []
     returns: list[_Return] = []
     bad_files: set[str] = {p.where for p in problems}
+    kinds: dict[int, str] = {}  # id(problem) -> what it is about (the column, or the file)
     seen: dict[str, str] = {}
     for order, path in enumerate(files):
         name = str(path)
@@ -222,6 +223,11 @@ def _collect(
         problems.extend(file_problems)
         if file_problems:
             bad_files.add(name)
+            cell_kinds = parsed.kinds if parsed is not None else []
+            if len(cell_kinds) != len(file_problems):
+                what = "the header row" if parsed is not None else "the file itself"
+                cell_kinds = [what] * len(file_problems)
+            kinds.update(zip(map(id, file_problems), cell_kinds, strict=True))
         elif parsed is not None and not parsed.records:
             results.append(
                 FileResult(
@@ -238,11 +244,9 @@ def _collect(
                 tx.write_bytes(f"returned/{sha}.xlsx", raw, kind="returned", sha256=sha)
 
     if problems:
+        clean = [r.name for r in returns if r.name not in bad_files]
         raise WorkbookError(
-            f"{len(problems)} problem(s) in {len(bad_files)} returned file(s); nothing was "
-            "accepted from this run (fix the files named below and collect again; the other "
-            "files may be collected with them).",
-            problems,
+            _problem_summary(problems, kinds, bad_files, clean, audit_dir), problems
         )
 
     existing = _read_findings(folder, FINDINGS)
@@ -349,6 +353,43 @@ def _collect(
         units_sampled=sampled,
         units_done=done,
     )
+
+
+def _problem_summary(
+    problems: Sequence[Problem],
+    kinds: Mapping[int, str],
+    bad_files: set[str],
+    clean: Sequence[str],
+    audit_dir: Path,
+) -> str:
+    """A summary per file and per kind of problem, then what to do (the cells follow it)."""
+    lines = [
+        f"{len(problems)} problem(s) in {len(bad_files)} returned file(s); nothing was accepted "
+        "from this run."
+    ]
+    by_file: dict[str, dict[str, int]] = {}
+    for p in problems:
+        name = next(
+            (f for f in sorted(bad_files, key=len, reverse=True) if p.where.startswith(f)), p.where
+        )
+        counts = by_file.setdefault(name, {})
+        kind = kinds.get(id(p), "the file itself")
+        counts[kind] = counts.get(kind, 0) + 1
+    for name, counts in by_file.items():
+        total = sum(counts.values())
+        parts = ", ".join(f"{kind} {n}" for kind, n in counts.items())
+        lines.append(f"  {name}: {total} problem(s): {parts}")
+    if clean:
+        files = " ".join(clean)
+        lines.append(
+            f"Without problems: {files}. Collect {'it' if len(clean) == 1 else 'them'} on "
+            f"{'its' if len(clean) == 1 else 'their'} own now (`audit-kit collect {audit_dir} "
+            f"{files}`), and the files above once fixed."
+        )
+    else:
+        lines.append("Fix the files named above and collect them again.")
+    lines.append("The problems, each with its cell and unit:")
+    return "\n".join(lines)
 
 
 # -- inputs ------------------------------------------------------------------------------------

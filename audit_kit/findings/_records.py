@@ -135,3 +135,4 @@ class _Return:
     identity: dict[str, str] = field(default_factory=dict)
     digests: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # what each problem is about, for summaries

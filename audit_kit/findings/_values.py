@@ -1,17 +1,18 @@
 """How one returned cell is read: drop-down choices, dates, amounts, codes, original values.
 
-Shared by the row-by-row check (:mod:`audit_kit.findings._check`) and the column-wise one
-(:mod:`audit_kit.findings._fast`), so that both read every cell the same way. Values repeat
-across a return (codes, dates, drop-down choices): the readers are cached per distinct text.
+Used by the rules of :mod:`audit_kit.findings._check`. Values repeat across returns (codes,
+dates, drop-down choices): the readers are cached per distinct text.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 
 from audit_kit.values.codes import CodeCheck, CodeKind, check_codes, join_codes
+from audit_kit.values.dates import NotADate
+from audit_kit.values.dates import parse_date as parse_one_date
+from audit_kit.values.money import NotMoney, parse_money
 from audit_kit.workbook import canonical_value
 
 SCORED = ("reviewed", "record missing")
@@ -39,34 +40,19 @@ def col_letter(index: int) -> str:
 
 
 def parse_amount(text: str) -> float | None:
-    """Read an amount: a number, with or without thousands separators, '$' and spaces."""
+    """Read an amount cell with the one money parser (None when blank or not an amount)."""
     try:
-        # Most amounts are plain numbers. float() refuses ',', '$' and inner spaces, so when it
-        # takes the text as it is, removing those first would have made no difference.
-        value = float(text)
-    except ValueError:
-        cleaned = text.strip().replace(",", "").replace("$", "").replace(" ", "")
-        try:
-            value = float(cleaned)
-        except ValueError:
-            return None
-    return value if math.isfinite(value) else None
+        return parse_money(text)
+    except NotMoney:
+        return None
 
 
-@functools.lru_cache(maxsize=4096)
 def parse_date(text: str) -> dt.date | None:
-    text = text.strip()
-    head = text[:10]
+    """Read a date cell with the one date parser (None when blank or not a date)."""
     try:
-        return dt.date.fromisoformat(head) if text[10:].strip() in ("", "00:00:00") else None
-    except ValueError:
-        pass
-    for fmt in ("%m/%d/%Y", "%m/%d/%y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+        return parse_one_date(text)
+    except NotADate:
+        return None
 
 
 #: The comparable form of an original number or date cell, computed once per distinct text.

@@ -501,11 +501,38 @@ class AuditFolder:
                 tx.commit()
 
     # -- verification ----------------------------------------------------------------------
+    def filled_in_place(self) -> dict[str, str]:
+        """Issued workbooks an auditor filled in place and that were then collected.
+
+        ``workbooks/<id>.xlsx`` changed since it was issued, and its content now is a return
+        stored under ``returned/`` (by its SHA-256): the audit lost nothing, the workbook as
+        issued is gone (its layout and row hashes stay in ``workbooks/<id>.json``).
+        Returns workbook -> the stored return, both relative to the folder.
+        """
+        recorded = self.manifest.get("artifacts", {})
+        out: dict[str, str] = {}
+        for rel, record in sorted(recorded.items()):
+            if not (rel.startswith("workbooks/") and rel.endswith(".xlsx")):
+                continue
+            target = self.path / rel
+            if not target.is_file():
+                continue
+            digest = file_sha256(target)
+            if digest != record["sha256"] and f"returned/{digest}.xlsx" in recorded:
+                out[rel] = f"returned/{digest}.xlsx"
+        return out
+
     def verify_hashes(self) -> list[Problem]:
-        """Return one problem per missing, changed or unrecorded file."""
+        """Return one problem per missing, changed or unrecorded file.
+
+        A workbook filled in place and collected (:meth:`filled_in_place`) is not a problem.
+        """
         problems: list[Problem] = []
         recorded = self.manifest.get("artifacts", {})
+        in_place = self.filled_in_place()
         for rel, record in sorted(recorded.items()):
+            if rel in in_place:
+                continue
             target = self.path / rel
             if not target.is_file():
                 problems.append(
@@ -524,7 +551,13 @@ class AuditFolder:
                         where=str(target),
                         expected=f"SHA-256 {record['sha256']}",
                         found=f"SHA-256 {digest} (the file was changed)",
-                        fix="restore it from your archive copy; audit files are never edited.",
+                        fix=(
+                            "if an auditor filled this workbook in place, collect it "
+                            f"(`audit-kit collect {self.path} {target}`); otherwise restore it "
+                            "from your archive copy: audit files are never edited."
+                        )
+                        if rel.startswith("workbooks/") and rel.endswith(".xlsx")
+                        else "restore it from your archive copy; audit files are never edited.",
                     )
                 )
         for path in sorted(self.path.rglob("*")):

@@ -72,6 +72,7 @@ class Progress(Contract):
     units_reviewed: int
     units_record_missing: int
     units_not_reviewed: int
+    units_scored: int
     units_outstanding: int
 
 
@@ -288,6 +289,9 @@ class GroupScores(Contract):
     codes: CodeCounts
     financial: Money
     extrapolation: Extrapolation | None
+    #: overall, coders and providers: the sampled units of the group ("20 of 30"); auditors
+    #: null (their units are known from the workbooks, not the sample)
+    units_sampled: int | None = None
     #: hcc basis only
     hccs: HccCounts | None = None
     hcc_accuracy: Interval | None = None
@@ -478,6 +482,8 @@ class Results(Contract):
     """The whole of results.json."""
 
     audit: AuditInfo
+    #: "preliminary" while sampled units are outstanding, else "final"
+    status: Literal["preliminary", "final"]
     settings: Settings
     progress: Progress
     overall: GroupScores

@@ -26,22 +26,34 @@ class RecordAudit(Contract):
 class ReadOptions(Contract):
     """How the universe file was read (the options given to ``sample``)."""
 
-    encoding: str
+    encoding: str | None = None  # none for an engine universe
     delimiter: str | None = None
     sheet: str | None = None
 
 
 class RecordUniverse(Contract):
-    """The universe file: name, hash, rows, format and how it was read."""
+    """The universe: a file (name, hash, bytes, how it was read, its header and footer rows)
+    or a table or query in an engine (engine, URL without credentials, consistency, column
+    types, the frame's content fingerprint); rows and format for both."""
 
-    file: str
-    sha256: str
+    file: str | None
+    sha256: str | None
     rows: int
     format: str
-    bytes: int
+    bytes: int | None = None
     delimiter: str | None = None
     encoding: str | None = None
     sheet: str | None = None
+    header_row: int | None = None
+    footer_rows: list[dict[str, Any]] = []
+    engine: str | None = None
+    engine_version: str | None = None
+    url: str | None = None
+    table: str | None = None
+    query: str | None = None
+    consistency: str | None = None
+    column_types: dict[str, str] = {}
+    fingerprint: dict[str, Any] | None = None
     notes: list[str] = []
     read_options: ReadOptions
 

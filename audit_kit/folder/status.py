@@ -25,6 +25,7 @@ from typing import Any
 
 from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import AuditFolder
+from audit_kit.values.counts import COUNT_WORDS
 
 __all__ = ["AuditStatus", "AuditorStatus", "Step", "audit_status", "status"]
 
@@ -293,15 +294,23 @@ def _score_detail(folder: AuditFolder) -> str:
         verdict = overall.get("verdict")
         coders = results.get("coders") or []
         below = sum(1 for c in coders if c.get("verdict") == "below")
+        preliminary = results.get("status") == "preliminary"
+        progress = results.get("progress") or {}
     except (AuditError, ValueError, AttributeError):
         return "results.json present"
-    text = "scored"
+    text = "scored (PRELIMINARY)" if preliminary else "scored"
     if isinstance(value, int | float):
         text += f": code accuracy {value:.1%}"
     if verdict:
         text += f", verdict {verdict}"
     if coders:
         text += f"; {below} of {len(coders)} coders below target"
+    if preliminary and isinstance(progress, dict):
+        text += (
+            f"; {progress.get('units_scored', 0)} {COUNT_WORDS['units_scored']} of "
+            f"{progress.get('units_sampled', 0)} {COUNT_WORDS['units_sampled']}, "
+            f"{progress.get('units_outstanding', 0)} {COUNT_WORDS['units_outstanding']}"
+        )
     return text
 
 

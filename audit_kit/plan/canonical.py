@@ -9,8 +9,9 @@ import polars as pl
 
 from audit_kit.errors import InputError
 from audit_kit.plan.model import CODE_FIELDS, SamplingPlan
-from audit_kit.universe.validation import parse_amounts, parse_dates
-from audit_kit.values.codes import split_codes
+from audit_kit.values.codes import row_cpt_codes, split_codes
+from audit_kit.values.dates import date_series
+from audit_kit.values.money import money_series
 
 _TEXT_FIELDS = ("coder", "provider", "setting", "payer", "auditor", "sex", "discharge_status")
 _NUMBER_FIELDS = ("units", "billed", "paid", "age")
@@ -58,16 +59,23 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
     if date is None:
         out["service_date"] = pl.Series("service_date", [None] * height, dtype=pl.String)
     else:
-        parsed, _ = parse_dates(date)
+        parsed, _ = date_series(date)
         text = date.cast(pl.String)
         iso = parsed.dt.strftime("%Y-%m-%d")
         out["service_date"] = iso.fill_null(text).alias("service_date")
     for name in CODE_FIELDS:
         mapped = [c for c in cols.columns_for(name) if c in sample.columns]
         lists: list[list[str]] = [[] for _ in range(height)]
-        for col in mapped:
-            for i, cell in enumerate(sample[col].cast(pl.String).to_list()):
-                lists[i].extend(split_codes(cell, cols.code_separator))
+        if name == "cpt" and cols.modifiers:
+            # Modifiers in columns of their own are attached to their code (never dropped).
+            used = [*mapped, *(m for c in mapped for m in cols.modifiers.get(c, []))]
+            present = [c for c in dict.fromkeys(used) if c in sample.columns]
+            for i, row in enumerate(sample.select(present).cast(pl.String).iter_rows(named=True)):
+                lists[i] = row_cpt_codes(row, mapped, cols.modifiers, cols.code_separator)
+        else:
+            for col in mapped:
+                for i, cell in enumerate(sample[col].cast(pl.String).to_list()):
+                    lists[i].extend(split_codes(cell, cols.code_separator))
         out[name] = pl.Series(name, lists, dtype=pl.List(pl.String))
     drg = column("drg")
     if drg is None:
@@ -87,7 +95,7 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
         if s is None:
             out[name] = pl.Series(name, [None] * height, dtype=pl.Float64)
         else:
-            out[name] = parse_amounts(s)[0].alias(name)
+            out[name] = money_series(s, decimal_comma=plan.frame.decimal_comma)[0].alias(name)
     hcc = [name for name in _HCC_TEXT_FIELDS if column(name) is not None]
     for name in hcc:
         series = column(name)

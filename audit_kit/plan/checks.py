@@ -187,6 +187,15 @@ def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
                 str(seed),
                 "choose a smaller seed.",
             )
+    cpt_cols = plan.columns.columns_for("cpt")
+    for code_col in plan.columns.modifiers:
+        if code_col not in cpt_cols:
+            add(
+                f"columns.modifiers.{code_col}",
+                "a column mapped under columns.cpt (" + (", ".join(cpt_cols) or "none") + ")",
+                repr(code_col),
+                "map the CPT/HCPCS column under columns.cpt, or key the modifier columns by it.",
+            )
     kept = set(plan.columns.all_columns())
     for i, col in enumerate(plan.columns.phi):
         if col not in kept:

@@ -114,6 +114,9 @@ class ColumnMap(_Strict):
     months: str | None = None
     #: Separator inside a delimited code-list cell (``E11.9;I10``). Spaces and commas also split.
     code_separator: str = ";"
+    #: CPT/HCPCS column -> its modifier columns (``{CPT 1: [Mod 1, Mod 2]}``), for exports
+    #: that keep modifiers in columns of their own: they are attached (``99214-25``).
+    modifiers: dict[str, list[str]] = Field(default_factory=dict)
     #: Extra universe columns to keep in sample.csv as they are.
     keep: list[str] = Field(default_factory=list)
     #: Further columns holding protected health information (``patient`` always is).
@@ -138,6 +141,8 @@ class ColumnMap(_Strict):
         for cols in self.mapped().values():
             for col in cols:
                 seen.setdefault(col, None)
+                for mod in self.modifiers.get(col, []):
+                    seen.setdefault(mod, None)  # each modifier column beside its code column
         for col in self.keep:
             seen.setdefault(col, None)
         return list(seen)
@@ -196,6 +201,11 @@ def show_value(value: Any) -> str:
 
 class Frame(_Strict):
     filters: list[FrameFilter] = Field(default_factory=list)
+    #: Amounts are written ``1.234,50`` (decimal comma, dot or space between thousands).
+    decimal_comma: bool = False
+    #: The row (1-based) that names the columns, when title rows are above it; found when
+    #: absent.
+    header_row: int | None = Field(default=None, ge=1, le=30)
 
 
 class DollarBands(_Strict):

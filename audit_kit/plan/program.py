@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from audit_kit.values.dates import NotADate, parse_date
+
 __all__ = [
     "DEFAULT_CADENCE",
     "CadenceKind",
@@ -85,8 +87,10 @@ def period_range(period: str | PlanPeriod) -> PlanPeriod | None:
     if match is None:
         return None
     try:
-        start, end = (dt.date.fromisoformat(g) for g in match.groups())
-    except ValueError:
+        start, end = (parse_date(g) for g in match.groups())
+    except NotADate:
+        return None
+    if start is None or end is None:
         return None
     return PlanPeriod(start=start, end=end) if end >= start else None
 

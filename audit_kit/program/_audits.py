@@ -22,6 +22,7 @@ from audit_kit.errors import AuditError, InputError, IntegrityError, PlanError, 
 from audit_kit.folder.manifest import AuditFolder
 from audit_kit.plan.loading import parse_cadence
 from audit_kit.plan.program import CadenceRules, PeriodValue, PlanPeriod, period_range
+from audit_kit.values.dates import NotADate, parse_date
 
 __all__ = ["ProgramAudit", "read_audits"]
 
@@ -64,8 +65,8 @@ def _date(value: Any) -> dt.date | None:
     if not isinstance(value, str) or len(value) < 10:
         return None
     try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
+        return parse_date(value[:10])  # the date part of a recorded ISO timestamp
+    except NotADate:
         return None
 
 

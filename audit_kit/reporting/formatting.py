@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,6 +63,46 @@ ROUNDING_NOTE = (
     "amounts are shown to the cent and extrapolated amounts to whole dollars. Every number is "
     "in results.json, attached to this PDF."
 )
+
+#: Plain labels and one line of "what this means" for each measure, on the pages a compliance
+#: officer reads (summary, per-coder feedback, attestation). Estimator names live in the
+#: methodology appendix.
+MEASURES = {
+    "record": (
+        "Record accuracy",
+        "Share of audited records with no error of any kind.",
+    ),
+    "code": (
+        "Code accuracy",
+        "Share of the codes reviewed that were coded correctly (each code counts once).",
+    ),
+    "drg": (
+        "DRG accuracy",
+        "Share of audited records whose DRG (and so the hospital payment) did not change.",
+    ),
+    "financial_accuracy": (
+        "Financial accuracy",
+        "Share of audited records whose payment did not change.",
+    ),
+    "dollar_accuracy": (
+        "Dollar accuracy",
+        "Share of the dollars examined that were paid correctly (overpaid and underpaid dollars "
+        "both count against it).",
+    ),
+}
+
+DEMAND_MEANING = {
+    "point_estimate": "The demand amount is the point estimate itself: the best single estimate of "
+    "the overpayment in the whole population.",
+    "cms_one_sided_90": "The demand amount is the lower confidence limit, not the point estimate "
+    "(the best single estimate): the true overpayment exceeds it with 90% confidence, so the "
+    "sample's uncertainty is resolved in the provider's favour and the demand is below the point "
+    "estimate whenever the sample shows an overpayment.",
+    "oig_two_sided_90": "The demand amount is the lower confidence limit, not the point estimate "
+    "(the best single estimate): the true overpayment exceeds it with 95% confidence, so the "
+    "sample's uncertainty is resolved in the provider's favour and the demand is below the point "
+    "estimate whenever the sample shows an overpayment.",
+}
 
 # -- formatting ----------------------------------------------------------------------------
 
@@ -154,9 +195,23 @@ _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))
 }
 
 
+# Letters that are not a base letter with an accent (NFKD leaves them whole).
+_LETTERS = str.maketrans(
+    {"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "ß": "ss", "Ł": "L",
+     "ł": "l", "Đ": "D", "đ": "d", "Þ": "Th", "þ": "th", "ı": "i"}
+)  # fmt: skip
+
+
+def transliterate(name: str) -> str:
+    """Letters without their accents (``José Núñez`` -> ``Jose Nunez``), so a name survives
+    file systems and mail attachments as the letters it is made of."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def safe_file_stem(name: str, taken: set[str]) -> str:
-    """Turn a coder id into a unique, portable file stem (``Jane O'Neil`` -> ``Jane_O_Neil``)."""
-    stem = _UNSAFE.sub("_", name.strip()).strip("._-")[:60] or "coder"
+    """Turn a coder id into a unique, portable file stem (``José Núñez`` -> ``Jose_Nunez``)."""
+    stem = _UNSAFE.sub("_", transliterate(name.strip())).strip("._-")[:60] or "coder"
     if stem.lower() in _WINDOWS_RESERVED:
         stem = "coder_" + stem
     candidate, i = stem, 2

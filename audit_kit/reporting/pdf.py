@@ -36,6 +36,7 @@ from audit_kit.errors import InputError, Problem
 from audit_kit.reporting._weasy import HARFBUZZ_SUBSET, FontConfiguration, weasyprint
 from audit_kit.reporting.environment import make_environment
 from audit_kit.reporting.fetcher import TemplateFetcher
+from audit_kit.values.dates import parse_timestamp
 
 __all__ = [
     "FULL_FONT_MAX_BYTES",
@@ -222,10 +223,7 @@ def render_job(job: RenderJob) -> RenderResult:
 
 
 def _timestamp(iso: str) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(iso).astimezone(dt.UTC) if iso else None
-    except ValueError:
-        return None
+    return parse_timestamp(iso)
 
 
 def _all_fonts_small(document: Any) -> bool:

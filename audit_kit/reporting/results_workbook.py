@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from audit_kit.folder.results import Results
+from audit_kit.values.counts import COUNT_WORDS
 from audit_kit.workbook.cells import set_text
 
 __all__ = ["Column", "getter", "put_cell", "results_workbook_bytes", "write_table"]
@@ -144,7 +145,11 @@ def _summary(ws: Worksheet, results: Mapping[str, Any]) -> None:
             )
         rows.append((k.replace("_", " "), v, None))
     rows += [("Progress", None, None)]
-    rows += [(k.replace("_", " "), v, COUNT) for k, v in results["progress"].items()]
+    rows += [("status", results.get("status", "final"), None)]
+    # the same words as the command line and the PDFs (values/counts.py)
+    rows += [
+        (COUNT_WORDS.get(k, k.replace("_", " ")), v, COUNT) for k, v in results["progress"].items()
+    ]
     rows += [
         ("Overall", None, None),
         ("units scored", overall["units_reviewed"], COUNT),

@@ -7,7 +7,9 @@ from typing import Any
 
 from audit_kit.reporting import charts
 from audit_kit.reporting.formatting import (
+    DEMAND_MEANING,
     DEMAND_RULES,
+    MEASURES,
     NETTING,
     RATSTATS_STREAMS_NOTE,
     VERDICTS,
@@ -23,6 +25,7 @@ from audit_kit.reporting.formatting import (
     sub_mapping,
     text,
 )
+from audit_kit.values.counts import COUNT_WORDS, of_sampled, scored_of_sampled
 
 # -- views ---------------------------------------------------------------------------------
 
@@ -52,8 +55,15 @@ def group_view(group: Mapping[str, Any], default_conf: Any) -> dict[str, Any]:
     for key in ("drg_accuracy", "financial_accuracy"):
         value = group.get(key)
         optional[key] = _interval(value, default_conf) if isinstance(value, Mapping) else None
+    sampled = group.get("units_sampled", group.get("sample"))  # a stratum's is its sample size
+    scored = group.get("units_reviewed")
+    both = isinstance(scored, int) and isinstance(sampled, int)
     return {
         "units_reviewed": count(group.get("units_reviewed")),
+        # "20 of 30": units scored of units sampled (the count alone where sampled is unknown)
+        "scored_of_sampled": of_sampled(scored, sampled) if both else count(scored),
+        "scored_sentence": scored_of_sampled(scored, sampled) if both else "",
+        "sampled_known": both,
         "units_with_error": count(group.get("units_with_error")),
         "units_not_reviewed": count(group.get("units_not_reviewed"))
         if group.get("units_not_reviewed") is not None
@@ -300,7 +310,13 @@ def _attribute_printout(att: Any) -> str | None:
         return None
     strata = [s for s in att.get("strata") or [] if isinstance(s, Mapping)]
     overall = sub_mapping(att, "overall")
-    lines = ["ATTRIBUTE APPRAISAL (UNITS IN ERROR)" + (" (STRATIFIED)" if strata else ""), ""]
+    # Which errors: the units whose payment changed (a difference of a cent or more), not every
+    # coding error; record accuracy counts those.
+    lines = [
+        "ATTRIBUTE APPRAISAL (UNITS IN ERROR: PAYMENT CHANGED BY $0.01 OR MORE)"
+        + (" (STRATIFIED)" if strata else ""),
+        "",
+    ]
     if strata:
         lines.append(f"{'STRATUM':<14}{'UNIVERSE':>10}{'SAMPLE':>9}{'ERRORS':>9}{'PERCENT':>11}")
         for item in strata:
@@ -417,12 +433,28 @@ def audit_view(results: Mapping[str, Any]) -> dict[str, str]:
         "scored_at",
         "findings_sha256",
     )
-    return {k: text(audit.get(k)) for k in keys}
+    view = {k: text(audit.get(k)) for k in keys}
+    # Preliminary while sampled units are outstanding: every page says so (base.html).
+    progress = results.get("progress")
+    view["status"] = text(results.get("status")) or "final"
+    view["preliminary"] = ""
+    if view["status"] == "preliminary" and isinstance(progress, Mapping):
+        scored = scored_of_sampled(progress.get("units_scored"), progress.get("units_sampled"))
+        outstanding = (
+            f"{count(progress.get('units_outstanding'))} {COUNT_WORDS['units_outstanding']}"
+        )
+        # a comma, not a semicolon: the text also goes into a CSS string (page margin)
+        view["preliminary"] = f"PRELIMINARY: {scored}, {outstanding}"
+    elif view["status"] == "preliminary":
+        view["preliminary"] = "PRELIMINARY"
+    return view
 
 
 def settings_view(settings: Mapping[str, Any]) -> dict[str, Any]:
     rule = text(settings.get("demand_rule"))
     return {
+        "measures": {k: {"label": v[0], "meaning": v[1]} for k, v in MEASURES.items()},
+        "demand_meaning": DEMAND_MEANING.get(rule, ""),
         "target": pct(settings.get("target_accuracy")),
         "target_raw": float(settings["target_accuracy"]),
         "confidence": conf(settings.get("confidence")),
@@ -548,14 +580,17 @@ def sampling_view(sampling: Mapping[str, Any] | None, statement: str | None) -> 
 def progress_view(progress: Any) -> list[tuple[str, str]] | None:
     if not isinstance(progress, Mapping):
         return None
-    labels = (
-        ("units_sampled", "Units sampled"),
-        ("units_returned", "Units returned by auditors"),
-        ("units_reviewed", "Units reviewed"),
-        ("units_record_missing", "Records missing (scored as errors)"),
-        ("units_not_reviewed", "Units not reviewed (excluded from scoring)"),
-    )
-    rows = [(label, count(progress[k])) for k, label in labels if progress.get(k) is not None]
+    # The same words as the command line and results.xlsx (values/counts.py).
+    meaning = {
+        "units_record_missing": " (scored as errors)",
+        "units_not_reviewed": " (excluded from scoring)",
+        "units_outstanding": " (not in these results)",
+    }
+    rows = [
+        (words[0].upper() + words[1:] + meaning.get(k, ""), count(progress[k]))
+        for k, words in COUNT_WORDS.items()
+        if progress.get(k) is not None
+    ]
     return rows or None
 
 

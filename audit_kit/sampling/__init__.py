@@ -28,7 +28,9 @@ The steps, in the order they are applied (docs/plans.md, docs/methods.md section
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -47,12 +49,13 @@ from audit_kit.sampling._record import (
     sampling_record,
     sampling_statement,
 )
-from audit_kit.sampling._select import draw_units
+from audit_kit.sampling._select import Drawn, draw_units
 from audit_kit.sampling.engines import is_engine_url, open_engine
 from audit_kit.sampling.engines.fingerprint import changed_strata
 from audit_kit.sampling.pseudonym import key_fingerprint, load_key, pseudonymise
 from audit_kit.stats import rng as rng_mod
 from audit_kit.universe import Encoding, open_universe
+from audit_kit.values.compare import same_value
 
 __all__ = [
     "verify",
@@ -138,7 +141,13 @@ def draw_sample(
         universe_key = source.fingerprint["digest"] if source.fingerprint else ""
     else:
         _no_engine_options(table, query, password_file)
-        uni = open_universe(Path(universe), encoding=encoding, sheet=sheet, progress=say)
+        uni = open_universe(
+            Path(universe),
+            encoding=encoding,
+            sheet=sheet,
+            progress=say,
+            header_row=plan.frame.header_row,
+        )
         try:
             drawn = draw_units(
                 plan, uni, seed_value, say=say, plan_dir=resolved.parent, plan_source=str(resolved)
@@ -286,7 +295,11 @@ def verify_audit(
     folder = AuditFolder.open(Path(audit_dir))
     problems = folder.verify_hashes()
     files = len(folder.artifacts())
-    notes: list[str] = []
+    notes: list[str] = [
+        f"{workbook} was filled in place and collected: its return is stored as {stored} "
+        "(the workbook as issued is recorded in the .json beside it)."
+        for workbook, stored in folder.filled_in_place().items()
+    ]
     if universe is None:
         if problems:
             raise IntegrityError(_integrity_summary(problems), problems)
@@ -306,6 +319,8 @@ def verify_audit(
     plan = parse_plan_text(text, source=str(folder.file("plan.yaml")))
     recorded_uni = record.get("universe", {})
     recorded_fp = recorded_uni.get("fingerprint")
+    other_file = False
+    other_file_problem: Problem | None = None
     seed = plan.rng.seed if plan.rng.seed is not None else record["generator"]["seed"]
     probe = record.get("sample_size", {}).get("probe")
     plan_source = str(folder.file("plan.yaml"))
@@ -335,18 +350,19 @@ def verify_audit(
             delimiter=options.get("delimiter"),
             sheet=options.get("sheet"),
             progress=say,
+            header_row=plan.frame.header_row,
         )
         try:
             if recorded_uni.get("sha256") is not None and uni.sha256 != recorded_uni["sha256"]:
-                problems.append(
-                    Problem(
-                        where=str(uni.path),
-                        expected=f"the universe sampled: {recorded_uni['file']}, SHA-256 "
-                        f"{recorded_uni['sha256']}",
-                        found=f"SHA-256 {uni.sha256}",
-                        fix="pass the universe file the sample was drawn from (archive it with "
-                        "the audit).",
-                    )
+                # Judged after the re-draw: another file may hold the same data.
+                other_file = True
+                other_file_problem = Problem(
+                    where=str(uni.path),
+                    expected=f"the universe sampled: {recorded_uni['file']}, SHA-256 "
+                    f"{recorded_uni['sha256']}",
+                    found=f"SHA-256 {uni.sha256}",
+                    fix="pass the universe file the sample was drawn from (archive it with "
+                    "the audit).",
                 )
             drawn = draw_units(
                 plan, uni, seed, say=say, plan_dir=None, probe=probe, plan_source=plan_source
@@ -400,7 +416,39 @@ def verify_audit(
             "Pseudonymised columns (" + ", ".join(phi) + ") were not compared: pass --key-file "
             "to compare them too."
         )
-    if "sample.csv" not in changed:
+    same_data = False
+    if other_file:
+        # Another file (the XLSX of a CSV export, a re-export): the same data if it gives the
+        # same frame (size, exclusions, strata) and the same sample, values read alike.
+        frame_diff = same_frame(record, drawn)
+        recorded_sample = folder.read_csv("sample.csv", infer_schema=False)
+        sample_diff = same_sample_values(
+            recorded_sample, expected, skip=phi, exact=[plan.columns.unit_id]
+        )
+        same_data = frame_diff is None and sample_diff is None and "sample.csv" not in changed
+        if same_data:
+            notes.append(
+                f"Same data, other file: {uni.path.name} is not the file sampled "
+                f"({record['universe']['file']}, SHA-256 {record['universe']['sha256'][:12]}...) "
+                "but holds the same frame (units, exclusions, strata sizes) and gives the same "
+                "sample, values read alike (amounts as amounts, dates as dates)."
+            )
+        else:
+            found = f"SHA-256 {uni.sha256}" + (f", and {frame_diff}" if frame_diff else "")
+            assert other_file_problem is not None
+            problems.append(replace(other_file_problem, found=found))
+            if sample_diff is not None and "sample.csv" not in changed:
+                problems.append(
+                    Problem(
+                        where=str(folder.file("sample.csv")),
+                        expected=f"the sample re-drawn from plan.yaml, seed {seed} and "
+                        f"{uni.path.name} ({expected.height} rows)",
+                        found=sample_diff,
+                        fix="the sample was not drawn from this universe with this plan and "
+                        "seed; pass the universe it was drawn from.",
+                    )
+                )
+    if "sample.csv" not in changed and not same_data and not other_file:
         recorded = folder.read_bytes("sample.csv")
         mismatch = _compare_samples(recorded, csv_bytes(expected), plan.columns.unit_id, skip=phi)
         if mismatch is not None:
@@ -463,6 +511,47 @@ def _record_verification(
 def _integrity_summary(problems: list[Problem]) -> str:
     names = sorted({Path(p.where.split(":")[0]).name for p in problems})
     return f"The audit folder fails verification ({len(problems)} problem(s): {', '.join(names)})."
+
+
+def same_frame(record: dict[str, Any], drawn: Drawn) -> str | None:
+    """What differs between a recorded frame and a re-drawn one (size, exclusions, strata)."""
+    frame = record.get("frame", {})
+    size = sum(s.population for s in drawn.strata)
+    if int(frame.get("size", -1)) != size:
+        return f"a frame of {size} units instead of {frame.get('size')}"
+    recorded = [int(e["rows"]) for e in frame.get("excluded", [])]
+    found = [int(e["rows"]) for e in drawn.frame.excluded]
+    if recorded != found:
+        return f"rows excluded by the filters: {found} instead of {recorded}"
+    sizes = {str(s["stratum"]): int(s["population"]) for s in record.get("strata", [])}
+    again = {str(s["stratum"]): int(s["population"]) for s in (x.to_record() for x in drawn.strata)}
+    if sizes != again:
+        changed = sorted(k for k in sizes.keys() | again.keys() if sizes.get(k) != again.get(k))
+        return "other stratum sizes: " + ", ".join(changed[:5])
+    return None
+
+
+def same_sample_values(
+    recorded: pl.DataFrame, drawn: pl.DataFrame, *, skip: list[str], exact: list[str]
+) -> str | None:
+    """What differs between two samples once each value is read as what it is (an amount, a
+    date, text): the same rows of a CSV and an XLSX are written differently."""
+    if recorded.columns != drawn.columns:
+        return "other columns: " + ", ".join(drawn.columns)
+    if recorded.height != drawn.height:
+        return f"{drawn.height} rows instead of {recorded.height}"
+    bad: list[str] = []
+    for col in recorded.columns:
+        if col in skip:
+            continue
+        a = recorded[col].cast(pl.String).to_list()
+        b = drawn[col].cast(pl.String).to_list()
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if not (x == y if col in exact else same_value(x, y)):
+                bad.append(f"row {i + 2}, column {col}")
+    if bad:
+        return f"{len(bad)} values differ, e.g. " + "; ".join(bad[:3])
+    return None
 
 
 def _compare_samples(

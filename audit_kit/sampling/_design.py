@@ -17,7 +17,7 @@ from audit_kit.folder.manifest import sha256_bytes
 from audit_kit.plan import SamplingPlan
 from audit_kit.sampling._frame import Frame, Positions, money
 from audit_kit.sampling._record import SIMPLE_LABEL
-from audit_kit.universe import parse_amounts
+from audit_kit.values.money import money_series
 
 # -- strata ----------------------------------------------------------------------------------
 
@@ -416,7 +416,7 @@ def _probe_stats(target: Any, plan_dir: Path | None) -> dict[str, Any]:
             found="no such column",
             fix="set size.target.probe_column.",
         )
-    values, bad = parse_amounts(probe[column])
+    values, bad = money_series(probe[column])
     if bool(bad.any()) or values.null_count() or len(values) < 2:
         raise InputError.one(
             "The probe sample cannot be used.",

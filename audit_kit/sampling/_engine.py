@@ -34,7 +34,8 @@ from audit_kit.sampling._select import Drawn, draw_strata, generator_record, see
 from audit_kit.sampling.engines import EngineUniverse
 from audit_kit.sampling.engines.fingerprint import fingerprint_record, frame_fingerprint
 from audit_kit.sampling.engines.frame_sql import FrameQueries, spec_from_plan
-from audit_kit.universe import Universe, parse_amounts
+from audit_kit.universe import Universe
+from audit_kit.values.money import money_series
 
 _EXAMPLES = 5
 
@@ -487,7 +488,7 @@ def file_fingerprint(plan: SamplingPlan, universe: Universe, drawn: Drawn) -> di
     if spec.fingerprint_numbers:
         raw = universe.read(spec.fingerprint_numbers)
         for col in spec.fingerprint_numbers:
-            amounts, _ = parse_amounts(raw[col])
+            amounts, _ = money_series(raw[col], decimal_comma=plan.frame.decimal_comma)
             money.append(amounts.to_numpy()[frame.rows])
     return frame_fingerprint(
         spec,

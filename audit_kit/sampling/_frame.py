@@ -27,11 +27,11 @@ from audit_kit.universe import (
     duplicate_problem,
     missing_column_problems,
     negative_problem,
-    parse_amounts,
-    parse_dates,
     row_problem,
 )
+from audit_kit.values.dates import DATE_EXAMPLES, NotADate, date_series, is_date_text, parse_date
 from audit_kit.values.demographics import EXPECTED, READERS
+from audit_kit.values.money import MONEY_EXAMPLES, money_series
 
 # -- the frame -------------------------------------------------------------------------------
 
@@ -180,6 +180,21 @@ def _date(col: str) -> str:
     return f"__date:{col}"
 
 
+#: Comparisons whose text value means an order: against dates they must be dates.
+_ORDERED = {FilterOp.GT, FilterOp.GE, FilterOp.LT, FilterOp.LE, FilterOp.BETWEEN}
+#: Fields that hold dates: a filter on them compares dates, whatever the value's YAML type.
+_DATE_FIELDS = ("service_date",)
+
+
+@dataclass(frozen=True, slots=True)
+class _Test:
+    """A frame filter with its kind of comparison and its value read as that kind."""
+
+    flt: FrameFilter
+    kind: str  # none | number | date | text
+    value: Any
+
+
 def _value_kind(flt: FrameFilter) -> str:
     if flt.op in NO_VALUE_OPS:
         return "none"
@@ -191,16 +206,60 @@ def _value_kind(flt: FrameFilter) -> str:
     return "text"
 
 
-def _filter_mask(frame: pl.DataFrame, col: str, flt: FrameFilter) -> pl.Series:
+def _tests(plan: SamplingPlan) -> tuple[list[_Test], list[Problem]]:
+    """Each filter's kind and value; a text value where a date is meant is read as a date.
+
+    A filter on a date field, or an order comparison whose values all read as dates
+    (``'7/1/2026'``), compares dates: never text, where ``'10/1/2026' < '9/1/2026'``.
+    """
+    out: list[_Test] = []
+    problems: list[Problem] = []
+    for i, flt in enumerate(plan.frame.filters):
+        kind = _value_kind(flt)
+        value = flt.value
+        values = value if isinstance(value, list) else [value]
+        dated = (
+            plan.column_for(flt.column)
+            in {c for f in _DATE_FIELDS for c in plan.columns.columns_for(f)}
+            or flt.column in _DATE_FIELDS
+        )
+        looks_dated = flt.op in _ORDERED and all(
+            isinstance(v, str) and is_date_text(v) for v in values
+        )
+        if kind in ("text", "number") and (dated or looks_dated):
+            try:
+                read = [parse_date(v) for v in values]
+            except NotADate as exc:
+                problems.append(
+                    Problem(
+                        where=f"plan: frame.filters[{i}].value ({flt.describe()})",
+                        expected=f"{DATE_EXAMPLES} ({flt.column} holds dates)",
+                        found=repr(exc.text),
+                        fix="write the date as 2026-07-01 (or 07/01/2026, quoted).",
+                    )
+                )
+                continue
+            kind = "date"
+            value = read if isinstance(value, list) else read[0]
+        out.append(_Test(flt, kind, value))
+    return out, problems
+
+
+def _show_dates(value: Any) -> str:
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(v.isoformat() for v in values)
+
+
+def _filter_mask(frame: pl.DataFrame, col: str, test: _Test) -> pl.Series:
     """Evaluate one filter; an empty cell passes only the negative tests (!=, not in, is empty)."""
-    kind = _value_kind(flt)
+    kind, flt = test.kind, test.flt
     if kind == "number":
         series = frame[num_column(col)]
     elif kind == "date":
         series = frame[_date(col)]
     else:
         series = frame[col].cast(pl.String).str.strip_chars()
-    value = flt.value
+    value = test.value
     if kind == "date":
         value = [_as_date(v) for v in value] if isinstance(value, list) else _as_date(value)
     op = flt.op
@@ -496,11 +555,35 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             wanted[f"columns.{name}" + (f"[{j}]" if len(mapped) > 1 else "")] = col
     for j, col in enumerate(cols.keep):
         wanted[f"columns.keep[{j}]"] = col
+    for code_col, mods in cols.modifiers.items():
+        for j, col in enumerate(mods):
+            wanted[f"columns.modifiers.{code_col}[{j}]"] = col
     for key, name in plan.references().items():
         wanted.setdefault(key, plan.column_for(name))
     problems.items.extend(hcc_column_problems(plan, source="plan"))
-    problems.items.extend(missing_column_problems(universe, wanted))
+    unknown = missing_column_problems(universe, wanted)
+    if plan.preset and len(unknown) * 2 >= len(wanted):
+        # Most columns unknown to the file: a shipped preset used as it is, with its
+        # placeholder names (those of the bundled example universe).
+        names = ", ".join(
+            sorted({wanted[k] for k in wanted if wanted[k] not in universe.columns})[:6]
+        )
+        problems.items.append(
+            Problem(
+                where=f"plan (preset '{plan.preset}'): columns",
+                expected=f"the column names of {universe.path.name}",
+                found=f"the preset's placeholder column names ({names}, ...): {len(unknown)} "
+                f"of {len(wanted)} are not in the file",
+                fix=f"run `audit-kit init --universe {universe.path.name} --preset {plan.preset} "
+                "--out plan.yaml`: it maps your export's columns into the preset; then sample "
+                "with that plan.",
+            )
+        )
+    problems.items.extend(unknown)
     present = set(universe.columns)
+    if id_col not in present:
+        # Without the unit ids there is no frame to judge: say what is missing, nothing more.
+        raise InputError("The plan names columns the universe file does not have.", problems.items)
 
     amount_cols = {f: plan.column_for(f) for f in AMOUNT_FIELDS if cols.columns_for(f)}
     by_cols = [plan.column_for(n) for n in strata.by] if strata else []
@@ -512,12 +595,13 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
     variables = {c for c in (band_col, cert_col, var_col) if c is not None}
     numeric = set(amount_cols.values()) | variables
     dates: set[str] = set()
-    for flt in plan.frame.filters:
-        kind = _value_kind(flt)
-        if kind == "number":
-            numeric.add(plan.column_for(flt.column))
-        elif kind == "date":
-            dates.add(plan.column_for(flt.column))
+    tests, filter_problems = _tests(plan)
+    problems.items.extend(filter_problems)
+    for test in tests:
+        if test.kind == "number":
+            numeric.add(plan.column_for(test.flt.column))
+        elif test.kind == "date":
+            dates.add(plan.column_for(test.flt.column))
     hcc_cols = _hcc_columns(plan)
     needed = [id_col, *by_cols, *sorted(numeric | dates)]
     needed += [plan.column_for(f.column) for f in plan.frame.filters]
@@ -527,6 +611,7 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
     say(f"Reading the frame columns: {', '.join(needed)}")
     label_cols = [c for c in by_cols if c not in numeric | dates]
     raw = universe.read(needed, numeric=numeric, categorical=label_cols, wait=False)
+    raw = universe.drop_footer(raw)
     if needed and raw.height and universe.format == "csv":
         blank = raw.select(pl.all_horizontal(pl.col(needed).is_null())).to_series()
         if bool(blank[-1]):
@@ -548,12 +633,13 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
 
     added: list[pl.Series] = []
     bad: dict[str, pl.Series] = {}
+    decimal_comma = plan.frame.decimal_comma
     for col in sorted(numeric & present):
-        values, flags = parse_amounts(raw[col])
+        values, flags = money_series(raw[col], decimal_comma=decimal_comma)
         added.append(values.alias(num_column(col)))
         bad[f"num:{col}"] = flags
     for col in sorted(dates & present):
-        values, flags = parse_dates(raw[col])
+        values, flags = date_series(raw[col])
         added.append(values.alias(_date(col)))
         bad[f"date:{col}"] = flags
     if added:
@@ -569,23 +655,30 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             flags & alive,
             column=col,
             role=_role(plan, col),
-            expected="a number (e.g. 1234.56)"
-            if kind == "num"
-            else "a date (2026-07-01, 07/01/2026 or 20260701)",
-            found="a value that is not a number" if kind == "num" else "a value that is not a date",
-            fix="correct those cells in the export (a frame filter cannot judge them).",
+            expected=MONEY_EXAMPLES if kind == "num" else DATE_EXAMPLES,
+            found="a value that is not " + ("an amount" if kind == "num" else "a date"),
+            fix="correct those cells in the export (a frame filter cannot judge them)"
+            + (
+                "; amounts written 1.234,50 need frame.decimal_comma: true in the plan."
+                if kind == "num" and not decimal_comma
+                else "."
+            ),
         )
 
     alive = pl.repeat(True, raw.height, dtype=pl.Boolean, eager=True).alias("alive")
     excluded: list[dict[str, Any]] = []
-    for flt in plan.frame.filters:
+    for test in tests:
+        flt = test.flt
         col = plan.column_for(flt.column)
         if col not in present:
             continue
         report_bad(f"num:{col}", alive)
         report_bad(f"date:{col}", alive)
-        passing = alive & _filter_mask(raw, col, flt)
-        excluded.append({"filter": flt.describe(), "rows": int(alive.sum()) - int(passing.sum())})
+        passing = alive & _filter_mask(raw, col, test)
+        shown = flt.describe()
+        if test.kind == "date" and _value_kind(flt) != "date":
+            shown += " (read as the date " + _show_dates(test.value) + ")"
+        excluded.append({"filter": shown, "rows": int(alive.sum()) - int(passing.sum())})
         alive = passing
     for key in list(bad):
         report_bad(key, alive)
@@ -633,6 +726,7 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
         )
         say(f"Ordering {size:,} units by unit id")
         keys, rule, repeated = _id_keys(ids, bounds)
+        groups: list[tuple[str, list[int]]] = []
         if repeated:
             file_rows = kept(raw[ROW].to_numpy())
             groups = [
@@ -640,9 +734,12 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
                 for g in repeated
                 if ids[int(g[0])].strip()
             ]
-            duplicate = duplicate_problem(universe, groups, id_col)
-            if duplicate is not None:
-                problems.items.append(duplicate)
+        if not everyone:
+            # A unit named twice is ambiguous even when a filter drops one of its rows.
+            groups = _repeated_with_excluded(raw, all_ids, alive, ids, groups)
+        duplicate = duplicate_problem(universe, groups, id_col)
+        if duplicate is not None:
+            problems.items.append(duplicate)
         for col in sorted((set(amount_cols.values()) | variables) & present):
             values = raw[num_column(col)]
             negative = negative_problem(
@@ -734,7 +831,7 @@ def _hcc_problems(
             continue
         cells = raw[col].cast(pl.String)
         if name == "birth_date":
-            parsed, _ = parse_dates(cells)
+            parsed, _ = date_series(cells)
             bad = parsed.is_null()
         else:
             reader = READERS[name]
@@ -748,6 +845,39 @@ def _hcc_problems(
             found="an empty or unreadable cell",
             fix="correct those cells in the export, or exclude those rows with a frame filter.",
         )
+
+
+def _repeated_with_excluded(
+    raw: pl.DataFrame,
+    all_ids: pl.Series,
+    alive: pl.Series,
+    ids: pl.Series,
+    groups: list[tuple[str, list[int]]],
+) -> list[tuple[str, list[int]]]:
+    """The repeated ids among every row of the file, given those among the frame's rows.
+
+    Only the excluded rows' ids are new: an id is repeated when it is on two excluded rows or
+    on an excluded row and a frame row. The frame's ids are probed against the (usually few)
+    excluded ones, so the cost is one lookup per frame row.
+    """
+    dropped = all_ids.filter(~alive)
+    dropped = dropped.filter(dropped.str.strip_chars() != "")  # few rows: cheap
+    if dropped.is_empty():
+        return groups
+    wanted = set(dropped.filter(dropped.is_duplicated()).to_list())
+    hits = ids.filter(ids.is_in(dropped.unique().implode()))
+    wanted.update(hits.to_list())
+    if not wanted:
+        return groups
+    wanted.update(unit for unit, _ in groups)
+    rows = (
+        pl.DataFrame({"id": all_ids, "row": raw[ROW]})
+        .filter(pl.col("id").is_in(pl.Series(sorted(wanted)).implode()))
+        .group_by("id")
+        .agg(pl.col("row").sort())
+        .sort("id")
+    )
+    return [(str(u), [int(r) for r in rs]) for u, rs in rows.iter_rows()]
 
 
 def _label_codes(column: pl.Series) -> tuple[np.ndarray[Any, np.dtype[np.int32]], list[str]]:

@@ -145,14 +145,22 @@ def score_frames(
     extrapolation, strata_extrapolation = extrapolate_scored(scored, ctx)
     overall = score_group(returned, ctx, population=overall_population(ctx, sampling), overall=True)
     overall["extrapolation"] = extrapolation
+    progress = _progress(units, returned)
+    overall["units_sampled"] = progress["units_sampled"]
     results: dict[str, Any] = {
         "audit": dict(audit),
+        "status": results_status(progress),
         "settings": _settings(plan, weights, references),
-        "progress": _progress(units, returned),
+        "progress": progress,
         "overall": overall,
     }
     for key, attr in GROUPINGS:
         results[key] = score_groups(returned, attr, ctx)
+        sampled = _sampled_by(units, attr)
+        for group in results[key]:
+            # "20 of 30": units scored of the units sampled for this coder (provider); the
+            # auditors' units are known from the workbooks, not from the sample.
+            group["units_sampled"] = None if sampled is None else sampled.get(group[attr], 0)
     results["settings_groups"] = score_groups(returned, "setting", ctx)
     results["strata"] = [
         {
@@ -237,6 +245,29 @@ def _unit_entry(u: ScoredUnit) -> dict[str, Any]:
     }
 
 
+def results_status(progress: Mapping[str, int]) -> str:
+    """``preliminary`` while sampled units are outstanding (not returned), else ``final``.
+
+    The one place results become final (an open rebuttal round is to keep them preliminary
+    too, once rebuttal rounds exist).
+    """
+    return "preliminary" if progress["units_outstanding"] > 0 else "final"
+
+
+def _sampled_by(units: pl.DataFrame, attr: str) -> dict[str, int] | None:
+    """Sampled units (spares not drawn into the sample excluded) per value of a sample column."""
+    if attr not in units.columns:
+        return None
+    frame = units
+    if "spare" in frame.columns:
+        frame = frame.filter(~pl.col("spare").fill_null(False))
+    counts: dict[str, int] = {}
+    for value in frame.get_column(attr).cast(pl.String).to_list():
+        key = "(not recorded)" if value is None or not str(value).strip() else str(value).strip()
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def _progress(units: pl.DataFrame, returned: Sequence[ScoredUnit]) -> dict[str, int]:
     spare = units["spare"].fill_null(False) if "spare" in units.columns else None
     sampled = units.height if spare is None else int((~spare).sum())
@@ -247,6 +278,7 @@ def _progress(units: pl.DataFrame, returned: Sequence[ScoredUnit]) -> dict[str, 
         "units_reviewed": statuses["reviewed"],
         "units_record_missing": statuses["record missing"],
         "units_not_reviewed": statuses["not reviewed"],
+        "units_scored": statuses["reviewed"] + statuses["record missing"],
         "units_outstanding": max(sampled - len(returned), 0),
     }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from audit_kit.scoring.financial import (
     resolve_reference,
 )
 from audit_kit.values.codes import CptItem, normalize_code, parse_cpt, split_codes
+from audit_kit.values.money import NotMoney, parse_money
 
 STATUSES = ("reviewed", "record missing", "not reviewed")
 GROUPINGS = (("coders", "coder"), ("providers", "provider"), ("auditors", "auditor"))
@@ -114,13 +114,10 @@ def _audited_codes(row: Mapping[str, Any], original: CodeSet) -> CodeSet:
 
 
 def _float(value: Any) -> float | None:
-    if value is None:
-        return None
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        return parse_money(value)
+    except NotMoney:
         return None
-    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -48,6 +48,7 @@ from audit_kit.folder.manifest import file_sha256
 from audit_kit.scoring.comparison import CodeSet
 from audit_kit.scoring.hcc import HccDemographics, RafScore, raf_score
 from audit_kit.values.codes import CptItem
+from audit_kit.values.dates import NotADate, parse_date
 from audit_kit.values.demographics import EXPECTED as DEMOGRAPHICS_EXPECTED
 from audit_kit.values.demographics import (
     age_on,
@@ -58,6 +59,7 @@ from audit_kit.values.demographics import (
     read_orec,
     read_sex,
 )
+from audit_kit.values.money import NotMoney, parse_money
 
 __all__ = [
     "CENT",
@@ -155,13 +157,10 @@ def _require_columns(frame: pl.DataFrame, path: Path, columns: Sequence[str]) ->
 
 
 def _amount(text: str | None) -> float | None:
-    if text is None or not text.strip():
-        return None
     try:
-        value = float(text.strip().replace(",", "").lstrip("$"))
-    except ValueError:
+        return parse_money(text)
+    except NotMoney:
         return None
-    return value if math.isfinite(value) else None
 
 
 # -- fee schedule --------------------------------------------------------------------------------
@@ -298,9 +297,11 @@ def grouper_version(service_date: str | None) -> int | None:
     if not service_date:
         return DEFAULT_GROUPER_VERSION
     try:
-        date = dt.date.fromisoformat(service_date[:10])
-    except ValueError:
+        date = parse_date(service_date)
+    except NotADate:
         return None
+    if date is None:
+        return DEFAULT_GROUPER_VERSION
     fiscal_year = date.year + 1 if date.month >= 10 else date.year
     return GROUPER_VERSIONS.get(fiscal_year)
 

@@ -31,8 +31,6 @@ from audit_kit.universe.validation import (
     duplicate_problem,
     missing_column_problems,
     negative_problem,
-    parse_amounts,
-    parse_dates,
     row_problem,
 )
 
@@ -45,7 +43,5 @@ __all__ = [
     "missing_column_problems",
     "negative_problem",
     "open_universe",
-    "parse_amounts",
-    "parse_dates",
     "row_problem",
 ]

@@ -18,7 +18,8 @@ import polars as pl
 
 from audit_kit.errors import InputError, Problem
 from audit_kit.files import archive as archive_checks
-from audit_kit.universe.lines import LineScan
+from audit_kit.universe.layout import HEAD_ROWS, find_header, footer_note, footer_rows
+from audit_kit.universe.lines import SHORT, LineScan
 from audit_kit.universe.reading import (
     BytePass,
     Encoding,
@@ -46,11 +47,14 @@ def open_universe(
     delimiter: str | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
+    header_row: int | None = None,
 ) -> Universe:
     """Identify and open a universe file; refuse what cannot be read, with a hint.
 
     The file's SHA-256 (and, for CSV, its line index and encoding check) is computed in the
-    background; :attr:`Universe.sha256` and :meth:`Universe.read` wait for it.
+    background; :attr:`Universe.sha256` and :meth:`Universe.read` wait for it. The header row
+    is found below any title rows (or is ``header_row``, 1-based), and total or report lines
+    at the end are recognised (:mod:`audit_kit.universe.layout`); neither is ever a unit.
     """
     say = progress or _noop
     path = Path(path)
@@ -86,14 +90,14 @@ def open_universe(
     fmt = _sniff_format(path, head)
     say(f"Reading {path.name} ({_human_bytes(size)}, {fmt.upper()})")
     if fmt == "csv":
-        return _open_csv(path, head, size, encoding, delimiter)
+        return _open_csv(path, head, size, encoding, delimiter, header_row)
     stop = threading.Event()
     pending = _POOL.submit(_byte_pass, path, None, stop)
     try:
         if fmt == "parquet":
             universe = _open_parquet(path, size, pending)
         else:
-            universe = _open_xlsx(path, size, pending, sheet)
+            universe = _open_xlsx(path, size, pending, sheet, header_row)
     except InputError:
         stop.set()
         raise
@@ -217,14 +221,23 @@ def _idle(decoder: codecs.IncrementalDecoder) -> bool:
 
 
 def _open_csv(
-    path: Path, head: bytes, size: int, encoding: Encoding, delimiter: str | None
+    path: Path,
+    head: bytes,
+    size: int,
+    encoding: Encoding,
+    delimiter: str | None,
+    header_row: int | None = None,
 ) -> Universe:
     text_head = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     if encoding == "latin-1":
         text_head = head.decode("latin-1").removeprefix("\ufeff")
     sep = delimiter or _sniff_delimiter(text_head)
     lines = text_head.splitlines()
-    header_line = lines[0] if lines else ""
+    if len(head) == 1 << 16 and lines:
+        lines = lines[:-1]  # the last line of the head may be cut short
+    top = [next(csv.reader([ln], delimiter=sep), []) for ln in lines[:HEAD_ROWS]]
+    skip = find_header(top, header_row=header_row, where=str(path)) if top else 0
+    header_line = lines[skip] if skip < len(lines) else ""
     if not header_line.strip():
         raise InputError.one(
             "The universe file has no header row.",
@@ -242,12 +255,50 @@ def _open_csv(
         delimiter=sep,
         encoding="utf-8",
         requested_encoding=encoding,
+        header_offset=skip,
     )
+    if skip:
+        title = lines[:skip]
+        universe.title_delimiters = sum(ln.count(sep) for ln in title)
+        universe.title_long = sum(1 for ln in title if len(ln.encode("utf-8")) + 1 > SHORT)
+        universe.notes.append(
+            f"The header is row {skip + 1}: {skip} title row{'s' if skip > 1 else ''} above it "
+            f"{'were' if skip > 1 else 'was'} skipped."
+        )
+    _find_csv_footer(universe, path, size, sep, encoding)
     if encoding == "latin-1":
         universe._transcode()
     check_utf8 = encoding != "latin-1"
     universe._pending = _POOL.submit(_byte_pass, path, (sep.encode(), check_utf8), universe._stop)
     return universe
+
+
+def _find_csv_footer(universe: Universe, path: Path, size: int, sep: str, encoding: str) -> None:
+    """Recognise total and report lines at the end of a CSV from its last bytes."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - _TAIL_BYTES))
+        tail = fh.read()
+    text = tail.decode("latin-1" if encoding == "latin-1" else "utf-8", errors="replace")
+    lines = text.splitlines()
+    if size > _TAIL_BYTES and lines:
+        lines = lines[1:]  # the first line of the tail may be cut short
+    if '"' in text:
+        # A quoted line break would make lines differ from records: look only at the last
+        # lines that close every quote they open.
+        plain = next((i for i, ln in enumerate(reversed(lines)) if ln.count('"') % 2), len(lines))
+        lines = lines[len(lines) - plain :]
+    rows = [next(csv.reader([ln], delimiter=sep), []) for ln in reversed(lines)]
+    footers, span = footer_rows(rows, len(universe.columns))
+    if not footers:
+        return
+    universe.footers = footers
+    universe.footer_records = span
+    block = lines[len(lines) - span :]
+    universe.footer_delimiters = sum(ln.count(sep) for ln in block)
+    universe.footer_long = sum(1 for ln in block if len(ln.encode("utf-8")) + 1 > SHORT)
+
+
+_TAIL_BYTES = 1 << 16
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -358,7 +409,9 @@ def _check_xlsx_package(path: Path) -> None:
                 raise refuse(f"{path}, part {info.filename}", "a well-formed workbook part", found)
 
 
-def _open_xlsx(path: Path, size: int, pending: Future[BytePass], sheet: str | None) -> Universe:
+def _open_xlsx(
+    path: Path, size: int, pending: Future[BytePass], sheet: str | None, header_row: int | None
+) -> Universe:
     _check_xlsx_package(path)
     try:
         import fastexcel
@@ -390,6 +443,7 @@ def _open_xlsx(path: Path, size: int, pending: Future[BytePass], sheet: str | No
             drop_empty_rows=False,
             drop_empty_cols=False,
             raise_if_empty=False,
+            read_options={"header_row": None},
         )
     except Exception as exc:  # fastexcel raises its own exception types
         raise InputError.one(
@@ -399,24 +453,63 @@ def _open_xlsx(path: Path, size: int, pending: Future[BytePass], sheet: str | No
             found=f"an unreadable sheet ({type(exc).__name__})",
             fix="open it in Excel and save it again as .xlsx, or export CSV.",
         ) from None
+    # The sheet is read without a header: the header row is found below any title rows.
+    top = [list(r) for r in frame.head(HEAD_ROWS).iter_rows()]
+    notes = []
+    skip = find_header(top, header_row=header_row, where=f"{path} [{name}]") if top else 0
+    if top:
+        names = _header_names(top[skip])
+        frame = frame.slice(skip + 1).rename(dict(zip(frame.columns, names, strict=True)))
+        if skip:
+            notes.append(
+                f"The header is row {skip + 1}: {skip} title row{'s' if skip > 1 else ''} "
+                f"above it {'were' if skip > 1 else 'was'} skipped."
+            )
     frame = frame.with_row_index(ROW).with_columns(pl.col(ROW).cast(pl.UInt32))
     data_cols = [c for c in frame.columns if c != ROW]
     blank = frame.select(
         pl.all_horizontal(pl.col(data_cols).is_null()) if data_cols else pl.lit(True)
     ).to_series()
-    notes = []
     if int(blank.sum()):
         frame = frame.filter(~blank)
         notes.append(f"{int(blank.sum())} empty worksheet rows were ignored.")
-    return Universe(
+    tail = [list(r) for r in frame.drop(ROW).tail(30).reverse().iter_rows()]
+    footers, span = footer_rows(tail, len(data_cols))
+    universe = Universe(
         path=path,
         format="xlsx",
         size_bytes=size,
         columns=tuple(data_cols),
         sheet=name,
         notes=notes,
-        rows=frame.height,
-        records=frame.height,
-        _sheet_frame=frame,
+        header_offset=skip,
         _pending=pending,
     )
+    if footers:
+        rows = frame[ROW].to_list()
+        universe.footers = footers
+        universe.footer_labels = [
+            {"row": universe.row_label(rows[len(rows) - f.offset]).split(" ")[1], "kind": f.kind}
+            for f in footers
+        ]
+        frame = frame.head(frame.height - span)
+        universe.notes.append(footer_note(universe.footer_labels))
+    universe.rows = universe.records = frame.height
+    universe._sheet_frame = frame
+    return universe
+
+
+def _header_names(cells: list[object]) -> list[str]:
+    """Column names from a header row: the text, unnamed cells named as polars names them,
+    a repeated name numbered (``Mod``, ``Mod_1``)."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for j, cell in enumerate(cells):
+        text = "" if cell is None else str(cell).strip()
+        name = text or f"__UNNAMED__{j}"
+        base, k = name, 1
+        while name in seen:
+            name, k = f"{base}_{k}", k + 1
+        seen.add(name)
+        names.append(name)
+    return names

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from audit_kit.errors import InputError, Problem
+from audit_kit.universe.layout import Footer, footer_note
 from audit_kit.universe.lines import LineIndex, index_lines
 from audit_kit.universe.validation import ROW, describe_rows
 
@@ -56,6 +57,20 @@ class Universe:
     #: Records the parser sees (blank lines included); maps CSV lines to rows.
     records: int | None = None
     requested_encoding: Encoding = "auto"
+    #: Rows (CSV lines) above the header: title rows, skipped.
+    header_offset: int = 0
+    #: Total rows and report lines after the units (never units), and the rows they span at
+    #: the end (CSV: records to drop after reading; XLSX: already dropped).
+    footers: list[Footer] = field(default_factory=list)
+    footer_records: int = 0
+    #: Delimiters in, and lines longer than a blank line among, the title and footer lines
+    #: (the field-count check allows for them).
+    title_delimiters: int = 0
+    title_long: int = 0
+    footer_delimiters: int = 0
+    footer_long: int = 0
+    #: 1-based rows of the footers, for the record (set once the rows are known).
+    footer_labels: list[dict[str, Any]] = field(default_factory=list)
     #: CSV only: bytes read by polars (the file itself, or its UTF-8 transcoding).
     _data: bytes | None = field(default=None, repr=False)
     #: CSV only: where the lines start (line 0 = header).
@@ -129,8 +144,11 @@ class Universe:
         if width < 2:
             return
         if not result.quoted and self._lines is not None:
-            # Short lines ("\n", "\r\n", one character) hold no delimiter.
-            if result.delimiters == (width - 1) * (self._lines.lines - self._lines.short):
+            # Short lines ("\n", "\r\n", one character) hold no delimiter; title and footer
+            # lines hold what they hold.
+            table = self._lines.lines - self._lines.short - self.title_long - self.footer_long
+            extra = self.title_delimiters + self.footer_delimiters
+            if result.delimiters == (width - 1) * table + extra:
                 return
         else:
             # Delimiters inside quotes make counting useless: let the parser count fields.
@@ -141,7 +159,7 @@ class Universe:
                 return
             except pl.exceptions.PolarsError:
                 pass
-        bad = _diagnose_csv(self._text_stream(), self.delimiter or ",", width)
+        bad = self._diagnose()
         if bad:
             raise InputError.one(
                 "The universe file has rows that do not match its header.",
@@ -168,13 +186,32 @@ class Universe:
             out["encoding"] = self.encoding
         if self.format == "xlsx":
             out["sheet"] = self.sheet
+        if self.header_offset:
+            out["header_row"] = self.header_offset + 1
+        if self.footer_labels:
+            out["footer_rows"] = list(self.footer_labels)
         if self.notes:
             out["notes"] = list(self.notes)
         return out
 
+    def drop_footer(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The rows of a CSV read in full without its footer rows (recorded and noted)."""
+        if self.format != "csv" or not self.footer_records or frame.height < self.footer_records:
+            return frame
+        if not self.footer_labels:
+            rows = frame.height
+            self.footer_labels = [
+                {"row": self.row_label(rows - f.offset).split(" ")[1], "kind": f.kind}
+                for f in self.footers
+            ]
+            self.notes.append(footer_note(self.footer_labels))
+        return frame.head(frame.height - self.footer_records)
+
     def row_label(self, index: int) -> str:
         """Name a 0-based data row as the user sees it (header = row 1)."""
-        return f"record {index + 1}" if self.format == "parquet" else f"row {index + 2}"
+        if self.format == "parquet":
+            return f"record {index + 1}"
+        return f"row {index + 2 + self.header_offset}"
 
     # -- reading ---------------------------------------------------------------------------
     def _scan_text(
@@ -191,6 +228,7 @@ class Universe:
         lf = pl.scan_csv(
             source,
             separator=self.delimiter or ",",
+            skip_lines=self.header_offset,
             infer_schema=False,
             schema_overrides=types or None,
             row_index_name=ROW if row_index else None,
@@ -221,7 +259,8 @@ class Universe:
         """Read ``ROW`` and the given columns of every row.
 
         ``numeric`` columns of a CSV are parsed as numbers by the reader when every cell is a
-        plain number (fast); otherwise they stay text for :func:`parse_amounts` to judge.
+        plain number (fast); otherwise they stay text for
+        :func:`audit_kit.values.money.money_series` to judge.
         ``categorical`` columns (few distinct values, e.g. strata) come back as
         ``pl.Categorical``, the others as text (or the Parquet file's types).
         With ``wait`` (the default) the checks of the whole file (encoding, field counts) are
@@ -272,7 +311,7 @@ class Universe:
     def _read_problems(self, exc: Exception) -> list[Problem]:
         message = str(exc).lower()
         if self.format == "csv":
-            bad = _diagnose_csv(self._text_stream(), self.delimiter or ",", len(self.columns))
+            bad = self._diagnose()
             if bad:
                 return [
                     Problem(
@@ -301,6 +340,16 @@ class Universe:
                 fix="open the file in the program that made it and export it again.",
             )
         ]
+
+    def _diagnose(self) -> list[int]:
+        """Data rows whose field count differs from the header's (footer rows excepted)."""
+        bad, rows = _diagnose_csv(
+            self._text_stream(), self.delimiter or ",", len(self.columns), skip=self.header_offset
+        )
+        if self.footer_records:
+            first = rows - self.footer_records  # the footer rows have fields of their own
+            bad = [b for b in bad if b < first]
+        return bad
 
     def _text_stream(self) -> io.TextIOBase:
         if self._data is not None:
@@ -342,20 +391,25 @@ class Universe:
 
     def _fetch_by_offset(self, rows: Sequence[int], columns: list[str]) -> pl.DataFrame | None:
         lines = self._lines
-        if lines is None or self.records is None or lines.lines != self.records + 1:
+        skip = self.header_offset
+        if lines is None or self.records is None or lines.lines != self.records + 1 + skip:
             return None
-        wanted = np.concatenate([[0], np.asarray(rows, dtype=np.int64) + 1])  # 0: the header
+        # The header's line, then each row's (title lines come before the header).
+        wanted = np.concatenate([[skip], np.asarray(rows, dtype=np.int64) + 1 + skip])
         starts, stops = lines.spans(wanted)
-        header_end = int(stops[0])
+        header_start, header_end = (
+            (0, int(stops[0])) if not skip else (int(starts[0]), int(stops[0]))
+        )
         begins, ends = starts[1:].tolist(), stops[1:].tolist()
         chunks: list[bytes] = []
         if self._data is not None:
             data = self._data
-            chunks.append(data[:header_end])
+            chunks.append(data[header_start:header_end])
             chunks.extend(data[b:e] for b, e in zip(begins, ends, strict=True))
         else:
             with self.path.open("rb") as fh:
-                chunks.append(fh.read(header_end))
+                fh.seek(header_start)
+                chunks.append(fh.read(header_end - header_start))
                 for begin, end in zip(begins, ends, strict=True):
                     fh.seek(begin)
                     chunks.append(fh.read(end - begin))
@@ -371,14 +425,20 @@ class Universe:
         return frame.with_columns(pl.Series(ROW, list(rows), dtype=pl.UInt32))
 
 
-def _diagnose_csv(stream: io.TextIOBase, delimiter: str, width: int) -> list[int]:
-    """Return 0-based data rows whose field count differs from the header's (error path only).
+def _diagnose_csv(
+    stream: io.TextIOBase, delimiter: str, width: int, *, skip: int = 0
+) -> tuple[list[int], int]:
+    """Return 0-based data rows whose field count differs from the header's (error path only),
+    and the number of data rows read.
 
-    A quote left open swallows the rest of the file; that row is reported too.
+    A quote left open swallows the rest of the file; that row is reported too. ``skip``:
+    title lines above the header.
     """
     bad: list[int] = []
     index = -1
     with stream:
+        for _ in range(skip):
+            stream.readline()
         reader = csv.reader(stream, delimiter=delimiter, strict=True)
         next(reader, None)
         try:
@@ -387,4 +447,4 @@ def _diagnose_csv(stream: io.TextIOBase, delimiter: str, width: int) -> list[int
                     bad.append(index)
         except csv.Error:
             bad.append(index + 1)
-    return bad
+    return bad, index + 1

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 ROW = "__row"
 
 _MAX_EXAMPLES = 5
-_THOUSANDS = r"^\$?-?\d{1,3}(,\d{3})+(\.\d*)?$"
 
 
 def describe_rows(rows: Iterable[int], label: Callable[[int], str], *, count: int) -> str:
@@ -67,52 +66,6 @@ def missing_column_problems(
     return problems
 
 
-def parse_amounts(series: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Return (Float64 values, mask of cells that hold something that is not a number).
-
-    Accepts ``1234.5``, ``-3``, ``$1,234.56``; empty cells are null (not flagged here).
-    """
-    if series.dtype.is_numeric():
-        values = series.cast(pl.Float64)
-        return values, values.is_nan().fill_null(False)
-    if series.dtype != pl.String:
-        series = series.cast(pl.String)
-    text = series.str.strip_chars()
-    cleaned = (
-        pl.when(text.str.contains(_THOUSANDS))
-        .then(text.str.replace_all(r"[$,]", ""))
-        .otherwise(text.str.replace(r"^\$", ""))
-    )
-    frame = pl.DataFrame({"t": text}).with_columns(v=cleaned.cast(pl.Float64, strict=False))
-    values = frame["v"]
-    present = frame["t"].is_not_null() & (frame["t"] != "")
-    bad = present & (values.is_null() | ~values.is_finite().fill_null(False))
-    return values.fill_nan(None).rename(series.name), bad
-
-
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%m-%d-%Y", "%m/%d/%y")
-
-
-def parse_dates(series: pl.Series) -> tuple[pl.Series, pl.Series]:
-    """Return (Date values, mask of non-empty cells that are not a date).
-
-    Text dates are read as ISO ``2026-07-01`` (a time part is ignored), US ``07/01/2026`` or
-    ``07/01/26``, ``07-01-2026`` and ``20260701``.
-    """
-    if series.dtype == pl.Date:
-        return series, pl.Series([False] * len(series))
-    if isinstance(series.dtype, pl.Datetime):
-        return series.dt.date(), pl.Series([False] * len(series))
-    text = series.cast(pl.String).str.strip_chars()
-    iso = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}[ T]")).then(text.str.slice(0, 10))
-    frame = pl.DataFrame({"t": text}).with_columns(t=iso.otherwise(pl.col("t")))
-    parsed = frame.select(
-        pl.coalesce([pl.col("t").str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS])
-    ).to_series()
-    present = text.is_not_null() & (text != "")
-    return parsed.rename(series.name), present & parsed.is_null()
-
-
 def row_problem(
     universe: Universe,
     frame: pl.DataFrame,
@@ -150,16 +103,20 @@ def negative_problem(
     """The problem of negative amounts in ``values`` (aligned with ``frame``; only the rows
     ``within`` marks, if given), or None."""
     negative = (values < 0).fill_null(False)
+    if within is not None:
+        negative = negative & within
+    shown = ", ".join(f"{v:,.2f}" for v in values.filter(negative).head(_MAX_EXAMPLES).to_list())
+    # Amounts are not PHI: the values themselves help find the adjustments in the export.
     return row_problem(
         universe,
         frame,
-        negative if within is None else negative & within,
+        negative,
         column=column,
         role=role,
         expected="an amount >= 0",
-        found="a negative amount",
-        fix=f"exclude adjustments with a frame filter, e.g. {{column: {role}, op: '>=', "
-        "value: 0}.",
+        found=f"a negative amount ({shown})",
+        fix=f"exclude adjustments and refunds with a frame filter, e.g. {{column: {role}, "
+        "op: '>', value: 0}, or correct the export.",
     )
 
 

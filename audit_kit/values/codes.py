@@ -31,12 +31,14 @@ import importlib.util
 import math
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 __all__ = [
+    "row_cpt_codes",
+    "with_modifiers",
     "CODE_KINDS",
     "CPT_MODIFIERS",
     "CodeCheck",
@@ -132,6 +134,47 @@ def split_codes(cell: object, separator: str = ";") -> list[str]:
         if sep:
             text = text.replace(sep, " ")
     return text.split()
+
+
+def with_modifiers(codes: list[str], modifiers: Iterable[str]) -> list[str]:
+    """Attach modifiers kept in their own columns to the code of their code column.
+
+    ``(["99214"], ["25"])`` gives ``["99214-25"]``; a modifier already attached
+    (``99214-25`` with ``25`` in ``Mod 1``) is not repeated; a units suffix stays last
+    (``97110x2`` with ``59`` gives ``97110-59x2``). Modifiers go to the first code of the cell
+    (a code column with modifier columns holds one code per row). Blank modifiers are skipped.
+    """
+    mods = [m.strip().lstrip("-").upper() for m in modifiers if m and m.strip().lstrip("-")]
+    if not codes or not mods:
+        return codes
+    first = codes[0].strip()
+    units = ""
+    match = re.search(r"([X*][0-9]{1,4})$", first.upper())
+    if match and len(first) > 5:
+        units, first = first[match.start() :], first[: match.start()]
+    present = {m.upper() for m in first.split("-")[1:]}
+    extra = [m for m in dict.fromkeys(mods) if m not in present]
+    return [first + "".join(f"-{m}" for m in extra) + units, *codes[1:]]
+
+
+def row_cpt_codes(
+    row: Mapping[str, object],
+    columns: Sequence[str],
+    modifiers: Mapping[str, Sequence[str]],
+    separator: str = ";",
+) -> list[str]:
+    """The CPT/HCPCS items of one row: each code column's codes, in column order, with the
+    modifiers of its modifier columns attached (:func:`with_modifiers`)."""
+    out: list[str] = []
+    for col in columns:
+        codes = split_codes(row.get(col), separator)
+        mod_cols = modifiers.get(col, ())
+        if mod_cols:
+            codes = with_modifiers(
+                codes, [m for mc in mod_cols for m in split_codes(row.get(mc), separator)]
+            )
+        out.extend(codes)
+    return out
 
 
 def join_codes(codes: Iterable[str], separator: str = ";") -> str:

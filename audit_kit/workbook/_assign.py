@@ -64,6 +64,8 @@ def original_columns(plan: SamplingPlan, sample_columns: Sequence[str]) -> list[
                 )
             )
             continue
+        # a CPT/HCPCS column's separate modifier columns follow it (the auditor sees both)
+        cols = [c for col in cols for c in (col, *plan.columns.modifiers.get(col, []))]
         for col in cols:
             if col not in sample_columns:
                 problems.append(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,7 +21,9 @@ from audit_kit.folder.workbook_record import (
     WorkbookLayout,
 )
 from audit_kit.plan import SamplingPlan
-from audit_kit.values.codes import split_codes
+from audit_kit.values.codes import row_cpt_codes, split_codes
+from audit_kit.values.dates import NotADate, parse_date
+from audit_kit.values.money import NotMoney, parse_money
 
 FINDING_HEADERS: tuple[str, ...] = (
     "Review status",
@@ -72,17 +73,15 @@ def load_layouts(folder: AuditFolder) -> dict[str, WorkbookLayout]:
 
 def as_float(text: str) -> float | None:
     try:
-        value = float(text.replace(",", "").strip())
-    except ValueError:
+        return parse_money(text)
+    except NotMoney:
         return None
-    return value if math.isfinite(value) else None
 
 
 def as_date(text: str) -> dt.date | None:
-    head = text.strip()[:10]
     try:
-        return dt.date.fromisoformat(head)
-    except ValueError:
+        return parse_date(text)
+    except NotADate:
         return None
 
 
@@ -146,6 +145,7 @@ def code_reader(plan: SamplingPlan) -> Callable[[Mapping[str, str | None]], Unit
     sep = plan.columns.code_separator
     mapped = plan.columns.mapped()
     dx_cols, px_cols, cpt_cols = (mapped.get(f, []) for f in ("dx", "px", "cpt"))
+    modifiers = plan.columns.modifiers  # modifier columns: attached to their code
     drg_col = mapped.get("drg", [None])[0]
     examined_col = mapped.get(plan.financial.examined, [None])[0]
 
@@ -159,7 +159,7 @@ def code_reader(plan: SamplingPlan) -> Callable[[Mapping[str, str | None]], Unit
         return UnitCodes(
             dx=codes(row, dx_cols),
             px=codes(row, px_cols),
-            cpt=codes(row, cpt_cols),
+            cpt=tuple(row_cpt_codes(row, cpt_cols, modifiers, sep)),
             drg=(row.get(drg_col) or "").strip() if drg_col else "",
             examined=(row.get(examined_col) or "").strip() if examined_col else "",
         )

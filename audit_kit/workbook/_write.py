@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import polars as pl
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -26,7 +27,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from audit_kit._version import __version__
-from audit_kit.errors import AuditError
+from audit_kit.errors import AuditError, Problem
 from audit_kit.folder.manifest import AuditFolder, now_iso
 from audit_kit.folder.workbook_record import (
     WORKBOOK_FORMAT,
@@ -97,6 +98,57 @@ class _Plan:
     rows: list[_Row] = field(default_factory=list)
 
 
+def _units_with_findings(folder: AuditFolder) -> set[str]:
+    """The units whose findings have been collected (any status)."""
+    if not folder.has("findings.csv"):
+        return set()
+    findings = folder.read_csv("findings.csv", infer_schema=False)
+    if "unit_id" not in findings.columns:
+        return set()
+    return {str(u) for u in findings.get_column("unit_id").to_list() if u}
+
+
+def _open_units(
+    folder: AuditFolder,
+    sample: pl.DataFrame,
+    unit_col: str,
+    done: set[str],
+    *,
+    open_units_only: bool,
+) -> pl.DataFrame:
+    """The sample without the units whose findings are in; refused unless asked for."""
+    open_sample = sample.filter(~pl.col(unit_col).is_in(sorted(done)))
+    where = str(folder.path / "findings.csv")
+    if open_sample.height == 0:
+        raise AuditError(
+            "Every unit already has findings: there is nothing left to issue.",
+            [
+                Problem(
+                    where=where,
+                    expected="units without findings",
+                    found=f"findings for all {sample.height} unit(s)",
+                    fix=f"run `audit-kit score {folder.path}`.",
+                )
+            ],
+        )
+    if not open_units_only:
+        raise AuditError(
+            f"{len(done)} unit(s) already have findings collected; issuing every unit again "
+            "would re-assign them and move their progress to other auditors.",
+            [
+                Problem(
+                    where=where,
+                    expected="workbooks issued once per unit",
+                    found=f"findings for {len(done)} of {sample.height} unit(s)",
+                    fix=f"collect the workbooks still out (`audit-kit collect {folder.path} "
+                    f"FILES`), or issue only the {open_sample.height} open unit(s): "
+                    f"`audit-kit workbooks {folder.path} --open-units-only`.",
+                )
+            ],
+        )
+    return open_sample
+
+
 def write_workbooks(
     audit_dir: Path,
     *,
@@ -104,9 +156,14 @@ def write_workbooks(
     by: Literal["round_robin", "stratum"] = "round_robin",
     assignment: Path | None = None,
     password: str | None = None,
+    open_units_only: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write one workbook per auditor (or one for all) into ``workbooks/``; return their paths.
+
+    Once findings have been collected, units whose findings are in are never issued again
+    (that would move their progress to another auditor): without ``open_units_only`` this is
+    refused with the fix; with it, only the units without findings are issued.
 
     Units are dealt round-robin in sample order (spares last), by stratum (whole strata to the
     least-loaded auditor), or from an assignment CSV (``unit_id,auditor``). The plan's
@@ -140,6 +197,10 @@ def write_workbooks(
     encrypt = bool(password) and (plan.workbook.password or not plan.workbook.protect_password)
     columns = original_columns(plan, sample.columns)
     unit_col = plan.columns.unit_id
+    full_sample = sample
+    done = _units_with_findings(folder)
+    if done:
+        sample = _open_units(folder, sample, unit_col, done, open_units_only=open_units_only)
     names, mapping = assign_units(sample, unit_col, auditors=auditors, by=by, assignment=assignment)
 
     batch = 1 + sum(1 for e in folder.events if e.get("command") == "workbooks")
@@ -154,10 +215,13 @@ def write_workbooks(
 
     records = sample.to_dicts()
     spare_units = {r[unit_col] for r in records if truthy(r.get("spare"))}
-    sampled = [r[unit_col] for r in records if r[unit_col] not in spare_units]
+    # The double-review units are drawn from the whole sample, as at the first issue, so that
+    # re-issuing the open units keeps the same ones double.
+    every = full_sample.to_dicts()
+    sampled = [r[unit_col] for r in every if not truthy(r.get("spare"))]
     double = set(
         pick_double_review(folder.audit_id, sampled, plan.workbook.double_review, len(names))
-    )
+    ).intersection(r[unit_col] for r in records)
     read_codes = code_reader(plan)
     for record in records:
         unit = record[unit_col]

@@ -60,7 +60,9 @@ _SYNONYMS: dict[str, frozenset[str]] = {
     ),
     "setting": words(
         "setting,patient type,pt type,pat type,encounter type,enc type,patient class,"
-        "pt class,visit type,claim type,service type,care setting,ip op"
+        "pt class,visit type,claim type,service type,care setting,ip op,"
+        "place of service,pos,pos code,pos cd,place of svc,place of service code,"
+        "facility type,type of service,tos"
     ),
     "payer": words(
         "payer,payor,payer name,payor name,financial class,fin class,fc,insurance,insurance name,"

@@ -19,7 +19,9 @@ from audit_kit.files.atomic import atomic_write_bytes
 from audit_kit.plan import SamplingPlan, parse_plan_text
 from audit_kit.plan.mapping.proposal import (
     DEFAULT_SAMPLE_ROWS,
+    ColumnFacts,
     MappingProposal,
+    column_facts,
     guess_mapping,
     read_head,
 )
@@ -69,6 +71,17 @@ def _columns_block(proposal: MappingProposal) -> list[str]:
         if guess.notes and name != "patient":
             comment += "; " + "; ".join(guess.notes)
         entries.append((f"  {name}: {value}", comment))
+    if proposal.modifiers:
+        pairs = ", ".join(
+            f"{_scalar(code)}: {_flow(mods)}" for code, mods in proposal.modifiers.items()
+        )
+        entries.append(
+            (
+                f"  modifiers: {{{pairs}}}",
+                "review: modifier columns, each attached to the CPT/HCPCS column before it "
+                "(99214 + 25 -> 99214-25)",
+            )
+        )
     if proposal.code_separator != ";":
         entries.append(
             (f"  code_separator: {_scalar(proposal.code_separator)}", "review: guessed from values")
@@ -103,18 +116,52 @@ def _columns_block(proposal: MappingProposal) -> list[str]:
     return lines
 
 
-def _default_plan(proposal: MappingProposal, universe_name: str) -> str:
+def _period_line(facts: ColumnFacts | None, proposal: MappingProposal) -> list[str]:
+    if facts is None or facts.first_date is None or facts.last_date is None:
+        return []
+    col = proposal.fields["service_date"].columns[0]
+    return [
+        f"period: {{start: {facts.first_date.isoformat()}, end: {facts.last_date.isoformat()}}}"
+        f"   # review: the first and last date in '{col}'"
+    ]
+
+
+def _filter_lines(facts: ColumnFacts | None, proposal: MappingProposal) -> list[str]:
+    """``paid > 0`` when the file holds payments that are negative, zero or blank (adjustments,
+    denials, unpaid claims): they are excluded and the exclusion recorded."""
+    if "paid" not in proposal.fields:
+        return []
+    if facts is not None and not facts.paid_needs_filter:
+        return []
+    why = "review: paid claims only"
+    if facts is not None:
+        parts = [
+            f"{n:,} {what}"
+            for n, what in (
+                (facts.paid_negative, "negative"),
+                (facts.paid_zero, "zero"),
+                (facts.paid_blank, "blank"),
+            )
+            if n
+        ]
+        why = f"review: the file has {', '.join(parts)} payments; they are excluded and counted"
+    return ["frame:", "  filters:", f'    - {{column: paid, op: ">", value: 0}}   # {why}']
+
+
+def _default_plan(
+    proposal: MappingProposal, universe_name: str, facts: ColumnFacts | None = None
+) -> str:
     fields = proposal.fields
     lines = [
         "# Sampling plan written by `audit-kit init` (no preset given).",
         "# Review every line marked '# review:', then run `audit-kit sample`.",
         f"name: Coding accuracy review of {universe_name}",
         "objective: Coding accuracy per coder against a 95% target; net financial impact.",
+        *_period_line(facts, proposal),
         "sampling_unit: encounter",
         "COLUMNS",
     ]
-    if "paid" in fields:
-        lines += ["frame:", "  filters:", '    - {column: paid, op: ">", value: 0}']
+    lines += _filter_lines(facts, proposal)
     if "coder" in fields:
         lines += [
             "design:",
@@ -202,11 +249,15 @@ def plan_text(
     preset_text: str | None = None,
     preset_name: str | None = None,
     universe_name: str = "the universe",
+    facts: ColumnFacts | None = None,
 ) -> str:
-    """Return the commented plan: the preset (or a default) with the proposed mapping."""
+    """Return the commented plan: the preset (or a default) with the proposed mapping.
+
+    ``facts`` (from the whole file) decide the frame filter on payments and the period.
+    """
     columns = _columns_block(proposal)
     if preset_text is None:
-        text = _default_plan(proposal, universe_name)
+        text = _default_plan(proposal, universe_name, facts)
         text = text.replace("COLUMNS\n", "\n".join(columns) + "\n")
         return text.replace("WORKBOOK\n", "\n".join(_workbook_block(None, proposal)) + "\n")
     header = [
@@ -298,8 +349,13 @@ def write_plan(
     notes: list[str] = []
     head = read_head(universe, rows=rows, sheet=sheet, notes=notes)
     proposal = guess_mapping(head)
+    facts = column_facts(universe, proposal, sheet=sheet)
     text = plan_text(
-        proposal, preset_text=preset_text, preset_name=preset, universe_name=universe.name
+        proposal,
+        preset_text=preset_text,
+        preset_name=preset,
+        universe_name=universe.name,
+        facts=facts,
     )
     problems: list[Problem] = []
     try:

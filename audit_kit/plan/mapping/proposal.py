@@ -6,6 +6,7 @@ them from a universe file.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +40,18 @@ from audit_kit.plan.mapping.values import (
     phi_by_value,
     text_values,
 )
+from audit_kit.values.dates import date_series
+from audit_kit.values.money import money_series
 
-__all__ = ["DEFAULT_SAMPLE_ROWS", "ColumnGuess", "MappingProposal", "guess_mapping", "read_head"]
+__all__ = [
+    "DEFAULT_SAMPLE_ROWS",
+    "ColumnFacts",
+    "ColumnGuess",
+    "MappingProposal",
+    "column_facts",
+    "guess_mapping",
+    "read_head",
+]
 
 DEFAULT_SAMPLE_ROWS = 1000
 
@@ -81,6 +92,8 @@ class MappingProposal:
     missing: tuple[str, ...]  # important fields no column was found for
     code_separator: str = ";"
     notes: tuple[str, ...] = ()
+    #: CPT/HCPCS column -> its modifier columns (exports that keep modifiers apart).
+    modifiers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def mapped_columns(self) -> dict[str, list[str]]:
         return {name: list(g.columns) for name, g in self.fields.items()}
@@ -96,6 +109,7 @@ class MappingProposal:
             "missing": list(self.missing),
             "code_separator": self.code_separator,
             "notes": list(self.notes),
+            "modifiers": {k: list(v) for k, v in self.modifiers.items()},
         }
 
 
@@ -147,6 +161,8 @@ def guess_mapping(frame: pl.DataFrame) -> MappingProposal:
             if separator != ";":
                 break
     _check_unit_id(state)
+    modifiers = _pair_modifiers(state, columns)
+    paired = {c for cols in modifiers.values() for c in cols}
     missing = tuple(f for f in _IMPORTANT if f not in state.fields)
     if "dx" in missing and ("cpt" in state.fields or "px" in state.fields):
         missing = tuple(f for f in missing if f != "dx")
@@ -156,11 +172,55 @@ def guess_mapping(frame: pl.DataFrame) -> MappingProposal:
         fields={k: state.fields[k] for k in FIELDS if k in state.fields},
         phi=tuple(state.phi),
         phi_not_kept=tuple(state.phi_not_kept),
-        unmapped=tuple(c for c in columns if c in state.free or c in state.reserved),
+        unmapped=tuple(
+            c for c in columns if (c in state.free or c in state.reserved) and c not in paired
+        ),
         missing=missing,
         code_separator=separator,
         notes=tuple(state.notes),
+        modifiers=modifiers,
     )
+
+
+_MODIFIER_HEADERS = frozenset({"mod", "mods", "modifier", "modifiers", "cptmod", "cptmodifier"})
+
+
+def _pair_modifiers(state: _State, columns: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Give each modifier column (``Mod 1``, ``Modifier``) to the CPT/HCPCS column before it
+    in the file (``CPT 1``, ``Mod 1``, ``Mod 2``, ``CPT 2``, ``Mod 3``): modifiers in columns
+    of their own are attached to their code, never dropped."""
+    cpt = state.fields.get("cpt")
+    candidates = [
+        c
+        for c in columns
+        if c in state.reserved or (c in state.free and fold(c) in _MODIFIER_HEADERS)
+    ]
+    mods = [
+        c
+        for c in candidates
+        if (m := REPEAT_RE.match(c.strip()))
+        and REPEAT_PREFIX.get(fold(m["prefix"])) == "modifier"
+        or fold(c) in _MODIFIER_HEADERS
+    ]
+    if not mods:
+        return {}
+    if cpt is None:
+        state.notes.append(
+            f"columns {', '.join(mods)} look like modifier columns, but no CPT/HCPCS column was "
+            "found to attach them to"
+        )
+        return {}
+    position = {c: i for i, c in enumerate(columns)}
+    codes = sorted(cpt.columns, key=lambda c: position[c])
+    out: dict[str, list[str]] = {}
+    for mod in mods:
+        before = [c for c in codes if position[c] < position[mod]]
+        owner = before[-1] if before else codes[0]
+        out.setdefault(owner, []).append(mod)
+    for mod in mods:
+        if mod in state.free:
+            state.free.remove(mod)
+    return {c: tuple(out[c]) for c in codes if c in out}
 
 
 def _phi_pass(state: _State) -> None:
@@ -205,15 +265,11 @@ def _repeat_pass(state: _State) -> None:
             continue
         first, last = members[0], members[-1]
         if target in ("modifier", "poa"):
-            state.notes.append(
-                f"columns {first}..{last} look like separate {target} columns: audit-kit reads "
-                + (
-                    "modifiers attached to the code (99214-25); join them in the export or "
-                    "keep them with keep:"
-                    if target == "modifier"
-                    else "no POA indicators; they are left out"
+            if target == "poa":
+                state.notes.append(
+                    f"columns {first}..{last} look like separate POA columns: audit-kit reads "
+                    "no POA indicators; they are left out"
                 )
-            )
             for col in members:
                 state.free.remove(col)
                 state.reserved.append(col)
@@ -431,8 +487,53 @@ def read_head(
             if not universe.finish():
                 raise
             head = universe.collect(universe.scan(list(universe.columns)).head(rows))
+        if head.height < rows:
+            head = universe.drop_footer(head)  # the whole file: its total rows are not units
     finally:
         universe.close()
     if notes is not None:
         notes.extend(universe.notes)
     return head.drop(ROW, strict=False).select(pl.all().cast(pl.String))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnFacts:
+    """What the whole file says about the columns a plan's frame depends on."""
+
+    rows: int = 0
+    paid_negative: int = 0
+    paid_zero: int = 0
+    paid_blank: int = 0
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+
+    @property
+    def paid_needs_filter(self) -> bool:
+        return bool(self.paid_negative or self.paid_zero or self.paid_blank)
+
+
+def column_facts(path: Path, proposal: MappingProposal, *, sheet: str | None = None) -> ColumnFacts:
+    """Read the paid and service-date columns of the whole file (two columns: cheap) for the
+    filters and the period ``init`` proposes."""
+    from audit_kit.universe import open_universe
+
+    wanted = {
+        f: proposal.fields[f].columns[0] for f in ("paid", "service_date") if f in proposal.fields
+    }
+    if not wanted:
+        return ColumnFacts()
+    universe = open_universe(Path(path), sheet=sheet)
+    try:
+        frame = universe.drop_footer(universe.read(list(dict.fromkeys(wanted.values()))))
+    finally:
+        universe.close()
+    facts: dict[str, Any] = {"rows": frame.height}
+    if "paid" in wanted:
+        values, bad = money_series(frame[wanted["paid"]])
+        facts["paid_negative"] = int((values < 0).fill_null(False).sum())
+        facts["paid_zero"] = int((values == 0).fill_null(False).sum())
+        facts["paid_blank"] = int((values.is_null() & ~bad).sum())
+    if "service_date" in wanted:
+        days, _ = date_series(frame[wanted["service_date"]])
+        facts["first_date"], facts["last_date"] = days.min(), days.max()
+    return ColumnFacts(**facts)

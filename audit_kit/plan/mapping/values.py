@@ -6,13 +6,14 @@ least :data:`SHARE` of them do. ICD-10-CM codes are checked against the public c
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 
 import polars as pl
 
 from audit_kit.values.codes import icd10cm_status, parse_cpt, split_codes
+from audit_kit.values.dates import is_date_text
+from audit_kit.values.money import is_money_text
 
 __all__ = [
     "INT_RE",
@@ -42,16 +43,6 @@ _PHONE_RE = re.compile(r"^\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}$")
 
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-
-
-_MONEY_RE = re.compile(r"^\(?-?\$?\s?-?(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?\)?$")
-
-
-_DATE_RES = (
-    re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$"),
-    re.compile(r"^\d{1,2}/\d{1,2}/(\d{2}|\d{4})$"),
-    re.compile(r"^\d{8}$"),
-)
 
 
 INT_RE = re.compile(r"^\d{1,3}$")
@@ -117,19 +108,17 @@ def fit_share(values: Sequence[str], test: Callable[[str], bool]) -> float:
 
 
 def is_money(text: str) -> bool:
-    return bool(_MONEY_RE.match(text)) and ("." in text or "$" in text or "," in text)
+    """An amount as the money parser reads it, written as money (cents, '$' or grouping):
+    a column of plain integers is more likely counts or ids than dollars."""
+    return is_money_text(text) and any(c in text for c in ".$,()")
 
 
 def is_number(text: str) -> bool:
-    try:
-        value = float(text.replace(",", "").replace("$", ""))
-    except ValueError:
-        return False
-    return math.isfinite(value)
+    return is_money_text(text)
 
 
 def is_date(text: str) -> bool:
-    return any(rx.match(text) for rx in _DATE_RES)
+    return is_date_text(text)
 
 
 def code_kind(token: str) -> str:

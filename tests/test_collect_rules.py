@@ -1,16 +1,16 @@
-"""The column-wise check of a return (the fast path) against the row-by-row one (the reference).
+"""The one check of a returned workbook (findings/_check.py) under edits of a real return.
 
-``_validate`` first tries :func:`audit_kit.findings._fast._validate_clean`; only when that gives
-up does the row-by-row check run. Random edits of a real return's Sample grid (bad and unusual
-but valid cells, changed originals, rows deleted, duplicated, re-sorted, blanked, added) must
-give the same problems, records, roles, identities and notes either way, and the fast path may
-give up only when the reference finds a problem.
+Every value of every finding column alone, and random edits of a real return's Sample grid
+(bad and unusual but valid cells, changed originals, rows deleted, duplicated, re-sorted,
+blanked, added): problems name the cell and its unit, come in sheet order, and a return that
+only moved rows is as clean as the one it came from.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,8 @@ from wb_helpers import PLAN, fill, make_audit
 
 from audit_kit.errors import Problem
 from audit_kit.findings import _SampleRows
-from audit_kit.findings._check import _header_index, _RowCheck, _validate, _validate_rows
-from audit_kit.findings._fast import _validate_clean
+from audit_kit.findings._check import _validate
 from audit_kit.findings._records import FINDINGS_COLUMNS, _Return
-from audit_kit.findings._values import parse_amount
 from audit_kit.folder.manifest import AuditFolder
 from audit_kit.plan import SamplingPlan
 from audit_kit.workbook import (
@@ -111,27 +109,6 @@ def _state(ret: _Return) -> tuple[Any, ...]:
     return (ret.records, ret.roles, ret.identity, ret.notes, ret.digests)
 
 
-def _reference(case: Case, sheet: ReturnedSheet) -> tuple[list[Problem], _Return]:
-    """The row-by-row check alone."""
-    ret = _fresh(case)
-    index, problems = _header_index(ret, sheet)
-    if problems:
-        return problems, ret
-    ret.digests = {str(u["unit_id"]): str(u["row_sha256"]) for u in case.layout.units}
-    check = _row_check(case, ret, index)
-    return _validate_rows(ret, sheet, index, check=check), ret
-
-
-def _row_check(case: Case, ret: _Return, index: dict[str, int]) -> _RowCheck:
-    return _RowCheck(
-        ret,
-        index,
-        plan=case.plan,
-        sample_rows=case.sample_rows,
-        read_codes=code_reader(case.plan),
-    )
-
-
 # Per finding column: its valid values written differently, near misses, and junk.
 FINDING_VALUES: dict[str, list[str | None]] = {
     "Review status": [None, "", " ", "reviewed", " Reviewed ", "REVIEWED", "record  missing",
@@ -195,48 +172,55 @@ def _edited(sheet: ReturnedSheet, edits: list[tuple[Any, ...]]) -> ReturnedSheet
     return ReturnedSheet(meta=dict(sheet.meta), columns=columns)
 
 
-def _assert_paths_agree(case: Case, sheet: ReturnedSheet) -> bool:
-    """Validate ``sheet`` both ways; return whether the fast path took it."""
-    expected, reference = _reference(case, sheet)
+_REF = re.compile(r"Sample!([A-Z]+)(\d+) \(unit ([^)]+)\)$")
 
+
+def _check(case: Case, sheet: ReturnedSheet) -> tuple[list[Problem], _Return]:
     ret = _fresh(case)
-    got = _validate(
+    problems = _validate(
         ret,
         sheet,
         plan=case.plan,
         sample_rows=case.sample_rows,
         read_codes=code_reader(case.plan),
     )
-    assert got == expected
-    assert _state(ret) == _state(reference)
+    return problems, ret
 
-    ret = _fresh(case)
-    index, header_problems = _header_index(ret, sheet)
-    if header_problems:
-        return False
-    ret.digests = {str(u["unit_id"]): str(u["row_sha256"]) for u in case.layout.units}
-    clean = _validate_clean(ret, sheet, index, check=_row_check(case, ret, index))
-    # the fast path gives up exactly when there is a problem to report
-    assert clean == (expected == []), expected
-    if clean:
-        assert _state(ret) == _state(reference)
-        assert all(tuple(record) == FINDINGS_COLUMNS for record in ret.records.values())
-    else:  # and leaves the return as it found it
-        assert (ret.records, ret.roles, ret.identity, ret.notes) == ({}, {}, {}, [])
-    return clean
+
+def _rows_named(problems: list[Problem]) -> list[int]:
+    """The Excel row of each problem that names a cell (in the order given)."""
+    out = []
+    for p in problems:
+        m = _REF.search(p.where) or re.search(r"Sample!A(\d+)$|Sample row (\d+)", p.where)
+        if m is not None:
+            out.append(int(m.group(2) if m.lastindex == 3 else m.group(1) or m.group(2)))
+    return out
 
 
 def test_every_single_finding_edit(cases: list[Case]) -> None:
-    """Each value of each finding column, in rows of each status (and of none), alone."""
-    taken = 0
+    """Each value of each finding column, in rows of each status (and of none), alone.
+
+    A problem (if any) names the edited cell's row and its unit; a value the rule accepts
+    leaves a record of every row with a status, in FINDINGS_COLUMNS order.
+    """
+    clean = 0
     for case in cases:
         height = len(case.sheet.columns[0]) - 1
+        units = case.sheet.columns[0][1:]
         for header, values in FINDING_VALUES.items():
             for value in values:
                 for at in range(height):
                     sheet = _edited(case.sheet, [("finding", at, header, value)])
-                    taken += _assert_paths_agree(case, sheet)
-    assert taken > 500  # most of these returns are clean: the fast path was exercised
+                    problems, ret = _check(case, sheet)
+                    for p in problems:
+                        m = _REF.search(p.where)
+                        assert m is not None, p.where
+                        assert (int(m.group(2)), m.group(3)) == (at + 2, units[at]), p
+                        assert p.fix
+                    if not problems:
+                        clean += 1
+                        assert all(tuple(r) == FINDINGS_COLUMNS for r in ret.records.values())
+    assert clean > 500  # most of these are valid values: the clean path is exercised
 
 
 def test_two_notes_in_sheet_order(cases: list[Case]) -> None:
@@ -247,34 +231,62 @@ def test_two_notes_in_sheet_order(cases: list[Case]) -> None:
         ("finding", reviewed, "Audited principal dx", "e119"),
         ("finding", reviewed - 1, "Audited DRG", "65"),
     ]
-    assert _assert_paths_agree(case, _edited(case.sheet, edits))
+    problems, ret = _check(case, _edited(case.sheet, edits))
+    assert problems == []
+    assert [n.split(":")[0] for n in ret.notes] == [
+        f"Sample!{_letter(case, 'Audited DRG')}{reviewed + 1}",
+        f"Sample!{_letter(case, 'Audited principal dx')}{reviewed + 2}",
+    ]
+
+
+def _letter(case: Case, header: str) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(case.sheet.header.index(header) + 1)
 
 
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(which=st.integers(0, 1), edits=st.lists(EDIT, max_size=4))
-def test_fast_path_agrees_with_the_row_by_row_check(
+def test_random_edits_give_problems_in_sheet_order(
     cases: list[Case], which: int, edits: list[tuple[Any, ...]]
 ) -> None:
-    """Random combinations of edits, rows moved, deleted, duplicated, blanked."""
-    _assert_paths_agree(cases[which], _edited(cases[which].sheet, edits))
+    """Random combinations of edits, rows moved, deleted, duplicated, blanked.
 
-
-def test_the_unedited_returns_take_the_fast_path(cases: list[Case]) -> None:
-    for case in cases:
-        ret = _fresh(case)
-        index, problems = _header_index(ret, case.sheet)
+    The check never fails on them; problems come top to bottom (rows never go back); a unit's
+    deleted row is reported by unit after every row; an edit-free return or one with only rows
+    moved or blank rows added has no problem and the same records as the unedited return.
+    """
+    case = cases[which]
+    sheet = _edited(case.sheet, edits)
+    problems, ret = _check(case, sheet)
+    rows = _rows_named(problems)
+    assert rows == sorted(rows)
+    deleted = [i for i, p in enumerate(problems) if p.found == "no row (deleted)"]
+    assert deleted == list(range(len(problems) - len(deleted), len(problems)))
+    if all(e[0] in ("swap", "blank") for e in edits):
         assert problems == []
-        ret.digests = {str(u["unit_id"]): str(u["row_sha256"]) for u in case.layout.units}
-        assert _validate_clean(ret, case.sheet, index, check=_row_check(case, ret, index))
+        assert ret.records == _check(case, case.sheet)[1].records
+
+
+def test_the_unedited_returns_are_clean(cases: list[Case]) -> None:
+    for case in cases:
+        problems, ret = _check(case, case.sheet)
+        assert problems == []
         assert ret.records
+        statuses = {r["review_status"] for r in ret.records.values()}
+        assert statuses == {"reviewed", "record missing", "not reviewed"}
+        missing = [r for r in ret.records.values() if r["review_status"] == "record missing"]
+        assert [r["audited_amount"] for r in missing] == ["0.0"]  # the whole amount at stake
     assert any(u["role"] == "second" for u in cases[0].layout.units)  # roles are told apart
+    assert set(cases[0].layout.units[0]) >= {"unit_id", "role"}
 
 
 def test_a_return_with_nothing_reviewed_yet(cases: list[Case]) -> None:
     for case in cases:
-        assert _assert_paths_agree(case, case.unfilled)
+        problems, ret = _check(case, case.unfilled)
+        assert (problems, ret.records, ret.notes) == ([], {}, [])
 
 
 @given(st.lists(st.lists(st.text(max_size=12), min_size=3, max_size=3), max_size=20))
@@ -282,21 +294,3 @@ def test_row_digests_are_row_digest_of_each_row(rows: list[list[str]]) -> None:
     columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], []]
     assert row_digests(columns) == [row_digest(r) for r in rows]
     assert row_digest(["E1", "12.5"]) == hashlib.sha256(b"2:E14:12.5").hexdigest()
-
-
-@given(
-    st.one_of(
-        st.text(alphabet="0123456789.,$ _-+eEinfa\t\u3000\u0661", max_size=12),
-        st.floats().map(str),
-    )
-)
-def test_parse_amount_reads_what_the_cleaned_text_reads(text: str) -> None:
-    """The plain-number shortcut in parse_amount changes no result."""
-    cleaned = text.strip().replace(",", "").replace("$", "").replace(" ", "")
-    try:
-        value: float | None = float(cleaned)
-    except ValueError:
-        value = None
-    if value is not None and value in (float("inf"), float("-inf")) or value != value:
-        value = None
-    assert repr(parse_amount(text)) == repr(value)
