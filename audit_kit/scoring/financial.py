@@ -706,8 +706,8 @@ def hcc_demographics(u: FinancialInput, problems: list[Problem]) -> HccDemograph
 
 def _iso_date(text: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(text.strip()[:10])
-    except ValueError:
+        return parse_date(text)
+    except NotADate:
         return None
 
 
