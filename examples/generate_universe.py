@@ -1,6 +1,10 @@
 """Write the synthetic example universe (about 20,000 coded encounters, Q1 2026) as CSV.
 
     python examples/generate_universe.py --out examples/universe.csv [--rows N] [--seed S]
+    python examples/generate_universe.py --hcc --out examples/enrollees.csv [--rows N]
+
+``--hcc`` writes synthetic Medicare Advantage enrollee-years instead (2,000 by default, for the
+hcc basis and the mock-radv preset; audit_kit.demo.example_data.enrollees).
 
 The same seed gives the same file, byte for byte. The generator lives in the package
 (audit_kit.demo.example_data.generate_universe(rows, seed) -> polars.DataFrame, re-exported here) so
@@ -21,6 +25,11 @@ from audit_kit.demo.example_data import (
     generate_universe,
     write_universe,
 )
+from audit_kit.demo.example_data.enrollees import (
+    HCC_DEFAULT_ROWS,
+    HCC_EXAMPLE_SEED,
+    write_enrollees,
+)
 from audit_kit.errors import AuditError
 
 __all__ = ["generate_universe", "main", "write_universe"]
@@ -29,9 +38,20 @@ __all__ = ["generate_universe", "main", "write_universe"]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("examples/universe.csv"))
-    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
-    parser.add_argument("--seed", type=int, default=EXAMPLE_SEED)
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--hcc", action="store_true", help="enrollee-years for the hcc basis")
     args = parser.parse_args(argv)
+    if args.hcc:
+        rows = HCC_DEFAULT_ROWS if args.rows is None else args.rows
+        seed = HCC_EXAMPLE_SEED if args.seed is None else args.seed
+        members = write_enrollees(args.out, rows=rows, seed=seed)
+        print(f"Wrote {members.height:,} synthetic enrollee-years to {args.out}")
+        return 0
+    if args.rows is None:
+        args.rows = DEFAULT_ROWS
+    if args.seed is None:
+        args.seed = EXAMPLE_SEED
     try:
         frame = write_universe(args.out, rows=args.rows, seed=args.seed)
     except AuditError as exc:

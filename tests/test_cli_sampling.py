@@ -164,7 +164,7 @@ def test_plans_lists_and_shows_presets(capsys: pytest.CaptureFixture[str]) -> No
     assert code == 0 and out.startswith("# CMS-style probe review")
     code, out, _ = exit_code(["plans", "--json"], capsys)
     names = [p["name"] for p in json.loads(out)["presets"]]
-    assert "oig-self-disclosure" in names and len(names) == 9
+    assert "oig-self-disclosure" in names and len(names) == 10
     code, _, err = exit_code(["plans", "--show", "nope"], capsys)
     assert code == 1 and "Error: No such preset." in err
 

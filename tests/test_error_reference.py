@@ -388,6 +388,10 @@ def _negative_edges(d: dict[str, Any]) -> None:
     d["design"] = {"method": "stratified", "strata": {"dollar_bands": bands}}
 
 
+def _hcc_unmapped(d: dict[str, Any]) -> None:
+    d["financial"] = {"basis": "hcc", "base_rate": 1100}
+
+
 def _filters_leave_nothing(d: dict[str, Any]) -> None:
     d["frame"]["filters"].append({"column": "coder", "op": "==", "value": "C99"})
 
@@ -765,6 +769,9 @@ CASES: dict[str, Case] = {
     "Unknown preset": Case(plan_case(lambda d: None, plan="no-such-preset"), ("no-such-preset",)),
     "Negative band edges": Case(
         plan_case(_negative_edges), ("plan.yaml", "design.strata.dollar_bands")
+    ),
+    "Risk adjustment without its demographic columns": Case(
+        plan_case(_hcc_unmapped), ("plan: columns.orec", "plan: columns.months")
     ),
     # sampling design
     "Sample size larger than the frame": Case(plan_case(_n_too_big), ("size.n", "N = 294")),

@@ -207,6 +207,7 @@ EXPECTED_PRESETS = {
     "dollar-band-overpayment",
     "vendor-attestation",
     "inpatient-drg-validation",
+    "mock-radv",
 }
 
 
@@ -239,6 +240,11 @@ def test_preset_rules_follow_the_spec() -> None:
     bands = load_plan("dollar-band-overpayment").design.strata
     assert bands is not None and bands.dollar_bands is not None and bands.certainty is not None
     assert load_plan("inpatient-drg-validation").financial.basis == "drg"
+    radv = load_plan("mock-radv")
+    assert radv.financial.basis == "hcc" and radv.sampling_unit == "enrollee-year"
+    assert radv.size.total is not None and 35 <= radv.size.total <= 200
+    assert radv.design.strata is not None and radv.design.strata.dollar_bands is not None
+    assert radv.design.strata.dollar_bands.column == "raf_score"
 
 
 def test_spares_in_a_cia_preset_are_refused(tmp_path: Path) -> None:

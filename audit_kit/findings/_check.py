@@ -619,7 +619,8 @@ class _Check:
                     ref = f"{SHEET_SAMPLE}!{letter}{self.rows[k]}"
                     notes.extend((self.rows[k], order, f"{ref}: {n}") for n in cell_notes)
         principal = codes["audited_principal_dx"]
-        for k in reviewed if "" in principal else ():
+        # hcc audits list the supported diagnoses, none of them principal: all may be unsupported.
+        for k in reviewed if "" in principal and rules.basis != "hcc" else ():
             if not principal[at[k]] and self.unit_codes(self.units[k]).dx:
                 self.add(
                     self.rows[k], _AT_PRINCIPAL,

@@ -62,6 +62,10 @@ class Settings(Contract):
     weights: dict[str, Number]
     verdict_metric: str
     reference_files: dict[str, ReferenceFileEntry]
+    #: hcc basis only: CMS-HCC model -> weight, coding-intensity and normalisation factors
+    hcc_weights: dict[str, Number] | None = None
+    maci: Number | None = None
+    normalisation: Number | None = None
 
 
 class Progress(Contract):
@@ -291,6 +295,25 @@ class Extrapolation(Contract):
     left_skew: list[str] = []
 
 
+class DeletedHcc(Contract):
+    """One HCC the records did not support, with the enrollee-years it was deleted from."""
+
+    hcc: str
+    label: str
+    units: int
+
+
+class HccCounts(Contract):
+    """hcc basis: submitted HCCs (after hierarchies) kept, deleted, and HCCs added."""
+
+    submitted: int
+    kept: int
+    deleted: int
+    added: int
+    most_deleted: list[DeletedHcc]
+    raf_difference_per_member: Number | None
+
+
 class GroupScores(Contract):
     """The scores of a group of units (overall, a coder, a stratum...)."""
 
@@ -310,6 +333,9 @@ class GroupScores(Contract):
     #: overall, coders and providers: the sampled units of the group ("20 of 30"); auditors
     #: null (their units are known from the workbooks, not the sample)
     units_sampled: int | None = None
+    #: hcc basis only
+    hccs: HccCounts | None = None
+    hcc_accuracy: Interval | None = None
 
     @property
     def scored(self) -> bool:
@@ -453,6 +479,12 @@ class ErrorEntry(Contract):
     examined: Number | None
     audited_amount: Number | None
     difference: Number | None
+    #: hcc basis only: payment RAF of the submitted and supported codes, their HCCs, months
+    raf_submitted: Number | None = None
+    raf_supported: Number | None = None
+    hccs_submitted: list[str] | None = None
+    hccs_supported: list[str] | None = None
+    months: int | None = None
     rationale: str | None
     reference: str | None
     #: with a rebuttal round only (findings the round covers)
@@ -478,6 +510,12 @@ class UnitEntry(Contract):
     examined: Number | None
     audited_amount: Number | None
     difference: Number | None
+    #: hcc basis only: payment RAF of the submitted and supported codes, their HCCs, months
+    raf_submitted: Number | None = None
+    raf_supported: Number | None = None
+    hccs_submitted: list[str] | None = None
+    hccs_supported: list[str] | None = None
+    months: int | None = None
     weight: Number
 
 

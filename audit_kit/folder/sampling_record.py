@@ -96,6 +96,8 @@ class RecordStratum(Contract):
     weight: Number
     definition: dict[str, Any]
     seed_used: Number | None = None
+    #: RAT-STATS generator: the stratum's Wichmann-Hill seeds (written by stratified draws)
+    wh_seeds: list[int] | None = None
 
 
 class RecordGenerator(Contract):

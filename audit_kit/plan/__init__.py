@@ -20,7 +20,7 @@ Modules: :mod:`~audit_kit.plan.model` (the pydantic model and field lists),
 
 from __future__ import annotations
 
-from audit_kit.plan.checks import plan_problems
+from audit_kit.plan.checks import hcc_column_problems, plan_problems
 from audit_kit.plan.loading import (
     load_cadence_rules,
     load_plan,
@@ -34,6 +34,7 @@ from audit_kit.plan.model import (
     AMOUNT_FIELDS,
     CODE_FIELDS,
     FIELDS,
+    HCC_FIELDS,
     LIST_OPS,
     NO_VALUE_OPS,
     SCALAR_OPS,
@@ -61,6 +62,7 @@ from audit_kit.plan.model import (
 __all__ = [
     "AMOUNT_FIELDS",
     "CODE_FIELDS",
+    "HCC_FIELDS",
     "FIELDS",
     "LIST_OPS",
     "NO_VALUE_OPS",
@@ -90,6 +92,7 @@ __all__ = [
     "parse_cadence",
     "parse_plan",
     "parse_plan_text",
+    "hcc_column_problems",
     "plan_problems",
     "with_seed",
 ]

@@ -15,6 +15,8 @@ from audit_kit.values.money import money_series
 
 _TEXT_FIELDS = ("coder", "provider", "setting", "payer", "auditor", "sex", "discharge_status")
 _NUMBER_FIELDS = ("units", "billed", "paid", "age")
+#: CMS-HCC demographics (hcc basis), kept as text; only present when the plan maps them.
+_HCC_TEXT_FIELDS = ("birth_date", "orec", "dual_status", "institutional", "months")
 DESIGN_COLUMNS = ("stratum", "frame_number", "selection_order", "spare", "weight")
 
 
@@ -94,6 +96,11 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
             out[name] = pl.Series(name, [None] * height, dtype=pl.Float64)
         else:
             out[name] = money_series(s, decimal_comma=plan.frame.decimal_comma)[0].alias(name)
+    hcc = [name for name in _HCC_TEXT_FIELDS if column(name) is not None]
+    for name in hcc:
+        series = column(name)
+        assert series is not None
+        out[name] = series.cast(pl.String).str.strip_chars().alias(name)
     design_types: dict[str, pl.DataType] = {
         "stratum": pl.String(),
         "frame_number": pl.Int64(),
@@ -126,6 +133,7 @@ def canonical_units(sample: pl.DataFrame, plan: SamplingPlan) -> pl.DataFrame:
         "age",
         "sex",
         "discharge_status",
+        *hcc,
         *DESIGN_COLUMNS,
     ]
     return pl.DataFrame([out[name] for name in order])

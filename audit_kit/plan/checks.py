@@ -11,6 +11,7 @@ from audit_kit.plan.model import (
     CODE_FIELDS,
     DEFAULT_WEIGHTS,
     FIELDS,
+    HCC_FIELDS,
     LIST_OPS,
     NO_VALUE_OPS,
     FilterOp,
@@ -210,6 +211,49 @@ def plan_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
             "columns.patient or columns.phi to pseudonymise",
             "true, with no PHI column",
             "map columns.patient, or set pseudonymise: false.",
+        )
+    if plan.financial.basis == "hcc" and plan.financial.base_rate is None:
+        add(
+            "financial.base_rate",
+            "the base rate per member per month (e.g. 1100.00)",
+            "nothing",
+            "add financial.base_rate to the plan.",
+        )
+    return problems
+
+
+def hcc_column_problems(plan: SamplingPlan, *, source: str = "plan") -> list[Problem]:
+    """The columns the hcc basis needs that the plan does not map (checked when sampling, so
+    that ``audit-kit init`` can write a plan for the user to complete)."""
+    problems: list[Problem] = []
+
+    def add(key: str, expected: str, found: str, fix: str) -> None:
+        problems.append(Problem(where=f"{source}: {key}", expected=expected, found=found, fix=fix))
+
+    if plan.financial.basis != "hcc":
+        return problems
+    cols = plan.columns
+    if cols.age is None and cols.birth_date is None:
+        add(
+            "columns.age",
+            "columns.age or columns.birth_date (the CMS-HCC model needs the age)",
+            "neither",
+            "map the enrollee's age (or date of birth) column.",
+        )
+    for name in HCC_FIELDS:
+        if getattr(cols, name) is None:
+            add(
+                f"columns.{name}",
+                f"a universe column for {name} (the hcc basis needs it)",
+                "nothing",
+                "map it under columns (see docs/plans.md, hcc basis).",
+            )
+    if cols.dx is None:
+        add(
+            "columns.dx",
+            "the submitted diagnosis codes (columns.dx)",
+            "nothing",
+            "map the column(s) holding each enrollee-year's submitted ICD-10-CM codes.",
         )
     return problems
 

@@ -43,7 +43,15 @@ FIELDS = (
     "age",
     "sex",
     "discharge_status",
+    # CMS-HCC demographics of an enrollee-year (the hcc financial basis)
+    "birth_date",
+    "orec",
+    "dual_status",
+    "institutional",
+    "months",
 )
+#: Fields the hcc basis reads (``age`` or ``birth_date`` besides these).
+HCC_FIELDS = ("sex", "orec", "dual_status", "institutional", "months")
 CODE_FIELDS = ("dx", "px", "cpt")
 #: Fields holding money: validated as numbers >= 0 when the universe is read.
 AMOUNT_FIELDS = ("billed", "paid")
@@ -99,6 +107,11 @@ class ColumnMap(_Strict):
     age: str | None = None
     sex: str | None = None
     discharge_status: str | None = None
+    birth_date: str | None = None
+    orec: str | None = None
+    dual_status: str | None = None
+    institutional: str | None = None
+    months: str | None = None
     #: Separator inside a delimited code-list cell (``E11.9;I10``). Spaces and commas also split.
     code_separator: str = ";"
     #: CPT/HCPCS column -> its modifier columns (``{CPT 1: [Mod 1, Mod 2]}``), for exports
@@ -353,6 +366,9 @@ class WorkbookOptions(_Strict):
     double_review: float = Field(default=0.0, ge=0, le=1)  # share of units reviewed twice
 
 
+HccModel = Literal["V24", "V28"]
+
+
 class DoubleReview(_Strict):
     """A blind double-review subsample: ``units: N`` or ``share: p``, optionally a reference.
 
@@ -379,7 +395,7 @@ class DoubleReview(_Strict):
 
 
 class FinancialOptions(_Strict):
-    basis: Literal["entered", "fee_schedule", "drg"] = "entered"
+    basis: Literal["entered", "fee_schedule", "drg", "hcc"] = "entered"
     netting: Literal["net", "gross", "overpayments_only"] = "net"
     demand_rule: Literal["point_estimate", "cms_one_sided_90", "oig_two_sided_90"] = (
         "cms_one_sided_90"
@@ -395,6 +411,31 @@ class FinancialOptions(_Strict):
     #: (full denials; sample records the frame's paid amounts), ``kaplan_wald`` (any
     #: overpayments >= 0, in draw order), or ``none``.
     robust_bound: Literal["minimum_sum", "kaplan_wald", "none"] = "none"
+    #: hcc basis: one CMS-HCC model, or a payment year's blend of models (weights sum to 1).
+    hcc_model: HccModel | None = None
+    hcc_blend: dict[HccModel, Annotated[float, Field(gt=0, le=1)]] | None = None
+    #: hcc basis: the coding-intensity adjustment (MACI, e.g. 0.059) and normalisation factor.
+    maci: float = Field(default=0.0, ge=0, lt=1)
+    normalisation: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _hcc_model(self) -> FinancialOptions:
+        if self.hcc_model is not None and self.hcc_blend is not None:
+            raise ValueError("give hcc_model or hcc_blend, not both")
+        if self.hcc_blend is not None and not math.isclose(
+            sum(self.hcc_blend.values()), 1.0, abs_tol=1e-9
+        ):
+            raise ValueError(
+                "hcc_blend weights must sum to 1 (e.g. {V24: 0.33, V28: 0.67}), found "
+                f"{sum(self.hcc_blend.values()):g}"
+            )
+        return self
+
+    def hcc_weights(self) -> dict[str, float]:
+        """Model -> weight of the hcc basis (default: 100 % V28, payment year 2026)."""
+        if self.hcc_blend is not None:
+            return {str(k): v for k, v in self.hcc_blend.items()}
+        return {self.hcc_model or "V28": 1.0}
 
 
 class ScoringOptions(_Strict):

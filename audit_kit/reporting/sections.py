@@ -89,6 +89,51 @@ def group_view(group: Mapping[str, Any], default_conf: Any) -> dict[str, Any]:
     }
 
 
+def hcc_view(overall: Mapping[str, Any], groups: Any, default_conf: Any) -> dict[str, Any] | None:
+    """The HCC section (hcc basis): HCC counts, accuracy, most deleted HCCs, per-coder rows.
+
+    Only HCC codes and labels and counts: never a member or unit id.
+    """
+    hccs = overall.get("hccs")
+    if not isinstance(hccs, Mapping):
+        return None
+    per_member = finite_number(hccs.get("raf_difference_per_member"))
+    rows = []
+    for g in groups or []:
+        if isinstance(g, Mapping) and isinstance(g.get("hccs"), Mapping):
+            acc = g.get("hcc_accuracy")
+            rows.append(
+                {
+                    "name": text(g.get("coder")),
+                    "submitted": count(g["hccs"].get("submitted")),
+                    "deleted": count(g["hccs"].get("deleted")),
+                    "added": count(g["hccs"].get("added")),
+                    "accuracy": interval_view(acc, default_conf)
+                    if isinstance(acc, Mapping)
+                    else None,
+                }
+            )
+    acc = overall.get("hcc_accuracy")
+    return {
+        "submitted": count(hccs.get("submitted")),
+        "kept": count(hccs.get("kept")),
+        "deleted": count(hccs.get("deleted")),
+        "added": count(hccs.get("added")),
+        "accuracy": interval_view(acc, default_conf) if isinstance(acc, Mapping) else None,
+        "raf_per_member": None if per_member is None else f"{per_member:.3f}",
+        "most_deleted": [
+            {
+                "hcc": text(d.get("hcc")),
+                "label": text(d.get("label")),
+                "units": count(d.get("units")),
+            }
+            for d in hccs.get("most_deleted") or []
+            if isinstance(d, Mapping)
+        ],
+        "coders": rows,
+    }
+
+
 #: The limit each demand rule takes, and the confidence that the true total exceeds it.
 _RULE_LIMITS = {
     "cms_one_sided_90": ("one_sided_90_lower", "90%"),

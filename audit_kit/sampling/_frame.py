@@ -11,7 +11,15 @@ import numpy as np
 import polars as pl
 
 from audit_kit.errors import InputError, Problem, Problems
-from audit_kit.plan import AMOUNT_FIELDS, NO_VALUE_OPS, FilterOp, FrameFilter, SamplingPlan
+from audit_kit.plan import (
+    AMOUNT_FIELDS,
+    HCC_FIELDS,
+    NO_VALUE_OPS,
+    FilterOp,
+    FrameFilter,
+    SamplingPlan,
+    hcc_column_problems,
+)
 from audit_kit.sampling._record import ORDER_NUMERIC, ORDER_TEXT, Progress
 from audit_kit.universe import (
     ROW,
@@ -22,6 +30,7 @@ from audit_kit.universe import (
     row_problem,
 )
 from audit_kit.values.dates import DATE_EXAMPLES, NotADate, date_series, is_date_text, parse_date
+from audit_kit.values.demographics import EXPECTED, READERS
 from audit_kit.values.money import MONEY_EXAMPLES, money_series
 
 # -- the frame -------------------------------------------------------------------------------
@@ -551,6 +560,7 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             wanted[f"columns.modifiers.{code_col}[{j}]"] = col
     for key, name in plan.references().items():
         wanted.setdefault(key, plan.column_for(name))
+    problems.items.extend(hcc_column_problems(plan, source="plan"))
     unknown = missing_column_problems(universe, wanted)
     if plan.preset and len(unknown) * 2 >= len(wanted):
         # Most columns unknown to the file: a shipped preset used as it is, with its
@@ -598,8 +608,10 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             numeric.add(plan.column_for(test.flt.column))
         elif test.kind == "date":
             dates.add(plan.column_for(test.flt.column))
+    hcc_cols = _hcc_columns(plan)
     needed = [id_col, *by_cols, *sorted(numeric | dates)]
     needed += [plan.column_for(f.column) for f in plan.frame.filters]
+    needed += [c for c in hcc_cols.values() if c not in numeric | dates]
     needed = [c for c in dict.fromkeys(needed) if c in present]
 
     say(f"Reading the frame columns: {', '.join(needed)}")
@@ -772,6 +784,7 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
             part = kept(codes).astype(np.int64 if len(by_values) else np.int32)
             by_code = part if by_code is None else by_code * max(len(labels), 1) + part
             by_values.append(labels)
+        _hcc_problems(plan, hcc_cols, raw, alive, problems)
         if band_col is not None and band_col in present and bands is not None:
             low = bands.edges[0]
             problems.rows(
@@ -798,6 +811,46 @@ def build_frame(plan: SamplingPlan, universe: Universe, say: Progress) -> Frame:
         excluded=excluded,
         order_rule=rule,
     )
+
+
+def _hcc_columns(plan: SamplingPlan) -> dict[str, str]:
+    """field -> universe column of the CMS-HCC demographics (hcc basis only)."""
+    if plan.financial.basis != "hcc":
+        return {}
+    return {
+        name: plan.columns.columns_for(name)[0]
+        for name in ("age", "birth_date", *HCC_FIELDS)
+        if plan.columns.columns_for(name)
+    }
+
+
+def _hcc_problems(
+    plan: SamplingPlan,
+    hcc_cols: dict[str, str],
+    raw: pl.DataFrame,
+    alive: pl.Series,
+    problems: _Problems,
+) -> None:
+    """One problem per demographic column with cells the CMS-HCC model cannot take."""
+    for name, col in hcc_cols.items():
+        if col not in raw.columns:
+            continue
+        cells = raw[col].cast(pl.String)
+        if name == "birth_date":
+            parsed, _ = date_series(cells)
+            bad = parsed.is_null()
+        else:
+            reader = READERS[name]
+            bad = pl.Series([reader(v) is None for v in cells.to_list()], dtype=pl.Boolean)
+        problems.rows(
+            raw,
+            bad & alive,
+            column=col,
+            role=name,
+            expected=EXPECTED[name],
+            found="an empty or unreadable cell",
+            fix="correct those cells in the export, or exclude those rows with a frame filter.",
+        )
 
 
 def _repeated_with_excluded(

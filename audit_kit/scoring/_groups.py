@@ -317,7 +317,63 @@ def score_group(
         "codes": _code_counts(scored),
         "financial": money,
         "extrapolation": extrapolation,
+        **(_hcc_fields(scored, ctx, design=everyone) if ctx.plan.financial.basis == "hcc" else {}),
     }
+
+
+def _hcc_sets(u: ScoredUnit) -> tuple[set[str], set[str]] | None:
+    a = u.amount
+    if a is None or a.raf_submitted is None or a.raf_supported is None:
+        return None
+    return set(a.raf_submitted.hccs), set(a.raf_supported.hccs)
+
+
+def _hcc_fields(
+    units: Sequence[ScoredUnit], ctx: ScoringContext, *, design: Sequence[ScoredUnit]
+) -> dict[str, Any]:
+    """HCCs kept, deleted and added (after hierarchies) and the share of submitted HCCs kept."""
+    kept = deleted = added = 0
+    deleted_by: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    raf_diffs: list[float] = []
+    for u in units:
+        sets = _hcc_sets(u)
+        if sets is None:
+            continue
+        submitted, supported = sets
+        a = u.amount
+        assert a is not None and a.raf_submitted is not None and a.raf_supported is not None
+        labels.update(a.raf_submitted.labels)
+        kept += len(submitted & supported)
+        deleted += len(submitted - supported)
+        added += len(supported - submitted)
+        for hcc in submitted - supported:
+            deleted_by[hcc] = deleted_by.get(hcc, 0) + 1
+        raf_diffs.append(a.raf_submitted.raf - a.raf_supported.raf)
+    most = sorted(deleted_by.items(), key=lambda kv: (-kv[1], kv[0]))
+    hccs = {
+        "submitted": kept + deleted,
+        "kept": kept,
+        "deleted": deleted,
+        "added": added,
+        "most_deleted": [{"hcc": h, "label": labels.get(h, ""), "units": n} for h, n in most[:10]],
+        "raf_difference_per_member": sum(raf_diffs) / len(raf_diffs) if raf_diffs else None,
+    }
+    est = _design_estimate(design, units, _hcc_counts_of, ctx)
+    return {"hccs": hccs, "hcc_accuracy": None if est is None else _from_estimate(est)}
+
+
+def _hcc_counts_of(u: ScoredUnit) -> tuple[float, float] | None:
+    """(submitted HCCs the record supports, submitted HCCs) of one enrollee-year.
+
+    HCC accuracy is a ratio over enrollee-years, estimated through the design like code
+    accuracy (Korn-Graubard limits; docs/methods.md).
+    """
+    sets = _hcc_sets(u)
+    if sets is None or not sets[0]:
+        return None
+    submitted, supported = sets
+    return float(len(submitted & supported)), float(len(submitted))
 
 
 def score_groups(

@@ -333,6 +333,17 @@ def _amount_fields(u: ScoredUnit) -> dict[str, Any]:
         "examined": None if a is None else a.examined,
         "audited_amount": None if a is None else a.audited,
         "difference": None if a is None else a.difference,
+        **(
+            {}
+            if a is None or a.raf_submitted is None or a.raf_supported is None
+            else {
+                "raf_submitted": a.raf_submitted.raf,
+                "raf_supported": a.raf_supported.raf,
+                "hccs_submitted": list(a.raf_submitted.hccs),
+                "hccs_supported": list(a.raf_supported.hccs),
+                "months": a.months,
+            }
+        ),
     }
 
 
@@ -420,6 +431,15 @@ def _settings(
         "extrapolate": fin.extrapolate,
         "examined_field": fin.examined,
         "base_rate": fin.base_rate,
+        **(
+            {
+                "hcc_weights": fin.hcc_weights(),
+                "maci": fin.maci,
+                "normalisation": fin.normalisation,
+            }
+            if fin.basis == "hcc"
+            else {}
+        ),
         "error_threshold": sc.error_threshold,
         "observe_only": list(sc.observe_only),
         "weights": dict(weights),

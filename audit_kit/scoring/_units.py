@@ -104,6 +104,8 @@ def _original_codes(row: Mapping[str, Any]) -> CodeSet:
 
 def _audited_codes(row: Mapping[str, Any], original: CodeSet) -> CodeSet:
     dx = split_codes(row.get("audited_principal_dx")) + split_codes(row.get("audited_other_dx"))
+    # hcc audits: the auditor lists every diagnosis the record supports in one column.
+    dx += split_codes(row.get("supported_dx"))
     drg = _text(row.get("audited_drg"))
     return CodeSet(
         dx=_norm_list(dx, "dx"),
@@ -214,6 +216,11 @@ def read_returned(
             sex=_text(unit.get("sex")),
             discharge_status=_text(unit.get("discharge_status")),
             service_date=_text(unit.get("service_date")),
+            birth_date=_text(unit.get("birth_date")),
+            orec=_text(unit.get("orec")),
+            dual_status=_text(unit.get("dual_status")),
+            institutional=_text(unit.get("institutional")),
+            months=_text(unit.get("months")),
         )
         out.append(
             ScoredUnit(
@@ -305,6 +312,9 @@ def with_amounts(
             fee_schedule=fee_schedule,
             drg_weights=drg_weights,
             base_rate=fin.base_rate,
+            hcc_weights=fin.hcc_weights(),
+            maci=fin.maci,
+            normalisation=fin.normalisation,
         )
     }
     out: list[ScoredUnit] = []

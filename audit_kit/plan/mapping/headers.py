@@ -98,6 +98,11 @@ _SYNONYMS: dict[str, frozenset[str]] = {
         "discharge status,discharge disposition,disposition,disch status,disch disp,"
         "patient status,discharge disp,dc status,dc disp"
     ),
+    "birth_date": words("birth date,date of birth,dob,birthdate,member dob,patient dob"),
+    "orec": words("orec,original reason for entitlement,original entitlement reason,orig reason"),
+    "dual_status": words("dual status,dual,dual eligibility,dual eligible,dual code,medicaid dual"),
+    "institutional": words("institutional,lti,long term institutional,institutional status,ltc"),
+    "months": words("months,months enrolled,member months,enrollment months,mm"),
 }
 
 
