@@ -31,4 +31,4 @@ bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo-audit demo-audit-inputs build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-audit demo-audit-inputs demo-audit-program build dist .pytest_cache .mypy_cache .ruff_cache
