@@ -167,6 +167,9 @@ def _score_folder(
         results["rebuttal"] = rebuttal_block(
             found, responses, decisions, preliminary=before["overall"]
         )
+        if before.get("agreement") is not None:
+            # agreement is between the two auditors' reviews, before the lead's decisions
+            results["agreement"] = before["agreement"]
         for group in results["auditors"]:
             group["rebuttal"] = auditor_rebuttals(
                 found, responses, decisions, str(group.get("auditor") or "")
